@@ -1,0 +1,1 @@
+"""Tokens, scopes and the read/ingest policy (extended by the trust framework)."""

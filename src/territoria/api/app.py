@@ -1,0 +1,51 @@
+"""The FastAPI application factory: routers, error mapping, health check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from territoria import __version__
+from territoria.api import errors
+from territoria.catalog.api import router as catalog_router
+from territoria.context import Context
+from territoria.ingest.api import router as ingest_router
+from territoria.settings import Settings
+from territoria.territory.api import router as territory_router
+from territoria.timeseries.api import router as timeseries_router
+
+
+def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
+    """Build the app on a context (or on settings, building the context)."""
+    if context is None:
+        context = Context(settings or Settings())
+    context.settings.require_real_secret()
+    app = FastAPI(
+        title="Territoria",
+        version=__version__,
+        summary="Public control of the data of a territory's networks",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+    errors.install(app)
+
+    @app.get("/healthz", tags=["system"])
+    def healthz() -> dict[str, Any]:
+        """Liveness and database reachability."""
+        with context.session() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": context.engine.dialect.name}
+
+    for router in (catalog_router, ingest_router, timeseries_router, territory_router):
+        app.include_router(router)
+    try:
+        from territoria.web.pages import mount as mount_web
+    except ImportError:  # pragma: no cover - the web package is optional in API-only builds
+        mount_web = None
+    if mount_web is not None:
+        mount_web(app)
+    return app

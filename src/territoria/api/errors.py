@@ -1,0 +1,86 @@
+"""The one place where domain errors become application/problem+json answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from territoria.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unauthenticated,
+    Unparseable,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: list[tuple[type[DomainError], int, str]] = [
+    (Unauthenticated, 401, "Unauthenticated"),
+    (Forbidden, 403, "Forbidden"),
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (TooLarge, 413, "Payload too large"),
+    (Unparseable, 400, "Unparseable body"),
+    (Invalid, 422, "Invalid input"),
+]
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def _domain(_request: Request, exc: Exception) -> JSONResponse:
+    """Map a domain error to its status."""
+    assert isinstance(exc, DomainError)
+    for cls, status, title in STATUS:
+        if isinstance(exc, cls):
+            return problem(status, title, exc.message, exc.errors)
+    return problem(400, "Bad request", exc.message, exc.errors)
+
+
+def _validation(_request: Request, exc: Exception) -> JSONResponse:
+    """Pydantic / FastAPI request validation errors, one entry per field."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or None,
+            "code": str(e.get("type", "invalid")).upper(),
+            "message": str(e.get("msg", "")),
+        }
+        for e in exc.errors()
+    ]
+    return problem(422, "Invalid input", "the request does not match the expected shape", errors)
+
+
+def _http(_request: Request, exc: Exception) -> JSONResponse:
+    """Framework HTTP errors (404 on unknown paths, 405, …) as problem+json."""
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+
+def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    """Last resort: log the bug, answer without leaking internals."""
+    log.exception("unexpected error", exc_info=exc)
+    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on the app."""
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""Organisations, datasets, metric definitions, assets and series."""

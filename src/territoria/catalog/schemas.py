@@ -1,0 +1,175 @@
+"""API models of the catalog (tables never leak into the API)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from territoria.catalog.types import Latitude, Longitude, Siren, Slug
+
+OrgKind = Literal["authority", "operator", "partner", "public"]
+DatasetKind = Literal["timeseries", "records"]
+Access = Literal["private", "shared", "open"]
+
+
+class Strict(BaseModel):
+    """Strict input: no coercion (no false as 0.0), no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class OrganisationCreate(Strict):
+    """Body to create an organisation."""
+
+    slug: Slug
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgKind
+    siren: Siren | None = None
+
+
+class OrganisationPublic(BaseModel):
+    """An organisation as shown to API users."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    name: str
+    kind: str
+    siren: str | None
+
+
+class MetricCreate(Strict):
+    """A metric definition: name, unit, valid range, expected reporting interval."""
+
+    name: Slug
+    unit: str = Field(min_length=1, max_length=32)
+    description: str = ""
+    min: float | None = None
+    max: float | None = None
+    reporting_interval_s: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _range_order(self) -> MetricCreate:
+        """min must not exceed max."""
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"metric {self.name}: min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class MetricPublic(BaseModel):
+    """A metric as shown to API users."""
+
+    name: str
+    unit: str
+    description: str
+    min: float | None
+    max: float | None
+    reporting_interval_s: int | None
+
+
+class DatasetCreate(Strict):
+    """Body to create a dataset; the owner is the caller's organisation."""
+
+    slug: Slug
+    title: str = Field(min_length=1, max_length=300)
+    description: str = ""
+    domain: Slug
+    kind: DatasetKind
+    access: Access = "private"
+    licence: str = "etalab-2.0"
+    reporting_interval_s: int | None = Field(default=None, gt=0)
+    metrics: list[MetricCreate] = Field(default_factory=list)
+    table_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    keywords: list[str] = Field(default_factory=list)
+
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> DatasetCreate:
+        """Time series need metrics with unique names; records take a Table Schema."""
+        names = [m.name for m in self.metrics]
+        if len(names) != len(set(names)):
+            raise ValueError("metric names must be unique within a dataset")
+        if self.kind == "timeseries" and not self.metrics:
+            raise ValueError("a timeseries dataset needs at least one metric")
+        if self.kind == "records" and self.metrics:
+            raise ValueError("a records dataset takes a 'schema' (Table Schema), not 'metrics'")
+        return self
+
+
+class DatasetUpdate(Strict):
+    """Fields a dataset owner may change; metrics can be added, not removed."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = None
+    access: Access | None = None
+    licence: str | None = None
+    reporting_interval_s: int | None = Field(default=None, gt=0)
+    keywords: list[str] | None = None
+    metrics: list[MetricCreate] | None = None
+
+
+class DatasetPublic(BaseModel):
+    """A dataset as shown to API users."""
+
+    slug: str
+    title: str
+    description: str
+    domain: str
+    kind: str
+    access: str
+    licence: str
+    owner: str
+    reporting_interval_s: int | None
+    metrics: list[MetricPublic]
+    table_schema: dict[str, Any] | None = Field(default=None, serialization_alias="schema")
+    keywords: list[str]
+    assets: int | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssetIn(Strict):
+    """One asset to create or update (upsert on the external id)."""
+
+    id: str = Field(min_length=1, max_length=200)
+    kind: str = Field(default="", max_length=64)
+    network: str = Field(default="", max_length=64)
+    name: str = Field(default="", max_length=300)
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _both_coords(self) -> AssetIn:
+        """Longitude and latitude come together."""
+        if (self.lon is None) != (self.lat is None):
+            raise ValueError("give both lon and lat, or neither")
+        return self
+
+
+class AssetPublic(BaseModel):
+    """An asset as shown to API users."""
+
+    id: str
+    kind: str
+    network: str
+    name: str
+    lon: float | None
+    lat: float | None
+    area_code: str | None
+    in_territory: bool
+    properties: dict[str, Any]
+    active: bool
+
+
+class AssetUpsertResult(BaseModel):
+    """What an asset upsert did."""
+
+    received: int
+    created: int
+    updated: int
+    outside_territory: list[str]

@@ -1,0 +1,212 @@
+"""The `territoria` command line (typer); packages add their own sub-commands here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from territoria.context import Context
+from territoria.db.migrate import upgrade
+from territoria.errors import DomainError
+from territoria.settings import Settings
+
+app = typer.Typer(
+    help="Territoria: public control of the data of a territory's networks.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+territory_app = typer.Typer(help="Areas of the territory.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(territory_app, name="territory")
+app.add_typer(org_app, name="org")
+app.add_typer(token_app, name="token")
+
+console = Console(stderr=True)
+
+
+def context(**overrides: object) -> Context:
+    """A context on the environment's settings."""
+    return Context(Settings(**overrides))  # type: ignore[arg-type]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print an error that says what to do, and exit with status 1."""
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    ctx = context()
+    upgrade(ctx.engine)
+    console.print(f"schema up to date on {ctx.engine.dialect.name}")
+
+
+@territory_app.command("load")
+def territory_load(
+    geojson: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON of area boundaries")],
+    level: Annotated[str, typer.Option(help="commune, iris, epci or district")] = "commune",
+    population: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="CSV code,population_…")
+    ] = None,
+) -> None:
+    """Load area boundaries (and population) into the territory."""
+    from territoria.territory.service import load_areas
+
+    ctx = context()
+    upgrade(ctx.engine)
+    try:
+        with ctx.session(write=True) as session:
+            report = load_areas(session, geojson, level=level, population=population)
+    except DomainError as exc:
+        raise fail(exc.message) from exc
+    console.print(
+        f"{report.loaded} areas loaded at level {report.level}, {report.with_population} with population"
+    )
+    if report.population_unmatched:
+        console.print(
+            f"[yellow]population rows with no area:[/] {', '.join(report.population_unmatched[:10])}"
+        )
+
+
+@org_app.command("create")
+def org_create(
+    slug: str,
+    name: Annotated[str, typer.Option(help="display name")],
+    kind: Annotated[str, typer.Option(help="authority, operator, partner or public")],
+    siren: Annotated[str | None, typer.Option(help="nine-digit SIREN")] = None,
+) -> None:
+    """Create an organisation."""
+    from pydantic import ValidationError
+
+    from territoria.catalog.schemas import OrganisationCreate
+    from territoria.catalog.service import create_organisation
+
+    try:
+        body = OrganisationCreate(slug=slug, name=name, kind=kind, siren=siren)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+    ctx = context()
+    upgrade(ctx.engine)
+    try:
+        with ctx.session(write=True) as session:
+            create_organisation(session, body)
+    except DomainError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"organisation {slug} created")
+
+
+@token_app.command("create")
+def token_create(
+    org: Annotated[str, typer.Option(help="organisation slug")],
+    scope: Annotated[list[str], typer.Option(help="ingest, read or admin; repeat for several")],
+    dataset: Annotated[list[str] | None, typer.Option(help="restrict to these datasets; repeat")] = None,
+    name: Annotated[str, typer.Option(help="a label to recognise the token")] = "",
+    ttl_days: Annotated[int | None, typer.Option(help="expiry in days")] = None,
+) -> None:
+    """Create an API token; the secret is printed once, alone on the last line."""
+    from territoria.access.service import create_token
+    from territoria.catalog.service import get_organisation
+
+    ctx = context()
+    upgrade(ctx.engine)
+    try:
+        with ctx.session(write=True) as session:
+            organisation = get_organisation(session, org)
+            _, secret = create_token(
+                session, organisation, scope, datasets=dataset, name=name, ttl_days=ttl_days
+            )
+    except DomainError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"token for {org} with scopes {', '.join(scope)} (shown once, store it now):")
+    print(secret)
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV, NDJSON, JSON or GeoJSON file")
+    ],
+    dataset: Annotated[str, typer.Option(help="dataset slug")],
+    encoding: Annotated[str, typer.Option(help="file encoding, e.g. cp1252 for some spreadsheets")] = "utf-8",
+) -> None:
+    """Import a file of any size into a dataset, in constant memory, with a progress bar."""
+    from territoria.ingest.files import import_file
+
+    ctx = context()
+    upgrade(ctx.engine)
+    size = file.stat().st_size
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"import {file.name}", total=size, rows=0)
+            report = import_file(
+                ctx,
+                file,
+                dataset,
+                encoding=encoding,
+                on_progress=lambda done, rows: progress.update(task, completed=done, rows=rows),
+            )
+            progress.update(task, completed=size)
+    except DomainError as exc:
+        raise fail(exc.message) from exc
+    console.print(
+        f"received {report.received:,}, accepted {report.accepted:,} ({report.duplicates:,} already stored), "
+        f"rejected {report.rejected:,} in {len(report.batches)} batch(es)"
+        + (f", {report.skipped_batches} already imported" if report.skipped_batches else "")
+    )
+    for err in report.sample_errors[:10]:
+        console.print(f"  row {err.get('row')}: [yellow]{err.get('code')}[/] {err.get('message')}")
+    if report.rejected:
+        console.print(f"rejected rows are in quarantine: GET /api/v1/datasets/{dataset}/quarantine")
+    json.dump(
+        {
+            "batches": len(report.batches),
+            "received": report.received,
+            "accepted": report.accepted,
+            "rejected": report.rejected,
+        },
+        sys.stdout,
+    )
+    print()
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Run the web server and API."""
+    import uvicorn
+
+    from territoria.api.app import create_app
+
+    ctx = context()
+    try:
+        ctx.settings.require_real_secret()
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    upgrade(ctx.engine)
+    uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=ctx.settings.log_level.lower())

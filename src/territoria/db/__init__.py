@@ -1,0 +1,1 @@
+"""Database engine, metadata and dialect helpers shared by every package."""

@@ -1,0 +1,19 @@
+"""Import every table module so that Base.metadata is complete (Alembic, tests)."""
+
+from territoria.access import models as access_models
+from territoria.catalog import models as catalog_models
+from territoria.db.base import Base
+from territoria.ingest import models as ingest_models
+from territoria.territory import models as territory_models
+from territoria.timeseries import models as timeseries_models
+
+metadata = Base.metadata
+
+__all__ = [
+    "access_models",
+    "catalog_models",
+    "ingest_models",
+    "metadata",
+    "territory_models",
+    "timeseries_models",
+]

@@ -1,0 +1,26 @@
+"""Alembic environment: one migration history for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from territoria.db.metadata import metadata
+
+
+def _run(connection: Connection) -> None:
+    """Run migrations on an open connection (batch mode lets SQLite alter tables)."""
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through territoria.db.migrate.upgrade(), which passes a connection")
+_run(connection)

@@ -1,0 +1,1 @@
+"""Parsers, the batch service and the three ingestion paths (HTTP, MQTT, files)."""

@@ -1,0 +1,156 @@
+"""HTTP routes of ingestion: measurement and record batches, batch reports, quarantine."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy import select
+
+from territoria.access.service import require_ingest, require_owner
+from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
+from territoria.catalog.models import Dataset
+from territoria.catalog.service import get_dataset
+from territoria.errors import NotFound
+from territoria.ingest import records
+from territoria.ingest.models import Batch, QuarantinedRow
+from territoria.ingest.parsers import format_of, parse_body
+from territoria.ingest.schemas import BatchResult, QuarantinedRowPublic
+from territoria.ingest.service import (
+    MEASUREMENT_COLUMNS,
+    Origin,
+    batch_result,
+    ingest_measurements,
+)
+from territoria.timeseries.store import ConcurrentWrite
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+BODY_DOC = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        }
+    }
+}
+
+
+@router.post("/datasets/{slug}/measurements", response_model=BatchResult, openapi_extra=BODY_DOC)
+def post_measurements(
+    slug: str,
+    response: Response,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    body: Annotated[bytes, Depends(read_body)],
+    content_type: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> BatchResult:
+    """Ingest a batch of measurements (JSON array, NDJSON or CSV `asset,metric,ts,value`)."""
+    fmt = format_of(content_type)
+    origin = Origin(
+        source="http",
+        organisation_id=principal.organisation_id,
+        token_id=principal.token_id,
+        content_type=content_type or "",
+        idempotency_key=idempotency_key or None,
+        from_text=fmt == "csv",
+    )
+    checksum = hashlib.sha256(body).hexdigest()
+    for attempt in range(3):
+        try:
+            with ctx.session(write=True) as session:
+                ds = get_dataset(session, slug)
+                require_ingest(principal, ds)
+                result = ingest_measurements(
+                    session,
+                    ds,
+                    parse_body(body, content_type, MEASUREMENT_COLUMNS),
+                    origin,
+                    checksum=checksum,
+                    future_tolerance_s=ctx.settings.future_tolerance_s,
+                )
+            break
+        except ConcurrentWrite:
+            if attempt == 2:
+                raise
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
+
+
+@router.post("/datasets/{slug}/records", response_model=BatchResult, openapi_extra=BODY_DOC)
+def post_records(
+    slug: str,
+    response: Response,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    body: Annotated[bytes, Depends(read_body)],
+    content_type: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> BatchResult:
+    """Ingest rows of a records dataset, checked against its Table Schema."""
+    fmt = format_of(content_type)
+    origin = Origin(
+        source="http",
+        organisation_id=principal.organisation_id,
+        token_id=principal.token_id,
+        content_type=content_type or "",
+        idempotency_key=idempotency_key or None,
+        from_text=fmt == "csv",
+    )
+    with ctx.session(write=True) as session:
+        ds = get_dataset(session, slug)
+        require_ingest(principal, ds)
+        rows = parse_body(body, content_type, records.required_columns(ds))
+        result = records.ingest_records(
+            session, ds, rows, origin, checksum=hashlib.sha256(body).hexdigest(), locator=ctx.locator()
+        )
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
+
+
+@router.get("/batches/{batch_id}", response_model=BatchResult)
+def get_batch(batch_id: str, session: SessionDep, principal: PrincipalDep) -> BatchResult:
+    """A batch's counts and row errors."""
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"batch '{batch_id}' does not exist")
+    ds = session.get(Dataset, batch.dataset_id)
+    if ds is None:
+        raise NotFound(f"batch '{batch_id}' does not exist")
+    require_owner(principal, ds, "batch reports")
+    return batch_result(session, batch, ds.slug)
+
+
+@router.get("/datasets/{slug}/quarantine", response_model=list[QuarantinedRowPublic])
+def list_quarantine(
+    slug: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    batch: Annotated[str | None, Query(max_length=36)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[QuarantinedRowPublic]:
+    """Rejected rows of a dataset with their reasons (owner only)."""
+    ds = get_dataset(session, slug)
+    require_owner(principal, ds, "the quarantine")
+    stmt = select(QuarantinedRow).where(QuarantinedRow.dataset_id == ds.id)
+    if batch:
+        stmt = stmt.where(QuarantinedRow.batch_id == batch)
+    stmt = stmt.order_by(QuarantinedRow.id).limit(limit).offset(offset)
+    return [
+        QuarantinedRowPublic(
+            id=q.id,
+            batch_id=q.batch_id,
+            row=q.row_number,
+            raw=q.raw,
+            errors=q.errors,
+            status=q.status,
+            created_at=q.created_at,
+        )
+        for q in session.scalars(stmt)
+    ]

@@ -1,0 +1,67 @@
+"""Batch, quarantine and record tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from territoria.db.base import Base, JSONType, UTCDateTime, utcnow
+
+
+class Batch(Base):
+    """One ingestion batch: who sent what, when, how, and what became of each row."""
+
+    __tablename__ = "batch"
+    __table_args__ = (UniqueConstraint("dataset_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), nullable=True)
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(16), default="measurements")
+    content_type: Mapped[str] = mapped_column(String(64), default="")
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    checksum: Mapped[str] = mapped_column(String(64), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuarantinedRow(Base):
+    """A rejected row, kept as received with every reason it was rejected."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[str] = mapped_column(Text)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Record(Base):
+    """One row of a records dataset, keyed by its primary key."""
+
+    __tablename__ = "record"
+    __table_args__ = (UniqueConstraint("dataset_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    area_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batch.id", ondelete="SET NULL"), nullable=True)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,118 @@
+"""Row checks for measurements: types, known asset and metric, range, future timestamps."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from territoria.catalog.models import Metric
+
+RowError = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GoodPoint:
+    """A measurement row that passed the row checks."""
+
+    row: int
+    asset_id: int
+    metric_id: int
+    ts: datetime
+    value: float
+
+
+def row_error(row: int, field: str | None, code: str, message: str) -> RowError:
+    """One entry of a batch's `errors` list."""
+    return {"row": row, "field": field, "code": code, "message": message}
+
+
+def parse_ts(raw: Any) -> datetime:
+    """An ISO-8601 timestamp with an explicit offset (Z or ±hh:mm)."""
+    if not isinstance(raw, str):
+        raise ValueError("expected an ISO-8601 string such as 2026-11-26T10:00:00Z")
+    ts = datetime.fromisoformat(raw.strip())
+    if ts.tzinfo is None:
+        raise ValueError(f"'{raw}' has no time zone: add Z (UTC) or an offset such as +01:00")
+    return ts
+
+
+def parse_value(raw: Any, from_text: bool) -> float:
+    """A finite number; text only from CSV (JSON true/false/strings are refused)."""
+    if isinstance(raw, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(raw, int | float):
+        value = float(raw)
+    elif from_text and isinstance(raw, str):
+        value = float(raw.strip().replace(",", ".")) if raw.strip() else math.nan
+        if not raw.strip():
+            raise ValueError("empty value")
+    else:
+        raise ValueError(f"expected a number, got {type(raw).__name__}")
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
+
+
+class MeasurementChecker:
+    """Checks measurement rows of one dataset against its assets and metric definitions."""
+
+    def __init__(
+        self, assets: dict[str, int], metrics: dict[str, Metric], now: datetime, future_tolerance_s: int
+    ) -> None:
+        self.assets = assets
+        self.metrics = metrics
+        self.latest_allowed = now + timedelta(seconds=future_tolerance_s)
+
+    def check(self, n: int, raw: dict[str, Any], from_text: bool) -> GoodPoint | list[RowError]:
+        """A good point, or every reason the row is rejected."""
+        errors: list[RowError] = []
+        asset_key, metric_key = raw.get("asset"), raw.get("metric")
+        asset_id = metric = None
+        if asset_key is None or asset_key == "":
+            errors.append(row_error(n, "asset", "REQUIRED", "missing asset id"))
+        elif (asset_id := self.assets.get(str(asset_key))) is None:
+            errors.append(
+                row_error(
+                    n, "asset", "UNKNOWN_ASSET", f"asset '{asset_key}' is not registered in this dataset"
+                )
+            )
+        if metric_key is None or metric_key == "":
+            errors.append(row_error(n, "metric", "REQUIRED", "missing metric name"))
+        elif (metric := self.metrics.get(str(metric_key))) is None:
+            known = ", ".join(sorted(self.metrics))
+            errors.append(
+                row_error(n, "metric", "UNKNOWN_METRIC", f"metric '{metric_key}' unknown; known: {known}")
+            )
+        ts = value = None
+        try:
+            ts = parse_ts(raw.get("ts"))
+            if ts > self.latest_allowed:
+                errors.append(row_error(n, "ts", "FUTURE_TS", f"timestamp {raw.get('ts')} is in the future"))
+        except ValueError as exc:
+            code = "REQUIRED" if raw.get("ts") in (None, "") else "TYPE"
+            errors.append(row_error(n, "ts", code, f"invalid timestamp: {exc}"))
+        try:
+            if raw.get("value") is None:
+                raise LookupError
+            value = parse_value(raw["value"], from_text)
+        except LookupError:
+            errors.append(row_error(n, "value", "REQUIRED", "missing value"))
+        except ValueError as exc:
+            errors.append(row_error(n, "value", "TYPE", f"invalid value: {exc}"))
+        if value is not None and metric is not None:
+            lo, hi = metric.min_value, metric.max_value
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                errors.append(
+                    row_error(
+                        n,
+                        "value",
+                        "RANGE",
+                        f"{value} {metric.unit} is outside [{lo}, {hi}] for '{metric.name}'",
+                    )
+                )
+        if errors:
+            return errors
+        assert asset_id is not None and metric is not None and ts is not None and value is not None
+        return GoodPoint(n, asset_id, metric.id, ts, value)

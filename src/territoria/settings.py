@@ -1,0 +1,57 @@
+"""One typed Settings object for the whole platform, read from TERRITORIA_* variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET_KEY = "territoria-demo-secret-change-me"  # noqa: S105 - refused outside the demo
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set with a TERRITORIA_<NAME> variable."""
+
+    model_config = SettingsConfigDict(env_prefix="TERRITORIA_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///territoria-data/territoria.db",
+        description="SQLAlchemy URL: sqlite:///path/file.db (embedded) or postgresql+psycopg://…",
+    )
+    secret_key: str = DEMO_SECRET_KEY
+    demo: bool = False
+    max_body_bytes: int = 50 * 1024 * 1024
+    future_tolerance_s: int = 300
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_client_id: str = "territoria-ingest"
+    mqtt_batch_size: int = 5000
+    mqtt_batch_wait_ms: int = 200
+    log_level: str = "INFO"
+
+    def require_real_secret(self) -> None:
+        """Refuse the published demo secret key outside the demo."""
+        if not self.demo and self.secret_key == DEMO_SECRET_KEY:
+            raise ValueError(
+                "TERRITORIA_SECRET_KEY is still the public demo key: set a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the embedded SQLite backend is configured."""
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """File path of the SQLite database, or None for PostgreSQL or in-memory."""
+        if not self.is_sqlite:
+            return None
+        raw = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(raw) if raw and raw != ":memory:" else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once from the environment (tests build their own instead)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Areas of the territory (communes, IRIS, EPCI, districts) and point-to-area assignment."""

@@ -1,0 +1,1 @@
+"""Measurement store, rollups and queries."""

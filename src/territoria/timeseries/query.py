@@ -1,0 +1,156 @@
+"""Series queries: raw points, or hour/day/month buckets served from rollups (never raw scans)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from territoria.catalog.models import Asset, Dataset, Metric, Series
+from territoria.errors import Invalid
+from territoria.timeseries.models import measurement, rollup_day, rollup_hour
+from territoria.timeseries.schemas import Agg, Point, Resolution, SeriesQueryResult
+
+MAX_POINTS = 100_000
+
+
+def parse_bound(raw: str | None, name: str) -> datetime | None:
+    """An ISO date or datetime query bound; a bound without a zone is read as UTC."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip().replace(" ", "+", 1) if "T" in raw and " " in raw else raw)
+    except ValueError as exc:
+        raise Invalid(
+            f"'{name}' must be an ISO-8601 date or datetime, e.g. 2026-11-01 or 2026-11-01T00:00:00Z"
+        ) from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _series_filter(
+    stmt: Select[Any], ds: Dataset, asset: str | None, metric: str | None, area: str | None
+) -> Select[Any]:
+    """Restrict a statement joined to series/asset/metric to the dataset and the filters."""
+    stmt = stmt.where(Asset.dataset_id == ds.id)
+    if asset:
+        stmt = stmt.where(Asset.external_id.in_([a.strip() for a in asset.split(",") if a.strip()]))
+    if metric:
+        stmt = stmt.where(Metric.name.in_([m.strip() for m in metric.split(",") if m.strip()]))
+    if area:
+        stmt = stmt.where(Asset.area_code.in_([c.strip() for c in area.split(",") if c.strip()]))
+    return stmt
+
+
+def _aggregate(n: int, total: float, lo: float, hi: float, last: float, agg: Agg) -> float:
+    """One bucket's value for the chosen aggregate."""
+    if agg == "avg":
+        return total / n if n else 0.0
+    return {"sum": total, "min": lo, "max": hi, "count": float(n), "last": last}[agg]
+
+
+def _month_rollup(rows: Iterable[Any], agg: Agg) -> list[Point]:
+    """Merge daily rollups into calendar months (UTC)."""
+    acc: dict[tuple[str, str, datetime], list[Any]] = {}
+    for asset, metric, bucket, n, total, lo, hi, last, _last_ts in rows:
+        key = (asset, metric, bucket.replace(day=1))
+        cur = acc.get(key)
+        if cur is None:
+            acc[key] = [n, total, lo, hi, last]
+        else:
+            cur[0] += n
+            cur[1] += total
+            cur[2] = min(cur[2], lo)
+            cur[3] = max(cur[3], hi)
+            cur[4] = last  # rows come in time order
+    return [
+        Point(asset=a, metric=m, ts=b, value=_aggregate(v[0], v[1], v[2], v[3], v[4], agg))
+        for (a, m, b), v in acc.items()
+    ]
+
+
+def query_series(
+    session: Session,
+    ds: Dataset,
+    *,
+    asset: str | None = None,
+    metric: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    resolution: Resolution = "raw",
+    agg: Agg = "avg",
+    area: str | None = None,
+    limit: int = 10_000,
+) -> SeriesQueryResult:
+    """Points of a dataset's series, filtered, at the asked resolution."""
+    if start and end and start > end:
+        raise Invalid("'start' is after 'end'")
+    limit = max(1, min(limit, MAX_POINTS))
+    joins = (Series, Asset, Metric)
+    if resolution == "raw":
+        table, tcol = measurement, measurement.c.ts
+        cols = [Asset.external_id, Metric.name, measurement.c.ts, measurement.c.value]
+    else:
+        table = rollup_hour if resolution == "hour" else rollup_day
+        tcol = table.c.bucket
+        cols = [
+            Asset.external_id,
+            Metric.name,
+            table.c.bucket,
+            table.c.n,
+            table.c.sum,
+            table.c.min,
+            table.c.max,
+            table.c.last,
+            table.c.last_ts,
+        ]
+    stmt = (
+        select(*cols)
+        .select_from(table)
+        .join(joins[0], joins[0].id == table.c.series_id)
+        .join(Asset, Asset.id == Series.asset_id)
+        .join(Metric, Metric.id == Series.metric_id)
+    )
+    stmt = _series_filter(stmt, ds, asset, metric, area)
+    if start:
+        stmt = stmt.where(
+            tcol
+            >= (
+                start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+                if resolution == "month"
+                else start
+            )
+        )
+    if end:
+        stmt = stmt.where(tcol < end)
+    stmt = stmt.order_by(Asset.external_id, Metric.name, tcol)
+    if resolution == "month":
+        points = _month_rollup(session.execute(stmt), agg)
+        truncated = len(points) > limit
+        points = points[:limit]
+    else:
+        rows = session.execute(stmt.limit(limit + 1)).all()
+        truncated = len(rows) > limit
+        rows = rows[:limit]
+        if resolution == "raw":
+            points = [Point(asset=a, metric=m, ts=t, value=v) for a, m, t, v in rows]
+        else:
+            points = [
+                Point(asset=a, metric=m, ts=b, value=_aggregate(n, s, lo, hi, last, agg))
+                for a, m, b, n, s, lo, hi, last, _lt in rows
+            ]
+    return SeriesQueryResult(
+        dataset=ds.slug,
+        resolution=resolution,
+        agg=agg,
+        start=start,
+        end=end,
+        source="measurement"
+        if resolution == "raw"
+        else ("rollup_hour" if resolution == "hour" else "rollup_day"),
+        count=len(points),
+        truncated=truncated,
+        data=points,
+    )
