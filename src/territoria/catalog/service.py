@@ -256,4 +256,4 @@ def series_map(session: Session, ds: Dataset) -> dict[tuple[int, int], int]:
 def asset_ids(session: Session, ds: Dataset) -> dict[str, int]:
     """External id → asset id for a whole dataset."""
     stmt = select(Asset.external_id, Asset.id).where(Asset.dataset_id == ds.id)
-    return dict(session.execute(stmt).tuples().all())
+    return {k: v for k, v in session.execute(stmt)}

@@ -53,7 +53,7 @@ def _asset_ids(session: Session, ds: Dataset, keys: set[str]) -> dict[str, int]:
         stmt = select(Asset.external_id, Asset.id).where(
             Asset.dataset_id == ds.id, Asset.external_id.in_(part)
         )
-        out.update(session.execute(stmt).tuples().all())
+        out.update({k: v for k, v in session.execute(stmt)})
     return out
 
 

@@ -13,6 +13,7 @@ import shapely
 
 from territoria.simulate.communes import Commune, load_communes
 from territoria.simulate.networks import NETWORKS, STREET_LIGHTS, Network, network
+from territoria.simulate.randomness import seeded
 
 COORD_DECIMALS = 6
 MAX_PLACEMENT_TRIES = 200
@@ -122,7 +123,7 @@ def commune_counts(net: Network, count: int, communes: Sequence[Commune]) -> lis
 
 def _place(net: Network, commune: Commune, k: int, seed: int) -> list[Asset]:
     """The k assets of one network in one commune, at random points inside its boundary."""
-    rng = random.Random(f"{seed}:{net.slug}:{commune.code}")
+    rng = seeded(f"{seed}:{net.slug}:{commune.code}")
     geometry = commune.shape()
     shapely.prepare(geometry)
     make_properties = PROPERTY_MAKERS[net.slug]

@@ -90,7 +90,9 @@ STREET_LIGHTS = Network(
     asset_label_fr="Point lumineux",
     share=0.12,
     description_en="Power draw and on/off state of connected street lights, dusk to dawn with night dimming.",
-    description_fr="Puissance et état des points lumineux connectés, du crépuscule à l'aube, abaissement nocturne.",
+    description_fr=(
+        "Puissance et état des points lumineux connectés, du crépuscule à l'aube, abaissement nocturne."
+    ),
     metrics=(
         Metric(
             "power",
@@ -100,7 +102,7 @@ STREET_LIGHTS = Network(
             QUARTER_HOUR,
             "Electrical power drawn by the light",
             "Puissance électrique appelée par le point lumineux",
-            usual_max=150,
+            usual_max=160,
             decimals=1,
         ),
         Metric(
@@ -182,7 +184,7 @@ EV_CHARGE_POINTS = Network(
             QUARTER_HOUR,
             "Power delivered to the vehicle",
             "Puissance délivrée au véhicule",
-            usual_max=150,
+            usual_max=160,
             decimals=2,
         ),
     ),
@@ -207,11 +209,11 @@ WATER_METERS = Network(
             "flow",
             "L/h",
             0,
-            5000,
+            10_000,
             HOUR,
             "Mean water flow over the hour",
             "Débit moyen d'eau sur l'heure",
-            usual_max=1200,
+            usual_max=2500,
             decimals=1,
         ),
     ),
@@ -269,7 +271,7 @@ TRAFFIC_COUNTERS = Network(
             QUARTER_HOUR,
             "Vehicles counted over the quarter hour, all lanes",
             "Véhicules comptés sur le quart d'heure, toutes voies",
-            usual_max=500,
+            usual_max=600,
             continuous=False,
             decimals=0,
         ),

@@ -40,7 +40,7 @@ def ensure_partitions(engine: Engine, months: Iterable[tuple[int, int]]) -> int:
             conn.execute(
                 text(
                     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'measurement'"
+                    "WHERE i.inhparent = 'measurement'::regclass"
                 )
             ).scalars()
         )

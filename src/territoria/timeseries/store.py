@@ -89,7 +89,7 @@ def _write_postgresql(session: Session, points: list[Point]) -> tuple[list[Point
         .from_select(["series_id", "ts", "value"], select(stage.c.series_id, stage.c.ts, stage.c.value))
         .on_conflict_do_nothing(index_elements=["series_id", "ts"])
     )
-    result = session.execute(stmt)
+    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     inserted = [p for p in points if (p[0], p[1]) not in existing] if existing else points
     if int(result.rowcount or 0) != len(inserted):  # type: ignore[attr-defined]
         # Another transaction stored some of these points between our check and our insert:

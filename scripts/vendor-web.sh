@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Vendor the front-end libraries of the web pages from the npm registry (no CDN at run time).
+# Usage: scripts/vendor-web.sh   (needs npm and network access; the result is committed)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENDOR="$ROOT/src/territoria/web/static/vendor"
+LEAFLET_VERSION="1.9.4"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+vendor_leaflet() {
+    local dest="$VENDOR/leaflet"
+    (cd "$tmp" && npm pack --silent "leaflet@$LEAFLET_VERSION" >/dev/null)
+    local tarball="$tmp/leaflet-$LEAFLET_VERSION.tgz"
+    tar -xzf "$tarball" -C "$tmp"
+    rm -rf "$dest"
+    mkdir -p "$dest/images"
+    cp "$tmp/package/dist/leaflet.js" "$tmp/package/dist/leaflet.css" "$dest/"
+    cp "$tmp/package/dist/images/"* "$dest/images/"
+    cp "$tmp/package/LICENSE" "$dest/LICENSE"
+    local tarball_sha
+    tarball_sha="$(sha256sum "$tarball" | cut -d' ' -f1)"
+    {
+        echo "# Vendored front-end files"
+        echo
+        echo "Fetched by \`scripts/vendor-web.sh\` with \`npm pack\` from the npm registry; do not edit by hand."
+        echo
+        echo "| package | version | licence | source |"
+        echo "|---|---|---|---|"
+        echo "| leaflet | $LEAFLET_VERSION | BSD-2-Clause | npm \`leaflet@$LEAFLET_VERSION\` (tarball sha256 \`$tarball_sha\`) |"
+        echo
+        echo "## sha256"
+        echo
+        echo '```'
+        (cd "$dest" && find . -type f ! -name VERSIONS.md | LC_ALL=C sort | sed 's|^\./||' | xargs sha256sum)
+        echo '```'
+    } >"$dest/VERSIONS.md"
+    echo "leaflet $LEAFLET_VERSION -> ${dest#"$ROOT"/}"
+}
+
+vendor_leaflet

@@ -1,0 +1,190 @@
+"""HTML routes: home, map and dataset pages, plus the static files they use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from territoria import __version__
+from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.catalog.errors import DatasetNotFound
+from territoria.catalog.models import Dataset
+from territoria.catalog.service import count_assets, dataset_public
+from territoria.web import i18n, service
+from territoria.web.chart import line_chart
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TILES_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+# Scripts and styles come from our own files only; map tiles are the one outside origin.
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: https://tile.openstreetmap.org",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+LANG_COOKIE_AGE = 365 * 24 * 3600
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+templates.env.globals.update(colour=service.domain_colour, version=__version__)
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+def page_lang(request: Request) -> str:
+    """The language of this request's page."""
+    return i18n.choose_lang(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def lang_links(request: Request, current: str) -> list[dict[str, Any]]:
+    """Links to the same page in each language."""
+    links = []
+    for code in i18n.LANGS:
+        query = urlencode({**dict(request.query_params), "lang": code})
+        links.append(
+            {"code": code, "name": i18n.t(f"lang.{code}", code), "href": f"{request.url.path}?{query}"}
+        )
+    return [{**link, "current": link["code"] == current} for link in links]
+
+
+def render(
+    request: Request, ctx: ContextDep, template: str, values: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page in the visitor's language, with the security headers and the language cookie."""
+    lang = page_lang(request)
+
+    def translate(key: str, **kwargs: object) -> str:
+        """Bound translation for the template."""
+        return i18n.t(key, lang, **kwargs)
+
+    def label(prefix: str, value: str) -> str:
+        """Bound coded-value label for the template."""
+        return i18n.label(prefix, value, lang)
+
+    def num(value: float, decimals: int | None = None) -> str:
+        """Bound number formatting for the template."""
+        return i18n.number(value, lang, decimals)
+
+    context = {
+        "lang": lang,
+        "_": translate,
+        "label": label,
+        "num": num,
+        "lang_links": lang_links(request, lang),
+        "demo": ctx.settings.demo,
+        "path": request.url.path,
+        **values,
+    }
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    chosen = request.query_params.get("lang")
+    if chosen and chosen.lower() in i18n.LANGS:
+        response.set_cookie(i18n.COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="lax", httponly=True)
+    return response
+
+
+def map_config(datasets: list[Dataset], lang: str, *, single: bool = False) -> dict[str, Any]:
+    """What the map script needs: data URLs, tiles, colours and the popup labels."""
+    keys = ("id", "commune", "kind", "network", "outside", "dataset")
+    return {
+        "areasUrl": "/api/v1/areas?level=commune",
+        "tiles": {"url": TILES_URL, "attribution": TILES_ATTRIBUTION},
+        "fit": "assets" if single else "areas",
+        "datasets": [
+            {
+                "slug": ds.slug,
+                "title": ds.title,
+                "colour": service.domain_colour(ds.domain),
+                "assetsUrl": f"/datasets/{ds.slug}/assets.geojson",
+                "page": f"/datasets/{ds.slug}",
+            }
+            for ds in datasets
+        ],
+        "labels": {
+            **{k: i18n.t(f"popup.{k}", lang) for k in keys},
+            "communes": i18n.t("map.communes", lang),
+            "error": i18n.t("map.error", lang),
+        },
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+    """Home: the datasets the visitor may see, with their metrics and asset counts."""
+    datasets = service.visible_datasets(session, principal, ctx.settings)
+    counts = service.asset_counts(session, datasets)
+    cards = [{"ds": dataset_public(ds, counts.get(ds.id, 0)), "owner": ds.owner.name} for ds in datasets]
+    return render(request, ctx, "home.html", {"cards": cards, "nav": "home"})
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+    """Full-page map: commune boundaries and one layer of assets per visible dataset."""
+    datasets = service.visible_datasets(session, principal, ctx.settings)
+    counts = service.asset_counts(session, datasets)
+    legend = [{"ds": ds, "count": counts.get(ds.id, 0)} for ds in datasets]
+    config = map_config(datasets, page_lang(request))
+    return render(request, ctx, "map.html", {"legend": legend, "config": config, "nav": "map"})
+
+
+@router.get("/datasets/{slug}", response_class=HTMLResponse)
+def dataset_page(
+    slug: str, request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep
+) -> HTMLResponse:
+    """A dataset: description, metrics, assets per commune, a map and the last week of its first metric."""
+    ds = service.visible_dataset(session, principal, ctx.settings, slug)
+    if ds is None:
+        return render(request, ctx, "not_found.html", {"slug": slug}, status_code=404)
+    lang = page_lang(request)
+    first = ds.metrics[0] if ds.metrics else None
+    chart = line_chart(service.hourly_average(session, first), lang) if first is not None else None
+    values = {
+        "ds": dataset_public(ds, count_assets(session, ds)),
+        "owner": ds.owner.name,
+        "spread": service.asset_spread(session, ds),
+        "chart": chart,
+        "config": map_config([ds], lang, single=True),
+        "nav": "",
+    }
+    return render(request, ctx, "dataset.html", values)
+
+
+@router.get("/datasets/{slug}/assets.geojson")
+def dataset_assets_geojson(
+    slug: str, ctx: ContextDep, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """Located assets of a visible dataset for the maps (same visibility rule as the pages)."""
+    ds = service.visible_dataset(session, principal, ctx.settings, slug)
+    if ds is None:
+        raise DatasetNotFound(slug)
+    body = orjson.dumps(service.asset_features(session, ds))
+    return Response(body, media_type="application/geo+json", headers={"Cache-Control": "no-cache"})
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages and the static files to the app."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(router)
