@@ -193,6 +193,17 @@ def import_cmd(
     print()
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Fail before any long work when the port is taken."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise fail(f"port {port} on {host} is already in use; choose another with --port") from exc
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -208,5 +219,49 @@ def serve(
         ctx.settings.require_real_secret()
     except ValueError as exc:
         raise fail(str(exc)) from exc
+    _require_free_port(host, port)
     upgrade(ctx.engine)
     uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=ctx.settings.log_level.lower())
+
+
+@app.command("simulate")
+def simulate(
+    assets: Annotated[int, typer.Option(help="number of simulated assets")] = 2000,
+    days: Annotated[int, typer.Option(help="days of history up to now")] = 30,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same city)")] = 6,
+    faults: Annotated[bool, typer.Option(help="inject faults for the quality stage")] = True,
+) -> None:
+    """Generate a synthetic city on the real communes into the configured database."""
+    from territoria.simulate.demo import DemoPlan, populate
+
+    populate(context(), DemoPlan(assets=assets, days=days, seed=seed, faults=faults), console)
+
+
+@app.command("demo")
+def demo(
+    port: Annotated[int, typer.Option(help="port of the web server")] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="where the SQLite database lives")] = Path("territoria-data"),
+    assets: Annotated[int, typer.Option(help="number of simulated assets")] = 2000,
+    days: Annotated[int, typer.Option(help="days of history")] = 30,
+    live_period: Annotated[float, typer.Option(help="seconds between two live readings")] = 30.0,
+) -> None:
+    """Run the demo on the embedded default: SQLite, simulated city, web server, live feed."""
+    import uvicorn
+
+    from territoria.api.app import create_app
+    from territoria.simulate.demo import DemoPlan, LiveFeed, admin_token, data_dir_url, populate
+
+    _require_free_port("127.0.0.1", port)
+    ctx = context(database_url=data_dir_url(data_dir), demo=True)
+    plan = DemoPlan(assets=assets, days=days)
+    city = populate(ctx, plan, console)
+    token = admin_token(ctx)
+    feed = LiveFeed(ctx, city, plan.seed, live_period)
+    feed.start()
+    console.print(f"\n[bold green]Territoria demo[/] on http://127.0.0.1:{port}/  (API docs: /api/docs)")
+    console.print("admin token (platform administrator, valid 30 days):")
+    print(token, flush=True)
+    try:
+        uvicorn.run(create_app(context=ctx), host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        feed.stop_event.set()

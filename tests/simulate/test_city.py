@@ -73,6 +73,15 @@ def test_city_has_exactly_the_requested_assets(city):
         assert len(city.by_network(net.slug)) == count
 
 
+@pytest.mark.parametrize("n", [326, 500, 1000])
+def test_mid_size_cities_still_light_every_commune(n):
+    counts = network_counts(n)
+    assert sum(counts) == n
+    assert all(c >= 1 for c in counts)
+    lights = Counter(a.expected_area for a in build_city(n, 3).by_network("lighting"))
+    assert len(lights) == 163
+
+
 def test_every_commune_has_a_street_light_and_nice_is_the_biggest(city):
     lights = Counter(a.expected_area for a in city.by_network("lighting"))
     assert set(lights) == {c.code for c in city.communes}

@@ -116,7 +116,7 @@ def _dedupe(
     repeats: list[GoodPoint] = []
     conflicts: list[GoodPoint] = []
     for p in points:
-        key = (series[(p.asset_id, p.metric_id)], p.ts.astimezone(UTC))
+        key = (series[(p.asset_id, p.metric_id)], p.ts)  # already UTC
         first = unique.get(key)
         if first is None:
             unique[key] = p

@@ -53,10 +53,12 @@ class City:
 
     @cached_property
     def _assets_by_id(self) -> dict[str, Asset]:
+        """Assets keyed by external id."""
         return {a.ext_id: a for a in self.assets}
 
     @cached_property
     def _communes_by_code(self) -> dict[str, Commune]:
+        """Communes keyed by INSEE code."""
         return {c.code: c for c in self.communes}
 
     @property
@@ -85,7 +87,7 @@ def build_city(n_assets: int, seed: int) -> City:
         raise ValueError("n_assets must be zero or positive")
     communes = load_communes()
     assets: list[Asset] = []
-    for net, count in zip(NETWORKS, network_counts(n_assets), strict=True):
+    for net, count in zip(NETWORKS, network_counts(n_assets, len(communes)), strict=True):
         per_commune = commune_counts(net, count, communes)
         for commune, k in zip(communes, per_commune, strict=True):
             if k:
@@ -106,11 +108,21 @@ def apportion(total: int, weights: Sequence[float]) -> list[int]:
     return counts
 
 
-def network_counts(n_assets: int) -> list[int]:
-    """Assets per network (catalogue order): one each when possible, the rest by network share."""
+def network_counts(n_assets: int, n_communes: int = 163) -> list[int]:
+    """Assets per network (catalogue order): one each when possible, the rest by network share.
+
+    From 2 * n_communes assets on, street lights get at least one per commune.
+    """
     floor = 1 if n_assets >= len(NETWORKS) else 0
-    rest = apportion(n_assets - floor * len(NETWORKS), [n.share for n in NETWORKS])
-    return [floor + r for r in rest]
+    counts = [floor + r for r in apportion(n_assets - floor * len(NETWORKS), [n.share for n in NETWORKS])]
+    lights = NETWORKS.index(STREET_LIGHTS)
+    if n_assets >= 2 * n_communes and counts[lights] < n_communes:
+        others = [i for i in range(len(NETWORKS)) if i != lights]
+        rest = apportion(n_assets - n_communes - len(others), [NETWORKS[i].share for i in others])
+        counts[lights] = n_communes
+        for i, extra in zip(others, rest, strict=True):
+            counts[i] = 1 + extra
+    return counts
 
 
 def commune_counts(net: Network, count: int, communes: Sequence[Commune]) -> list[int]:

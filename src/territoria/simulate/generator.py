@@ -11,7 +11,7 @@ from typing import TypedDict
 
 from territoria.simulate.city import City
 from territoria.simulate.faults import FUTURE_SHIFT, FaultPlan, InjectedFault
-from territoria.simulate.networks import QUARTER_HOUR, Metric, Network, network
+from territoria.simulate.networks import NETWORKS, QUARTER_HOUR, Metric, Network, network
 from territoria.simulate.profiles import aligned_count, first_aligned, moment, require_aware, utc
 from territoria.simulate.randomness import mix, seeded
 from territoria.simulate.signals import MODELS, SignalModel, Values
@@ -35,6 +35,7 @@ class _Group:
     """The assets of one network and the model producing their values."""
 
     index: int
+    salt: int
     network: Network
     ext_ids: list[str]
     model: SignalModel
@@ -49,20 +50,22 @@ class _Engine:
         self.groups: list[_Group] = []
         for index, net in enumerate(city.networks):
             assets = city.by_network(net.slug)
-            salt = index * _SALTS_PER_NETWORK
+            # Salted by catalogue position, so a network's values do not depend on which others exist.
+            salt = NETWORKS.index(net) * _SALTS_PER_NETWORK
 
             def factory(purpose: int, at: int, salt: int = salt) -> random.Random:
+                """The generator of one purpose of this network at one index."""
                 return seeded(mix(seed, salt + purpose, at))
 
             model = MODELS[net.slug](city, assets, seed, factory)
-            self.groups.append(_Group(index, net, [a.ext_id for a in assets], model))
+            self.groups.append(_Group(index, salt, net, [a.ext_id for a in assets], model))
         intervals = [m.interval_s for g in self.groups for m in g.network.metrics]
         self.tick = math.gcd(*intervals) if intervals else QUARTER_HOUR
         self.where = {ext: (g, i) for g in self.groups for i, ext in enumerate(g.ext_ids)}
 
     def values(self, group: _Group, epoch: int) -> Values:
         """Values of every asset of a group at an epoch second."""
-        self._rng.seed(mix(self.seed, group.index * _SALTS_PER_NETWORK, epoch))
+        self._rng.seed(mix(self.seed, group.salt, epoch))
         return group.model.values(moment(epoch), self._rng)
 
 

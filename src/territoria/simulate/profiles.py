@@ -63,6 +63,7 @@ def _dst_bounds(year: int) -> tuple[int, int]:
     """Epoch seconds of the EU summer-time start and end (last Sundays of March and October, 01:00 UTC)."""
 
     def last_sunday(month: int) -> date:
+        """The last Sunday of a month of that year."""
         last = date(year, month, 31)
         return last - timedelta(days=(last.weekday() - 6) % 7)
 

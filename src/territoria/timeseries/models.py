@@ -16,6 +16,7 @@ measurement = Table(
     Column("ts", UTCDateTime, primary_key=True),
     Column("value", Float, nullable=False),
     postgresql_partition_by="RANGE (ts)",
+    sqlite_with_rowid=False,  # the primary key is the storage order: one B-tree instead of two
 )
 # BRIN on time is tiny and fits append-mostly data; SQLite gets no extra index (the primary key serves).
 Index("ix_measurement_ts_brin", measurement.c.ts, postgresql_using="brin").ddl_if(dialect="postgresql")
@@ -34,6 +35,7 @@ def _rollup(name: str) -> Table:
         Column("max", Float, nullable=False),
         Column("last", Float, nullable=False),
         Column("last_ts", UTCDateTime, nullable=False),
+        sqlite_with_rowid=False,
     )
 
 

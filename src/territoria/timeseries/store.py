@@ -1,26 +1,29 @@
-"""Measurement writes: COPY through a staging table on PostgreSQL, executemany on SQLite.
+"""Measurement writes: COPY on PostgreSQL, executemany on SQLite, rollups in the same transaction.
 
-Rollups are updated in the same transaction from exactly the rows that were inserted, so that a
-duplicate never counts twice and a crash leaves neither rows nor rollups half-written.
+Writes are optimistic: new data (the common case) goes straight into `measurement` inside a
+savepoint; only when some (series, ts) is already stored does the slower path run, which finds the
+stored values, keeps them untouched and inserts the rest. Rollups are built from exactly the rows
+inserted, so a duplicate never counts twice and a crash leaves neither rows nor rollups half-written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table, and_, case, insert, select
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table, and_, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from territoria.db.dialect import dialect_name, greatest, least, upsert
-from territoria.timeseries.models import measurement, rollup_day, rollup_hour
+from territoria.db.dialect import dialect_name
+from territoria.timeseries import rollups
+from territoria.timeseries.models import measurement
 from territoria.timeseries.partitions import ensure_partitions
 
 Point = tuple[int, datetime, float]
 
 _stage_meta = MetaData()
-# Per-connection temporary table; emptied at every commit.
+# Per-connection temporary table; emptied at every commit on PostgreSQL, by hand on SQLite.
 stage = Table(
     "measurement_stage",
     _stage_meta,
@@ -44,22 +47,14 @@ class WriteResult:
     existing: dict[tuple[int, datetime], float] = field(default_factory=dict)
 
 
-def _sqlite_ts(ts: datetime) -> str:
-    """The text form SQLAlchemy's SQLite DateTime uses, for naive UTC."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _copy_stage(session: Session, points: list[Point]) -> None:
-    """COPY points into the staging table (binary protocol)."""
-    conn = session.connection()
-    stage.create(conn, checkfirst=True)
-    conn.execute(stage.delete())  # a second write in the same transaction starts clean
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:  # type: ignore[union-attr]
-        with cur.copy("COPY measurement_stage (series_id, ts, value) FROM STDIN (FORMAT BINARY)") as cp:
-            cp.set_types(["int4", "timestamptz", "float8"])
-            for row in points:
-                cp.write_row(row)
+def sqlite_ts(ts: datetime, cache: dict[datetime, str] | None = None) -> str:
+    """The text form SQLAlchemy's SQLite DateTime uses, for naive UTC (one format, or keys would differ)."""
+    if cache is not None and (text := cache.get(ts)) is not None:
+        return text
+    text = ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if cache is not None:
+        cache[ts] = text
+    return text
 
 
 def _existing(session: Session, lo: datetime, hi: datetime) -> dict[tuple[int, datetime], float]:
@@ -76,107 +71,66 @@ def _existing(session: Session, lo: datetime, hi: datetime) -> dict[tuple[int, d
     return out
 
 
-def _write_postgresql(session: Session, points: list[Point]) -> tuple[list[Point], WriteResult]:
-    """COPY to staging, report collisions, INSERT … SELECT the rest; returns inserted points."""
-    engine = session.get_bind()
-    ensure_partitions(engine, {(ts.year, ts.month) for _, ts, _ in points})  # type: ignore[arg-type]
-    _copy_stage(session, points)
-    lo = min(p[1] for p in points)
-    hi = max(p[1] for p in points)
-    existing = _existing(session, lo, hi)
-    stmt = (
-        upsert(session, measurement)
-        .from_select(["series_id", "ts", "value"], select(stage.c.series_id, stage.c.ts, stage.c.value))
-        .on_conflict_do_nothing(index_elements=["series_id", "ts"])
-    )
-    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
-    inserted = [p for p in points if (p[0], p[1]) not in existing] if existing else points
-    if int(result.rowcount or 0) != len(inserted):  # type: ignore[attr-defined]
-        # Another transaction stored some of these points between our check and our insert:
-        # rollups would be wrong, so the caller retries the whole batch.
-        raise ConcurrentWrite("concurrent write on the same series; retry the batch")
-    return inserted, WriteResult(inserted=len(inserted), existing=existing)
+def _copy(session: Session, table: str, points: list[Point]) -> None:
+    """COPY points into `table` (binary protocol); the statement names only our own tables."""
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)") as cp:  # type: ignore[union-attr]
+        cp.set_types(["int4", "timestamptz", "float8"])
+        for row in points:
+            cp.write_row(row)
 
 
-def _write_sqlite(session: Session, points: list[Point]) -> tuple[list[Point], WriteResult]:
-    """Single writer (BEGIN IMMEDIATE): find collisions, then insert the new points in one executemany."""
+def _write_postgresql(session: Session, points: list[Point]) -> WriteResult:
+    """Stage with COPY, insert in one statement, roll up from the stage on the server."""
+    ensure_partitions(session.get_bind(), {(ts.year, ts.month) for _, ts, _ in points})  # type: ignore[arg-type]
     conn = session.connection()
     stage.create(conn, checkfirst=True)
-    conn.execute(stage.delete())
-    rows = [(sid, _sqlite_ts(ts), value) for sid, ts, value in points]
-    stage_sql = str(insert(stage).compile(dialect=conn.dialect))
-    conn.exec_driver_sql(stage_sql, rows)  # type: ignore[arg-type]
-    existing = _existing(session, min(p[1] for p in points), max(p[1] for p in points))
-    conn.execute(stage.delete())
-    if existing:
-        keep = [(p, r) for p, r in zip(points, rows, strict=True) if (p[0], p[1]) not in existing]
-        points, rows = [p for p, _ in keep], [r for _, r in keep]
-    if rows:
-        sql = str(insert(measurement).compile(dialect=conn.dialect))
-        conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
-    return points, WriteResult(inserted=len(points), existing=existing)
+    conn.execute(stage.delete())  # a second write in the same transaction starts clean
+    _copy(session, "measurement_stage", points)
+    move = insert(measurement).from_select(["series_id", "ts", "value"], select(stage))
+    try:
+        with session.begin_nested():
+            session.execute(move)
+        existing: dict[tuple[int, datetime], float] = {}
+    except IntegrityError:
+        existing = _existing(session, min(p[1] for p in points), max(p[1] for p in points))
+        m = measurement
+        session.execute(stage.delete().where(m.c.series_id == stage.c.series_id, m.c.ts == stage.c.ts))
+        result = session.execute(move, execution_options={"preserve_rowcount": True})
+        if int(result.rowcount or 0) != len(points) - len(existing):  # type: ignore[attr-defined]
+            raise ConcurrentWrite("concurrent write on the same series; retry the batch") from None
+    rollups.apply_from_stage(session, stage)
+    return WriteResult(inserted=len(points) - len(existing), existing=existing)
 
 
-def _bucket_deltas(points: list[Point], width: int) -> list[dict[str, Any]]:
-    """Aggregate points into (series, bucket) deltas: n, sum, min, max, last, last_ts."""
-    acc: dict[tuple[int, int], list[Any]] = {}
-    for sid, ts, value in points:
-        key = (sid, int(ts.timestamp()) // width * width)
-        cur = acc.get(key)
-        if cur is None:
-            acc[key] = [1, value, value, value, value, ts]
-        else:
-            cur[0] += 1
-            cur[1] += value
-            if value < cur[2]:
-                cur[2] = value
-            if value > cur[3]:
-                cur[3] = value
-            if ts >= cur[5]:
-                cur[4], cur[5] = value, ts
-    return [
-        {
-            "series_id": sid,
-            "bucket": datetime.fromtimestamp(b, UTC),
-            "n": v[0],
-            "sum": v[1],
-            "min": v[2],
-            "max": v[3],
-            "last": v[4],
-            "last_ts": v[5],
-        }
-        for (sid, b), v in acc.items()
-    ]
-
-
-def _apply_rollup(session: Session, table: Table, deltas: list[dict[str, Any]]) -> None:
-    """Merge deltas into a rollup table with one INSERT … ON CONFLICT DO UPDATE."""
-    if not deltas:
-        return
-    ins = upsert(session, table)
-    exc = ins.excluded
-    stmt = ins.on_conflict_do_update(
-        index_elements=["series_id", "bucket"],
-        set_={
-            "n": table.c.n + exc.n,
-            "sum": table.c.sum + exc.sum,
-            "min": least(session, table.c.min, exc.min),
-            "max": greatest(session, table.c.max, exc.max),
-            "last": case((exc.last_ts >= table.c.last_ts, exc.last), else_=table.c.last),
-            "last_ts": greatest(session, table.c.last_ts, exc.last_ts),
-        },
-    )
-    session.execute(stmt, deltas)
+def _write_sqlite(session: Session, points: list[Point]) -> WriteResult:
+    """Single writer (BEGIN IMMEDIATE): executemany straight in, or the staged path on a collision."""
+    conn = session.connection()
+    texts: dict[datetime, str] = {}  # a batch has few distinct timestamps: format each once
+    rows = [(sid, sqlite_ts(ts, texts), value) for sid, ts, value in points]
+    sql = str(insert(measurement).compile(dialect=conn.dialect))
+    existing: dict[tuple[int, datetime], float] = {}
+    try:
+        with session.begin_nested():
+            conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    except IntegrityError:
+        stage.create(conn, checkfirst=True)
+        conn.execute(stage.delete())
+        conn.exec_driver_sql(str(insert(stage).compile(dialect=conn.dialect)), rows)  # type: ignore[arg-type]
+        existing = _existing(session, min(p[1] for p in points), max(p[1] for p in points))
+        conn.execute(stage.delete())
+        keep = [i for i, p in enumerate(points) if (p[0], p[1]) not in existing]
+        points, rows = [points[i] for i in keep], [rows[i] for i in keep]
+        if rows:
+            conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    rollups.apply_points(session, points, texts)
+    return WriteResult(inserted=len(points), existing=existing)
 
 
 def write_points(session: Session, points: list[Point]) -> WriteResult:
-    """Store new points (existing (series, ts) are left untouched) and update rollups."""
+    """Store new points (existing (series, ts) are left untouched) and update the rollups."""
     if not points:
         return WriteResult()
     if dialect_name(session) == "postgresql":
-        inserted, result = _write_postgresql(session, points)
-    else:
-        inserted, result = _write_sqlite(session, points)
-    _apply_rollup(session, rollup_hour, _bucket_deltas(inserted, 3600))
-    _apply_rollup(session, rollup_day, _bucket_deltas(inserted, 86400))
-    return result
+        return _write_postgresql(session, points)
+    return _write_sqlite(session, points)

@@ -57,8 +57,8 @@ def nice_step(span: float, target: int = 5) -> float:
     if span <= 0:
         return 1.0
     raw = span / target
-    power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw)
 
 
 def _moment(value: datetime, lang: str) -> str:
@@ -99,7 +99,8 @@ def line_chart(points: Sequence[tuple[datetime, float]], lang: str) -> LineChart
         previous = ts
     decimals = 0 if step >= 1 else max(1, -math.floor(math.log10(step)))
     y_ticks = [
-        Tick(y(y0 + i * step), number(y0 + i * step, lang, decimals)) for i in range(round((y1 - y0) / step) + 1)
+        Tick(y(y0 + i * step), number(y0 + i * step, lang, decimals))
+        for i in range(round((y1 - y0) / step) + 1)
     ]
     x_ticks: list[Tick] = []
     day = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)

@@ -220,7 +220,7 @@ def choose_lang(query: str | None, cookie: str | None, accept_language: str | No
 def short_date(value: datetime, lang: str) -> str:
     """A day as 24/11 (French) or Nov 24 (English)."""
     if lang == "en":
-        months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+        months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         return f"{months[value.month - 1]} {value.day}"
     return f"{value.day:02d}/{value.month:02d}"
 

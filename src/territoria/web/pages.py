@@ -17,6 +17,7 @@ from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import count_assets, dataset_public
+from territoria.context import Context
 from territoria.web import i18n, service
 from territoria.web.chart import line_chart
 
@@ -67,7 +68,7 @@ def lang_links(request: Request, current: str) -> list[dict[str, Any]]:
 
 
 def render(
-    request: Request, ctx: ContextDep, template: str, values: dict[str, Any], *, status_code: int = 200
+    request: Request, ctx: Context, template: str, values: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
     """Render a page in the visitor's language, with the security headers and the language cookie."""
     lang = page_lang(request)

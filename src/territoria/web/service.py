@@ -64,15 +64,17 @@ def asset_counts(session: Session, datasets: Sequence[Dataset]) -> dict[int, int
     if not ids:
         return {}
     stmt = (
-        select(Asset.dataset_id, func.count(Asset.id)).where(Asset.dataset_id.in_(ids)).group_by(Asset.dataset_id)
+        select(Asset.dataset_id, func.count(Asset.id))
+        .where(Asset.dataset_id.in_(ids))
+        .group_by(Asset.dataset_id)
     )
-    return {dataset_id: int(n) for dataset_id, n in session.execute(stmt).tuples()}
+    return {dataset_id: int(n) for dataset_id, n in session.execute(stmt)}
 
 
 def commune_names(session: Session) -> dict[str, str]:
     """INSEE code → name of every commune."""
     stmt = select(Area.code, Area.name).where(Area.level == "commune")
-    return dict(session.execute(stmt).tuples().all())
+    return dict(session.execute(stmt).all())
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,9 @@ def asset_spread(session: Session, ds: Dataset, top: int = 10) -> AssetSpread:
         .order_by(n.desc(), Asset.area_code)
         .limit(top)
     )
-    rows = [CommuneCount(code, names.get(code, code), int(c)) for code, c in session.execute(stmt).tuples()]
+    rows = [
+        CommuneCount(str(code), names.get(str(code), str(code)), int(c)) for code, c in session.execute(stmt)
+    ]
     unlocated = session.scalar(
         select(func.count(Asset.id)).where(Asset.dataset_id == ds.id, Asset.lon.is_(None))
     )
@@ -124,7 +128,7 @@ def asset_features(session: Session, ds: Dataset, limit: int = MAX_MAP_ASSETS) -
         .order_by(Asset.external_id)
         .limit(limit + 1)
     )
-    rows = session.execute(stmt).tuples().all()
+    rows = session.execute(stmt).all()
     features = [
         {
             "type": "Feature",
@@ -164,4 +168,4 @@ def hourly_average(session: Session, metric: Metric, days: int = CHART_DAYS) -> 
         .group_by(rollup_hour.c.bucket)
         .order_by(rollup_hour.c.bucket)
     )
-    return [(bucket, float(s) / int(c)) for bucket, s, c in session.execute(stmt).tuples() if c]
+    return [(bucket, float(s) / int(c)) for bucket, s, c in session.execute(stmt) if c]

@@ -79,8 +79,7 @@
     );
   }
 
-  function assetLayer(collection, dataset, labels) {
-    var group = L.featureGroup();
+  function addAssets(group, collection, dataset, labels) {
     (collection.features || []).forEach(function (feature) {
       var coords = feature.geometry && feature.geometry.coordinates;
       if (!coords) {
@@ -93,7 +92,6 @@
       });
       group.addLayer(marker);
     });
-    return group;
   }
 
   function initMap(element) {
@@ -103,7 +101,7 @@
     }
     var config = JSON.parse(source.textContent);
     var status = element.parentElement.querySelector("[data-map-status]");
-    var map = L.map(element, { preferCanvas: true }).setView(TERRITORY_CENTRE, 9);
+    var map = L.map(element, { preferCanvas: true, zoomSnap: 0.5 }).setView(TERRITORY_CENTRE, 9);
     L.tileLayer(config.tiles.url, { maxZoom: 19, attribution: config.tiles.attribution }).addTo(map);
     // Communes sit in their own pane under the markers and take no clicks, so markers stay clickable.
     map.createPane("communes");
@@ -113,17 +111,19 @@
     var failures = 0;
     var assetBounds = L.latLngBounds([]);
 
+    // Layers are created and listed up front so the layer control keeps the configured order.
+    var communes = L.geoJSON(null, {
+      pane: "communes",
+      style: COMMUNE_STYLE,
+      interactive: false,
+      renderer: L.svg({ pane: "communes" })
+    }).addTo(map);
+    control.addOverlay(communes, escapeHtml(config.labels.communes));
     var areas = fetchJson(config.areasUrl)
       .then(function (collection) {
-        var layer = L.geoJSON(collection, {
-          pane: "communes",
-          style: COMMUNE_STYLE,
-          interactive: false,
-          renderer: L.svg({ pane: "communes" })
-        }).addTo(map);
-        control.addOverlay(layer, escapeHtml(config.labels.communes));
-        if (config.fit === "areas" && layer.getLayers().length) {
-          map.fitBounds(layer.getBounds());
+        communes.addData(collection);
+        if (config.fit === "areas" && communes.getLayers().length) {
+          map.fitBounds(communes.getBounds());
         }
       })
       .catch(function () {
@@ -131,10 +131,12 @@
       });
 
     var datasets = config.datasets.map(function (dataset) {
+      var group = L.featureGroup();
+      control.addOverlay(group, layerName(dataset));
       return fetchJson(dataset.assetsUrl)
         .then(function (collection) {
-          var group = assetLayer(collection, dataset, config.labels).addTo(map);
-          control.addOverlay(group, layerName(dataset));
+          addAssets(group, collection, dataset, config.labels);
+          group.addTo(map); // once, after filling it: one redraw instead of one per marker
           if (group.getLayers().length) {
             assetBounds.extend(group.getBounds());
           }
@@ -160,5 +162,11 @@
     });
   }
 
+  if (window.matchMedia("(max-width: 640px)").matches) {
+    // On a phone the legend would hide most of the map: start it folded.
+    document.querySelectorAll("details.legend").forEach(function (legend) {
+      legend.open = false;
+    });
+  }
   document.querySelectorAll("[data-map-config]").forEach(initMap);
 })();

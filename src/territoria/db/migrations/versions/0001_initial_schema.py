@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("series_id", "ts", name=op.f("pk_measurement")),
         postgresql_partition_by="RANGE (ts)",
+        sqlite_with_rowid=False,
     )
     if op.get_bind().dialect.name == "postgresql":
         op.create_index("ix_measurement_ts_brin", "measurement", ["ts"], postgresql_using="brin")
@@ -73,6 +74,7 @@ def upgrade() -> None:
         sa.Column("last", sa.Float(), nullable=False),
         sa.Column("last_ts", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("series_id", "bucket", name=op.f("pk_rollup_day")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "rollup_hour",
@@ -85,6 +87,7 @@ def upgrade() -> None:
         sa.Column("last", sa.Float(), nullable=False),
         sa.Column("last_ts", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("series_id", "bucket", name=op.f("pk_rollup_hour")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "dataset",
