@@ -198,6 +198,7 @@ def _require_free_port(host: str, port: int) -> None:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -265,3 +266,7 @@ def demo(
         uvicorn.run(create_app(context=ctx), host="127.0.0.1", port=port, log_level="warning")
     finally:
         feed.stop_event.set()
+
+
+if __name__ == "__main__":
+    app()

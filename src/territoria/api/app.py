@@ -15,6 +15,7 @@ from territoria.ingest.api import router as ingest_router
 from territoria.settings import Settings
 from territoria.territory.api import router as territory_router
 from territoria.timeseries.api import router as timeseries_router
+from territoria.web.pages import mount as mount_web
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
@@ -42,10 +43,5 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
 
     for router in (catalog_router, ingest_router, timeseries_router, territory_router):
         app.include_router(router)
-    try:
-        from territoria.web.pages import mount as mount_web
-    except ImportError:  # pragma: no cover - the web package is optional in API-only builds
-        mount_web = None
-    if mount_web is not None:
-        mount_web(app)
+    mount_web(app)
     return app
