@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -111,7 +110,9 @@ def private_broker() -> Iterator[str]:
         conf.write_text(
             f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n"
         )
-        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             for _ in range(200):
                 try:
@@ -235,7 +236,9 @@ async def run(args: argparse.Namespace, db_url: str, broker: str) -> dict[str, o
     task = asyncio.create_task(worker.run())
     await asyncio.wait_for(worker.ready.wait(), 30)
     await phase(broker, "single", min(2000, args.messages), args.assets, 1, WARMUP_BASE, counter)
-    single_s, single_pub_s = await phase(broker, "single", args.messages, args.assets, 1, SINGLE_BASE, counter)
+    single_s, single_pub_s = await phase(
+        broker, "single", args.messages, args.assets, 1, SINGLE_BASE, counter
+    )
     batched_s, batched_pub_s = await phase(
         broker, "batched", args.batched_messages, args.assets, args.rows, BATCHED_BASE, counter
     )

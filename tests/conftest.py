@@ -78,7 +78,10 @@ LIGHTS = DatasetCreate(
     kind="timeseries",
     access="private",
     reporting_interval_s=900,
-    metrics=[MetricCreate(name="power", unit="W", min=0, max=400), MetricCreate(name="on", unit="1", min=0, max=1)],
+    metrics=[
+        MetricCreate(name="power", unit="W", min=0, max=400),
+        MetricCreate(name="on", unit="1", min=0, max=1),
+    ],
 )
 
 
@@ -102,7 +105,9 @@ def build_world(ctx: Context, assets: int = 20) -> World:
         _, reader = create_token(s, op, ["read"])
         ds = create_dataset(s, LIGHTS, op)
         # Nice (06088) around Place Masséna, plus one asset in Paris (outside the territory).
-        items = [AssetIn(id=f"L{i:03d}", kind="light", lon=7.2700 + i * 0.0005, lat=43.6980) for i in range(assets)]
+        items = [
+            AssetIn(id=f"L{i:03d}", kind="light", lon=7.2700 + i * 0.0005, lat=43.6980) for i in range(assets)
+        ]
         items.append(AssetIn(id="PARIS", kind="light", lon=2.3522, lat=48.8566))
         upsert_assets(s, ds, items, ctx.locator())
     client = TestClient(create_app(context=ctx))

@@ -28,13 +28,21 @@ def test_dataset_creation_refuses_bad_input(world: World) -> None:
     c = world.client
     assert c.post("/api/v1/datasets", json=SMALLEST).status_code == 401
     assert c.post("/api/v1/datasets", json=SMALLEST, headers=world.reader).status_code == 403
-    for patch in ({"slug": "Bad Slug"}, {"kind": "other"}, {"metrics": []}, {"metrics": [{"name": "p", "unit": "W",
-                  "min": 5, "max": 1}]}, {"unknown": 1}, {"access": True}):
+    for patch in (
+        {"slug": "Bad Slug"},
+        {"kind": "other"},
+        {"metrics": []},
+        {"metrics": [{"name": "p", "unit": "W", "min": 5, "max": 1}]},
+        {"unknown": 1},
+        {"access": True},
+    ):
         r = c.post("/api/v1/datasets", json={**SMALLEST, **patch}, headers=world.operator)
         assert r.status_code == 422, (patch, r.text)
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["errors"]
-    r = c.post("/api/v1/datasets", content=b"{oops", headers={**world.operator, "content-type": "application/json"})
+    r = c.post(
+        "/api/v1/datasets", content=b"{oops", headers={**world.operator, "content-type": "application/json"}
+    )
     assert r.status_code in (400, 422)
 
 
@@ -62,24 +70,43 @@ def test_assets_upsert_assigns_communes_and_flags_outside(world: World) -> None:
     assets = {a["id"]: a for a in r.json()}
     assert assets["L000"]["area_code"] == "06088" and assets["L000"]["in_territory"]
     assert assets["PARIS"]["area_code"] is None and not assets["PARIS"]["in_territory"]
-    geo = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": "L000", "geometry": {"type": "Point", "coordinates": [7.0128, 43.5513]},
-         "properties": {"kind": "light", "power_rating_w": 150}},
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [7.1256, 43.5804]},
-         "properties": {"id": "NEW1"}},
-    ]}
+    geo = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "L000",
+                "geometry": {"type": "Point", "coordinates": [7.0128, 43.5513]},
+                "properties": {"kind": "light", "power_rating_w": 150},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [7.1256, 43.5804]},
+                "properties": {"id": "NEW1"},
+            },
+        ],
+    }
     r = c.post("/api/v1/datasets/lights/assets", json=geo, headers=world.operator)
     assert r.status_code == 200, r.text
     assert r.json() == {"received": 2, "created": 1, "updated": 1, "outside_territory": []}
     r = c.get("/api/v1/datasets/lights/assets?area=06029", headers=world.operator)
     assert [a["id"] for a in r.json()] == ["L000"] and r.json()[0]["properties"]["power_rating_w"] == 150
-    assert c.post("/api/v1/datasets/lights/assets", json=[{"id": "X"}], headers=world.other).status_code == 403
+    assert (
+        c.post("/api/v1/datasets/lights/assets", json=[{"id": "X"}], headers=world.other).status_code == 403
+    )
 
 
 def test_assets_bad_input_stores_nothing(world: World) -> None:
     c = world.client
-    r = c.post("/api/v1/datasets/lights/assets", json=[{"id": "A1", "lon": 7.2, "lat": 43.7},
-               {"id": "A2", "lon": 700, "lat": 43.7}, {"id": "A3", "lon": 7.2}], headers=world.operator)
+    r = c.post(
+        "/api/v1/datasets/lights/assets",
+        json=[
+            {"id": "A1", "lon": 7.2, "lat": 43.7},
+            {"id": "A2", "lon": 700, "lat": 43.7},
+            {"id": "A3", "lon": 7.2},
+        ],
+        headers=world.operator,
+    )
     assert r.status_code == 422
     rows = {e["row"] for e in r.json()["errors"]}
     assert rows == {2, 3}

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import func, select
+from tests.conftest import World
 
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.timeseries.models import measurement
-from tests.conftest import World
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -17,8 +17,12 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 def rows(n: int, assets: int = 20, value: float = 100.0) -> list[dict[str, object]]:
     """n power rows spread over assets, 15 minutes apart per asset."""
     return [
-        {"asset": f"L{i % assets:03d}", "metric": "power", "ts": (T0 + timedelta(minutes=15 * (i // assets))).isoformat(),
-         "value": value}
+        {
+            "asset": f"L{i % assets:03d}",
+            "metric": "power",
+            "ts": (T0 + timedelta(minutes=15 * (i // assets))).isoformat(),
+            "value": value,
+        }
         for i in range(n)
     ]
 
@@ -30,8 +34,11 @@ def count_measurements(world: World) -> int:
 
 def post(world: World, body: object, ctype: str = "application/json", **headers: str):  # type: ignore[no-untyped-def]
     data = body if isinstance(body, bytes | str) else orjson.dumps(body)
-    return world.client.post("/api/v1/datasets/lights/measurements", content=data,
-                             headers={**world.operator, "content-type": ctype, **headers})
+    return world.client.post(
+        "/api/v1/datasets/lights/measurements",
+        content=data,
+        headers={**world.operator, "content-type": ctype, **headers},
+    )
 
 
 def test_json_ndjson_and_csv_batches(world: World) -> None:
@@ -69,8 +76,18 @@ def test_every_rejected_row_is_quarantined_with_reasons(world: World) -> None:
     assert body["received"] == 11 and body["accepted"] == 1 and body["rejected"] == 10
     assert body["received"] == body["accepted"] + body["rejected"]
     codes = {(e["row"], e["code"]) for e in body["errors"]}
-    for expected in [(2, "UNKNOWN_ASSET"), (3, "UNKNOWN_METRIC"), (4, "TYPE"), (5, "TYPE"), (6, "TYPE"),
-                     (7, "RANGE"), (8, "FUTURE_TS"), (9, "DUPLICATE_CONFLICT"), (10, "TYPE"), (11, "REQUIRED")]:
+    for expected in [
+        (2, "UNKNOWN_ASSET"),
+        (3, "UNKNOWN_METRIC"),
+        (4, "TYPE"),
+        (5, "TYPE"),
+        (6, "TYPE"),
+        (7, "RANGE"),
+        (8, "FUTURE_TS"),
+        (9, "DUPLICATE_CONFLICT"),
+        (10, "TYPE"),
+        (11, "REQUIRED"),
+    ]:
         assert expected in codes, expected
     q = world.client.get("/api/v1/datasets/lights/quarantine", headers=world.operator).json()
     assert len(q) == 10 and {x["row"] for x in q} == set(range(2, 12))
@@ -128,7 +145,9 @@ def test_auth_and_limits(world: World) -> None:
     assert c.post(url, json=rows(1), headers={"Authorization": "Basic abc"}).status_code == 401
     assert c.post(url, json=rows(1), headers=world.other).status_code == 403
     assert c.post(url, json=rows(1), headers=world.reader).status_code == 403
-    assert c.post("/api/v1/datasets/nope/measurements", json=rows(1), headers=world.operator).status_code == 404
+    assert (
+        c.post("/api/v1/datasets/nope/measurements", json=rows(1), headers=world.operator).status_code == 404
+    )
     world.ctx.settings.max_body_bytes = 1000
     r = c.post(url, json=rows(100), headers=world.operator)
     assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"

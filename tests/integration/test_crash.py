@@ -16,12 +16,12 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import func, select
+from tests.conftest import build_world
 
 from territoria.context import Context
 from territoria.ingest.models import Batch
 from territoria.settings import Settings
 from territoria.timeseries.models import measurement, rollup_day
-from tests.conftest import build_world
 
 pytestmark = pytest.mark.integration
 ROWS_PER_BATCH = 2000
@@ -38,7 +38,9 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TERRITORIA_DATABASE_URL": url, "TERRITORIA_SECRET_KEY": "crash-test-" + "x" * 40}
     proc = subprocess.Popen(
         [sys.executable, "-m", "territoria.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     for _ in range(100):
         try:
@@ -53,15 +55,22 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
 def batch_body(k: int) -> bytes:
     """Batch k: 100 assets × 20 timestamps of its own, never overlapping another batch."""
     rows = [
-        {"asset": f"L{a:03d}", "metric": "power", "ts": (T0 + timedelta(minutes=k * 20 + i)).isoformat(),
-         "value": float(a + i)}
-        for i in range(20) for a in range(100)
+        {
+            "asset": f"L{a:03d}",
+            "metric": "power",
+            "ts": (T0 + timedelta(minutes=k * 20 + i)).isoformat(),
+            "value": float(a + i),
+        }
+        for i in range(20)
+        for a in range(100)
     ]
     return orjson.dumps(rows)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_sigkill_mid_stream_loses_no_acknowledged_batch(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_sigkill_mid_stream_loses_no_acknowledged_batch(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     url = f"sqlite:///{tmp_path}/crash.db" if backend == "sqlite" else request.getfixturevalue("pg_schema")
     from territoria.db.migrate import upgrade
 
@@ -81,8 +90,11 @@ def test_sigkill_mid_stream_loses_no_acknowledged_batch(backend: str, tmp_path: 
             while not stop.is_set():
                 sent.append(k)
                 try:
-                    r = client.post("/api/v1/datasets/lights/measurements", content=batch_body(k),
-                                    headers={**headers, "Idempotency-Key": f"batch-{k}"})
+                    r = client.post(
+                        "/api/v1/datasets/lights/measurements",
+                        content=batch_body(k),
+                        headers={**headers, "Idempotency-Key": f"batch-{k}"},
+                    )
                 except httpx.HTTPError:
                     return  # the server died under this request: not acknowledged
                 assert r.status_code == 200, r.text
@@ -113,8 +125,11 @@ def test_sigkill_mid_stream_loses_no_acknowledged_batch(backend: str, tmp_path: 
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             for k in sent:
-                r = client.post("/api/v1/datasets/lights/measurements", content=batch_body(k),
-                                headers={**headers, "Idempotency-Key": f"batch-{k}"})
+                r = client.post(
+                    "/api/v1/datasets/lights/measurements",
+                    content=batch_body(k),
+                    headers={**headers, "Idempotency-Key": f"batch-{k}"},
+                )
                 assert r.status_code == 200
                 if k in acked:
                     assert r.headers.get("Idempotent-Replayed") == "true" and r.json()["batch_id"] == acked[k]

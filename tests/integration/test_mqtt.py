@@ -289,7 +289,10 @@ def test_shared_subscription_splits_the_work(ctx: Context, client_ids: Callable[
     slug = make_dataset(ctx)
     group = f"g{_uid()}"
     messages = [
-        (f"territoria/{slug}/A{1 + i % 3}/power", orjson.dumps({"ts": f"2025-06-01T{i:02d}:00:00Z", "value": i}))
+        (
+            f"territoria/{slug}/A{1 + i % 3}/power",
+            orjson.dumps({"ts": f"2025-06-01T{i:02d}:00:00Z", "value": i}),
+        )
         for i in range(24)
     ]
 
@@ -317,7 +320,9 @@ def _start_broker(port: int, workdir: Path) -> subprocess.Popen[bytes]:
     """A private Mosquitto on `port` (the shared one must not be stopped)."""
     conf = workdir / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     end = time.monotonic() + 10
     while True:
         try:

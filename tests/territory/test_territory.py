@@ -43,8 +43,20 @@ def test_bad_files_get_clear_errors(ctx: Context, tmp_path: Path) -> None:
     with ctx.session(write=True) as s, pytest.raises(TerritoryError, match="not a readable GeoJSON"):
         load_areas(s, bad)
     nocode = tmp_path / "nocode.geojson"
-    nocode.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [7, 43]}}]}))
+    nocode.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Point", "coordinates": [7, 43]},
+                    }
+                ],
+            }
+        )
+    )
     with ctx.session(write=True) as s, pytest.raises(TerritoryError, match="no 'code'"):
         load_areas(s, nocode)
     pop = tmp_path / "pop.csv"

@@ -16,7 +16,7 @@ from territoria.catalog.models import Dataset, Organisation
 from territoria.errors import Forbidden, Invalid, Unauthenticated
 
 SCOPES = ("ingest", "read", "admin")
-TOKEN_PREFIX = "trt_"
+TOKEN_PREFIX = "trt_"  # noqa: S105 - a public prefix, not a secret
 
 
 @dataclass(frozen=True)

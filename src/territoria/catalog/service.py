@@ -168,7 +168,7 @@ def upsert_assets(
         for a in session.scalars(select(Asset).where(Asset.dataset_id == ds.id, Asset.external_id.in_(ids)))
     }
     located = [(a.lon, a.lat) for a in items if a.lon is not None and a.lat is not None]
-    codes = iter(locator.locate_many(located))  # type: ignore[arg-type]
+    codes = iter(locator.locate_many(located))
     created = updated = 0
     outside: list[str] = []
     for item in items:
@@ -256,4 +256,4 @@ def series_map(session: Session, ds: Dataset) -> dict[tuple[int, int], int]:
 def asset_ids(session: Session, ds: Dataset) -> dict[str, int]:
     """External id → asset id for a whole dataset."""
     stmt = select(Asset.external_id, Asset.id).where(Asset.dataset_id == ds.id)
-    return {k: v for k, v in session.execute(stmt)}
+    return {str(k): int(v) for k, v in session.execute(stmt)}

@@ -244,11 +244,9 @@ class MqttWorker:
     def _settle(self, link: MqttLink, outcome: Outcome) -> None:
         """Acknowledge a committed or unroutable group and account for it."""
         group = outcome.group
-        for delivery in group.deliveries:
-            if link.ack(delivery):
-                self.stats.acked += 1
-            else:
-                self.stats.unacked += 1
+        acked = link.ack(group.deliveries)
+        self.stats.acked += acked
+        self.stats.unacked += len(group.messages) - acked
         if outcome.status == "unroutable":
             self._unroutable(group, outcome.reason)
             return

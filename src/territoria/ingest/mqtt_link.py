@@ -1,8 +1,11 @@
-"""A persistent MQTT v5 session driven by the asyncio loop, with acknowledgements sent by the caller.
+"""The MQTT v5 subscriber side that the worker needs, on asyncio, with acknowledgements sent by the caller.
 
-paho-mqtt speaks the protocol; this module drives its socket from the event loop (the pattern of
-paho's own asyncio example) and switches off its automatic PUBACK, so that a message is acknowledged
-only once what it carried is committed. aiomqtt 2.x has no public switch for that, hence paho here.
+Only what an ingest worker uses: CONNECT with a persistent session and a Receive Maximum, SUBSCRIBE
+and UNSUBSCRIBE, inbound PUBLISH at QoS 0/1, PUBACK when the caller says so, keepalive, DISCONNECT.
+A general client (paho-mqtt, through aiomqtt) spends most of a worker's CPU decoding each PUBLISH
+(one socket read per header byte, a properties object per message) and has no public switch for
+late acknowledgements; this parses whole socket reads at once and writes a batch's PUBACKs in one go.
+Packet layouts follow the OASIS MQTT 5.0 standard, section 3.
 """
 
 from __future__ import annotations
@@ -12,22 +15,36 @@ import collections
 import contextlib
 import logging
 import ssl
-import threading
-from collections.abc import Callable
+import struct
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-from paho.mqtt.subscribeoptions import SubscribeOptions
+from territoria.ingest.mqtt_codec import (
+    CONNACK,
+    DISCONNECT,
+    PINGREQ,
+    PINGRESP,
+    PUBLISH,
+    SUBACK,
+    UNSUBACK,
+    ProtocolError,
+    connect_packet,
+    packet,
+    read_connack,
+    read_publish,
+    read_suback,
+    reason_text,
+    split_packets,
+    subscribe_packet,
+    unsubscribe_packet,
+)
 
 log = logging.getLogger(__name__)
 
 RECEIVE_MAXIMUM_LIMIT = 65535  # the protocol's ceiling for unacknowledged QoS 1 messages in flight
+_PUBACK = struct.Struct("!BBH")
 
 
 class LinkError(ConnectionError):
@@ -75,6 +92,26 @@ class Delivery:
     session: int  # connection number: a packet id means nothing on another connection
 
 
+class _Protocol(asyncio.Protocol):
+    """Bytes in and out for one connection; packets go to the link."""
+
+    def __init__(self, link: MqttLink) -> None:
+        self.link = link
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        try:
+            consumed = self.link._on_packets(self.buffer)
+        except ProtocolError as exc:
+            self.link._fail(f"protocol error from the broker: {exc}")
+            return
+        del self.buffer[:consumed]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.link._mark_lost(f"connection to {self.link.address} closed" + (f": {exc}" if exc else ""))
+
+
 class MqttLink:
     """One client id's persistent session: connect, subscribe, receive, acknowledge, disconnect."""
 
@@ -96,44 +133,19 @@ class MqttLink:
         self.connect_timeout = connect_timeout
         self.session = 0
         self.session_present = False
+        self.granted_qos = 1
+        self.lost_reason = "not connected"
         self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
         self._inbox: collections.deque[Delivery] = collections.deque()
         self._arrived = asyncio.Event()
         self._lost = asyncio.Event()
         self._lost.set()
-        self.lost_reason = "not connected"
+        self._transport: asyncio.Transport | None = None
         self._connack: asyncio.Future[bool] | None = None
-        self._pending: dict[int, asyncio.Future[list[ReasonCode]]] = {}
-        self._fd = -1
-        self._misc: asyncio.Task[None] | None = None
-        self._client = self._make_client()
-
-    def _make_client(self) -> paho.Client:
-        """A paho client in manual-ack mode whose socket this link drives."""
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=paho.MQTTv5,
-            reconnect_on_failure=False,
-            manual_ack=True,
-        )
-        if self.address.username is not None:
-            client.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            client.tls_set_context(ssl.create_default_context())
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_suback
-        client.on_unsubscribe = self._on_suback
-        client.on_message = self._on_message
-        client.on_socket_open = lambda _c, _u, sock: self._call(self._watch, sock.fileno())
-        client.on_socket_close = lambda _c, _u, _s: self._call(self._unwatch)
-        client.on_socket_register_write = lambda _c, _u, sock: self._call(self._want_write, sock.fileno())
-        client.on_socket_unregister_write = lambda _c, _u, sock: self._call(self._no_write, sock.fileno())
-        return client
-
-    # -- public API ---------------------------------------------------------------------------
+        self._pending: dict[int, asyncio.Future[list[int]]] = {}
+        self._next_id = 0
+        self._last_in = 0.0
+        self._pinger: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
@@ -150,40 +162,50 @@ class MqttLink:
         self._lost.clear()
         self.lost_reason = ""
         self._connack = self._loop.create_future()
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = self.session_expiry_s
-        props.ReceiveMaximum = self.receive_maximum
+        tls = ssl.create_default_context() if self.address.tls else None
         try:
-            # connect() blocks on DNS and the TCP (and TLS) handshake: keep the loop free meanwhile.
-            await asyncio.to_thread(
-                self._client.connect,
-                self.address.host,
-                self.address.port,
-                self.keepalive,
-                clean_start=False,
-                properties=props,
+            transport, _ = await asyncio.wait_for(
+                self._loop.create_connection(
+                    lambda: _Protocol(self), self.address.host, self.address.port, ssl=tls
+                ),
+                self.connect_timeout,
             )
+            self._transport = transport  # type: ignore[assignment]
+            self._send(
+                connect_packet(
+                    self.client_id,
+                    keepalive=self.keepalive,
+                    session_expiry_s=self.session_expiry_s,
+                    receive_maximum=self.receive_maximum,
+                    username=self.address.username,
+                    password=self.address.password,
+                )
+            )
+            self._last_in = time.monotonic()
             self.session_present = await asyncio.wait_for(self._connack, self.connect_timeout)
-        except (OSError, ssl.SSLError, TimeoutError, LinkError) as exc:
-            self._mark_lost(f"cannot connect to {self.address}: {exc or type(exc).__name__}")
+        except (OSError, TimeoutError, LinkError) as exc:
+            self._fail(f"cannot connect to {self.address}: {exc or type(exc).__name__}")
             if self._connack.done() and not self._connack.cancelled():
-                self._connack.exception()  # retrieved: the error is raised below instead
-            await self._drop()
+                self._connack.exception()  # retrieved: raised below instead
             raise LinkError(self.lost_reason) from exc
+        self._pinger = self._loop.create_task(self._keepalive())
         return self.session_present
 
     async def subscribe(self, topic: str) -> None:
         """Subscribe with QoS 1; retained messages only when the subscription is new."""
-        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
-        rc, mid = self._client.subscribe(topic, options=options)
-        codes = await self._await_ack(rc, mid, f"subscribe to {topic}")
-        if any(c.is_failure for c in codes):
-            raise LinkError(f"the broker refused the subscription to {topic}: {codes[0]}")
+        codes = await self._request(lambda pid: subscribe_packet(pid, topic, qos=1), f"subscribe to {topic}")
+        if not codes or codes[0] >= 0x80:
+            why = reason_text(codes[0]) if codes else "no reason code"
+            raise LinkError(f"the broker refused the subscription to {topic}: {why}")
+        self.granted_qos = codes[0]
+        if self.granted_qos == 0:
+            log.warning(
+                "mqtt: the broker grants QoS 0 only on %s: messages lost in transit are not resent", topic
+            )
 
     async def unsubscribe(self, topic: str) -> None:
         """Drop a subscription of the session (a missing one is not an error)."""
-        rc, mid = self._client.unsubscribe(topic)
-        await self._await_ack(rc, mid, f"unsubscribe from {topic}")
+        await self._request(lambda pid: unsubscribe_packet(pid, topic), f"unsubscribe from {topic}")
 
     def pop(self) -> Delivery | None:
         """The oldest received message, or None."""
@@ -201,66 +223,117 @@ class MqttLink:
         """Interrupt wait() (used on shutdown)."""
         self._arrived.set()
 
-    def ack(self, delivery: Delivery) -> bool:
-        """Send the PUBACK of a message; False if its connection is gone (the broker will resend it)."""
-        if delivery.session != self.session or self._lost.is_set():
-            return False
-        if delivery.qos == 0:
-            return True
-        return self._client.ack(delivery.mid, delivery.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS
+    def ack(self, deliveries: Iterable[Delivery]) -> int:
+        """PUBACK these messages in one write; returns how many could be (others are resent by the broker)."""
+        if self._lost.is_set() or self._transport is None:
+            return 0
+        out = bytearray()
+        done = 0
+        for d in deliveries:
+            if d.session != self.session:
+                continue
+            if d.qos:
+                out += _PUBACK.pack(0x40, 2, d.mid)
+            done += 1
+        if out:
+            self._send(bytes(out))
+        return done
 
     async def close(self, timeout: float = 5.0) -> None:
         """Disconnect cleanly (the session stays on the broker) and release the socket."""
-        if not self._lost.is_set():
-            self._client.disconnect()
+        if self._pinger is not None:
+            self._pinger.cancel()
+            self._pinger = None
+        transport = self._transport
+        if transport is not None and not self._lost.is_set():
+            self._send(packet(DISCONNECT, b""))
+            transport.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._lost.wait(), timeout)
-        await self._drop()
+        if transport is not None:
+            transport.abort()
+        self._transport = None
+        self._mark_lost("closed")
 
-    # -- paho callbacks (all run on the loop thread once connected) ------------------------------
+    # -- inside --------------------------------------------------------------------------------
 
-    def _on_connect(
-        self, _c: paho.Client, _u: Any, flags: paho.ConnectFlags, rc: ReasonCode, _p: Properties | None
-    ) -> None:
+    def _send(self, data: bytes) -> None:
+        """Queue bytes on the transport."""
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+    async def _request(self, build: object, what: str) -> list[int]:
+        """Send a (UN)SUBSCRIBE with a fresh packet id and wait for its reason codes."""
+        if self._lost.is_set():
+            raise LinkError(f"cannot {what}: not connected")
+        self._next_id = self._next_id % 65535 + 1
+        pid = self._next_id
+        fut: asyncio.Future[list[int]] = self._loop.create_future()
+        self._pending[pid] = fut
+        self._send(build(pid))  # type: ignore[operator]
+        try:
+            return await asyncio.wait_for(fut, self.connect_timeout)
+        except TimeoutError as exc:
+            raise LinkError(f"no answer from the broker to {what}") from exc
+        finally:
+            self._pending.pop(pid, None)
+
+    def _on_packets(self, buffer: bytearray) -> int:
+        """Handle every complete packet in the buffer; returns the bytes consumed."""
+        self._last_in = time.monotonic()
+        consumed = 0
+        session = self.session
+        inbox = self._inbox
+        for kind, flags, body, end in split_packets(buffer):
+            consumed = end
+            if kind == PUBLISH:
+                topic, mid, payload = read_publish(flags, body)
+                inbox.append(Delivery(topic, payload, mid, (flags >> 1) & 3, session))
+            elif kind == CONNACK:
+                present, code, server_keepalive = read_connack(body)
+                if server_keepalive is not None:
+                    self.keepalive = server_keepalive
+                self._resolve_connack(present, code)
+            elif kind in (SUBACK, UNSUBACK):
+                pid, codes = read_suback(body)
+                fut = self._pending.get(pid)
+                if fut is not None and not fut.done():
+                    fut.set_result(codes)
+            elif kind == DISCONNECT:
+                code = body[0] if body else 0
+                self._fail(f"the broker closed the connection: {reason_text(code)}")
+                return consumed
+            elif kind != PINGRESP:
+                log.debug("mqtt: ignoring packet type %d", kind)
+        if inbox and not self._arrived.is_set():
+            self._arrived.set()
+        return consumed
+
+    def _resolve_connack(self, present: bool, code: int) -> None:
         """CONNACK: resolve connect()."""
         fut = self._connack
         if fut is None or fut.done():
             return
-        if rc.is_failure:
-            fut.set_exception(LinkError(f"the broker refused the connection: {rc}"))
+        if code >= 0x80:
+            fut.set_exception(LinkError(f"the broker refused the connection: {reason_text(code)}"))
         else:
-            fut.set_result(bool(flags.session_present))
+            fut.set_result(present)
 
-    def _on_disconnect(
-        self, _c: paho.Client, _u: Any, _f: paho.DisconnectFlags, rc: ReasonCode, _p: Properties | None
-    ) -> None:
-        """Connection closed by either side."""
-        self._call(self._mark_lost, f"disconnected from {self.address}: {rc}")
+    async def _keepalive(self) -> None:
+        """PINGREQ at half the keepalive; a broker silent for 1.5 keepalives is gone."""
+        period = max(self.keepalive / 2, 0.5) if self.keepalive else 15.0
+        while not self._lost.is_set():
+            await asyncio.sleep(period)
+            if self.keepalive and time.monotonic() - self._last_in > 1.5 * self.keepalive:
+                self._fail(f"no answer from {self.address} for {1.5 * self.keepalive:.0f} s")
+                return
+            self._send(packet(PINGREQ, b""))
 
-    def _on_suback(self, _c: paho.Client, _u: Any, mid: int, codes: list[ReasonCode], _p: Any) -> None:
-        """SUBACK or UNSUBACK."""
-        fut = self._pending.pop(mid, None)
-        if fut is not None and not fut.done():
-            fut.set_result(codes)
-
-    def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
-        """Queue a PUBLISH; nothing is acknowledged here."""
-        try:
-            topic = msg.topic
-        except UnicodeDecodeError:  # brokers refuse such topics; kept routable to nowhere, never lost
-            topic = ""
-        self._inbox.append(Delivery(topic, bytes(msg.payload), msg.mid, msg.qos, self.session))
-        if not self._arrived.is_set():
-            self._arrived.set()
-
-    # -- plumbing -------------------------------------------------------------------------------
-
-    def _call(self, fn: Callable[..., None], *args: Any) -> None:
-        """Run on the loop thread (paho calls some callbacks from the connecting thread)."""
-        if threading.get_ident() == self._loop_thread:
-            fn(*args)
-        else:
-            self._loop.call_soon_threadsafe(fn, *args)
+    def _fail(self, reason: str) -> None:
+        """Record a loss and drop the connection."""
+        self._mark_lost(reason)
+        if self._transport is not None:
+            self._transport.abort()
 
     def _mark_lost(self, reason: str) -> None:
         """Record the loss once, wake waiters, fail pending requests."""
@@ -274,74 +347,3 @@ class MqttLink:
             if not fut.done():
                 fut.set_exception(LinkError(reason))
         self._pending.clear()
-
-    async def _await_ack(self, rc: MQTTErrorCode, mid: int | None, what: str) -> list[ReasonCode]:
-        """Wait for the broker's answer to a (un)subscribe."""
-        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
-            raise LinkError(f"cannot {what}: {paho.error_string(rc)}")
-        fut: asyncio.Future[list[ReasonCode]] = self._loop.create_future()
-        self._pending[mid] = fut
-        try:
-            return await asyncio.wait_for(fut, self.connect_timeout)
-        except TimeoutError as exc:
-            raise LinkError(f"no answer from the broker to {what}") from exc
-        finally:
-            self._pending.pop(mid, None)
-
-    def _watch(self, fd: int) -> None:
-        """Socket opened: read it from the loop and run paho's keepalive every second."""
-        self._fd = fd
-        self._loop.add_reader(fd, self._readable)
-        self._misc = self._loop.create_task(self._misc_loop())
-
-    def _unwatch(self) -> None:
-        """Socket closed: stop watching it."""
-        if self._fd >= 0:
-            self._loop.remove_reader(self._fd)
-            self._loop.remove_writer(self._fd)
-            self._fd = -1
-        if self._misc is not None:
-            self._misc.cancel()
-            self._misc = None
-
-    def _want_write(self, fd: int) -> None:
-        """paho has bytes to send."""
-        if fd >= 0:
-            self._loop.add_writer(fd, self._writable)
-
-    def _no_write(self, fd: int) -> None:
-        """paho's output buffer is empty."""
-        if fd >= 0:
-            self._loop.remove_writer(fd)
-
-    def _readable(self) -> None:
-        """Let paho read one packet."""
-        try:
-            self._client.loop_read()
-        except Exception as exc:  # any failure here means the connection is unusable
-            self._mark_lost(f"read error: {exc}")
-            self._unwatch()
-
-    def _writable(self) -> None:
-        """Let paho write what it has queued."""
-        try:
-            self._client.loop_write()
-        except Exception as exc:
-            self._mark_lost(f"write error: {exc}")
-            self._unwatch()
-
-    async def _misc_loop(self) -> None:
-        """Keepalive pings and the detection of a silent broker."""
-        while self._client.loop_misc() == MQTTErrorCode.MQTT_ERR_SUCCESS:
-            await asyncio.sleep(1)
-
-    async def _drop(self) -> None:
-        """Release the socket whatever the state."""
-        await asyncio.sleep(0)  # let callbacks scheduled from the connecting thread run first
-        sock = self._client.socket()
-        if sock is not None:
-            self._unwatch()
-            with contextlib.suppress(OSError):
-                sock.close()
-            self._client = self._make_client()  # paho keeps half-open state around: start afresh
-        self._unwatch()

@@ -88,9 +88,11 @@ def _check_row(
             errors.append(row_error(n, name, "ENUM", f"'{name}' must be one of {cons['enum']}"))
         if "pattern" in cons and isinstance(value, str) and not re.fullmatch(cons["pattern"], value):
             errors.append(row_error(n, name, "PATTERN", f"'{name}' does not match {cons['pattern']}"))
-        for bound, bad in (("minimum", lambda v, b: v < b), ("maximum", lambda v, b: v > b)):
-            if bound in cons and isinstance(value, int | float) and bad(value, cons[bound]):
-                errors.append(row_error(n, name, "RANGE", f"'{name}' breaks {bound} {cons[bound]}"))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if "minimum" in cons and value < cons["minimum"]:
+                errors.append(row_error(n, name, "RANGE", f"'{name}' is below the minimum {cons['minimum']}"))
+            if "maximum" in cons and value > cons["maximum"]:
+                errors.append(row_error(n, name, "RANGE", f"'{name}' is above the maximum {cons['maximum']}"))
         out[name] = value
     return errors or out
 

@@ -53,7 +53,7 @@ def _asset_ids(session: Session, ds: Dataset, keys: set[str]) -> dict[str, int]:
         stmt = select(Asset.external_id, Asset.id).where(
             Asset.dataset_id == ds.id, Asset.external_id.in_(part)
         )
-        out.update({k: v for k, v in session.execute(stmt)})
+        out.update({str(k): int(v) for k, v in session.execute(stmt)})
     return out
 
 
@@ -174,7 +174,7 @@ def ingest_measurements(
             good.append(verdict)
         else:
             rejected.append((n, raw, verdict))
-    raw_by_row = {n: raw for n, raw in materialised}
+    raw_by_row = dict(materialised)
     del materialised
 
     series = _series_ids(session, {(p.asset_id, p.metric_id) for p in good}) if good else {}

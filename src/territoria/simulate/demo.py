@@ -54,11 +54,21 @@ def populate(ctx: Context, plan: DemoPlan, console: Console) -> City:
         console.print("history: already loaded (delete the data directory to start afresh)")
         return city
     total = rows_count(city, start, end, faults)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"history: {plan.days} days × {len(city.assets):,} assets", total=total)
         totals = load_history(
-            ctx, city, start, end, seed=plan.seed, faults=faults,
+            ctx,
+            city,
+            start,
+            end,
+            seed=plan.seed,
+            faults=faults,
             on_progress=lambda n: progress.advance(task, n),
         )
     console.print(

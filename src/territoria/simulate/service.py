@@ -18,8 +18,8 @@ from territoria.simulate.city import City
 from territoria.simulate.faults import FaultPlan
 from territoria.simulate.generator import MeasurementRow, measurements
 from territoria.simulate.networks import NETWORKS, Network
-from territoria.territory.service import DEFAULT_GEOJSON, DEFAULT_POPULATION, load_areas
 from territoria.territory.models import Area
+from territoria.territory.service import DEFAULT_GEOJSON, DEFAULT_POPULATION, load_areas
 
 FLUSH_ROWS = 20_000
 
@@ -58,7 +58,11 @@ def dataset_body(net: Network) -> DatasetCreate:
         reporting_interval_s=net.interval_s,
         metrics=[
             MetricCreate(
-                name=m.name, unit=m.unit, description=m.description, min=m.min, max=m.max,
+                name=m.name,
+                unit=m.unit,
+                description=m.description,
+                min=m.min,
+                max=m.max,
                 reporting_interval_s=m.interval_s,
             )
             for m in net.metrics
@@ -76,7 +80,9 @@ def install_city(ctx: Context, city: City) -> list[str]:
         for net in NETWORKS:
             owner = ensure_organisation(
                 session,
-                OrganisationCreate(slug=net.owner.slug, name=net.owner.name, kind=net.owner.kind, siren=net.owner.siren),
+                OrganisationCreate(
+                    slug=net.owner.slug, name=net.owner.name, kind=net.owner.kind, siren=net.owner.siren
+                ),
             )
             ds = session.scalar(select(Dataset).where(Dataset.slug == net.slug))
             if ds is None:
@@ -92,8 +98,12 @@ def ingest_rows(ctx: Context, dataset: str, rows: list[MeasurementRow], source: 
     with ctx.session(write=True) as session:
         ds = get_dataset(session, dataset)
         return ingest_measurements(
-            session, ds, list(enumerate(rows, start=1)),  # type: ignore[arg-type]
-            Origin(source=source), checksum="", future_tolerance_s=ctx.settings.future_tolerance_s,
+            session,
+            ds,
+            list(enumerate(rows, start=1)),  # type: ignore[arg-type]
+            Origin(source=source),
+            checksum="",
+            future_tolerance_s=ctx.settings.future_tolerance_s,
         )
 
 

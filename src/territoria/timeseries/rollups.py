@@ -47,7 +47,9 @@ def apply_from_stage(session: Session, stage: Table) -> None:
             last,
             func.max(stage.c.ts),
         ).group_by(stage.c.series_id, bucket)
-        ins = postgresql.insert(table).from_select(["series_id", "bucket", "n", "sum", "min", "max", "last", "last_ts"], agg)
+        ins = postgresql.insert(table).from_select(
+            ["series_id", "bucket", "n", "sum", "min", "max", "last", "last_ts"], agg
+        )
         session.execute(_merge(ins, table, func.least, func.greatest))
 
 
@@ -89,7 +91,7 @@ def apply_points(
             if (bucket := buckets.get(b)) is None:
                 bucket = buckets[b] = sqlite_ts(datetime.fromtimestamp(b, UTC))
             params.append((sid, bucket, v[0], v[1], v[2], v[3], v[4], sqlite_ts(v[5], texts)))
-        conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+        conn.exec_driver_sql(sql, params)
 
 
 __all__ = ["apply_from_stage", "apply_points"]

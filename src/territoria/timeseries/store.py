@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table, and_, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -73,8 +74,11 @@ def _existing(session: Session, lo: datetime, hi: datetime) -> dict[tuple[int, d
 
 def _copy(session: Session, table: str, points: list[Point]) -> None:
     """COPY points into `table` (binary protocol); the statement names only our own tables."""
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)") as cp:  # type: ignore[union-attr]
+    raw: Any = session.connection().connection.driver_connection
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)") as cp,
+    ):
         cp.set_types(["int4", "timestamptz", "float8"])
         for row in points:
             cp.write_row(row)
@@ -112,17 +116,17 @@ def _write_sqlite(session: Session, points: list[Point]) -> WriteResult:
     existing: dict[tuple[int, datetime], float] = {}
     try:
         with session.begin_nested():
-            conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+            conn.exec_driver_sql(sql, rows)
     except IntegrityError:
         stage.create(conn, checkfirst=True)
         conn.execute(stage.delete())
-        conn.exec_driver_sql(str(insert(stage).compile(dialect=conn.dialect)), rows)  # type: ignore[arg-type]
+        conn.exec_driver_sql(str(insert(stage).compile(dialect=conn.dialect)), rows)
         existing = _existing(session, min(p[1] for p in points), max(p[1] for p in points))
         conn.execute(stage.delete())
         keep = [i for i, p in enumerate(points) if (p[0], p[1]) not in existing]
         points, rows = [points[i] for i in keep], [rows[i] for i in keep]
         if rows:
-            conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+            conn.exec_driver_sql(sql, rows)
     rollups.apply_points(session, points, texts)
     return WriteResult(inserted=len(points), existing=existing)
 
