@@ -35,6 +35,7 @@ import orjson
 PG_URL = os.environ.get("TERRITORIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SINGLE_BASE = datetime(2025, 3, 1, tzinfo=UTC)
 BATCHED_BASE = datetime(2025, 3, 8, tzinfo=UTC)
+BACKLOG_BASE = datetime(2025, 3, 15, tzinfo=UTC)
 WARMUP_BASE = datetime(2025, 3, 20, tzinfo=UTC)
 
 
@@ -191,9 +192,17 @@ class Counter:
 
 
 async def phase(
-    url: str, kind: str, n: int, assets: int, rows: int, base: datetime, counter: Counter
+    url: str,
+    kind: str,
+    n: int,
+    assets: int,
+    rows: int,
+    base: datetime,
+    counter: Counter,
+    *,
+    wait: bool = True,
 ) -> tuple[float, float]:
-    """Publish n messages from a child process; seconds until all committed, and publish seconds."""
+    """Publish n messages from a child process; seconds until all committed (if `wait`), and publish seconds."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
@@ -214,7 +223,8 @@ async def phase(
     t0 = time.perf_counter()
     proc.stdin.write(b"go\n")
     await proc.stdin.drain()
-    await asyncio.wait_for(counter.reached.wait(), 900)
+    if wait:
+        await asyncio.wait_for(counter.reached.wait(), 900)
     elapsed = time.perf_counter() - t0
     line = (await proc.stdout.readline()).decode().split()
     await proc.wait()
@@ -230,10 +240,16 @@ async def run(args: argparse.Namespace, db_url: str, broker: str) -> dict[str, o
 
     ctx = prepare(db_url, args.assets, args.batch_size)
     counter = Counter()
-    stop = asyncio.Event()
     client_id = f"bench-ingest-{uuid.uuid4().hex[:8]}"
-    worker = MqttWorker(ctx, broker, client_id=client_id, stop=stop, on_batch=counter, session_expiry_s=0)  # type: ignore[arg-type]
-    task = asyncio.create_task(worker.run())
+
+    def start() -> tuple[MqttWorker, asyncio.Event, asyncio.Task[object]]:
+        stop = asyncio.Event()
+        worker = MqttWorker(
+            ctx, broker, client_id=client_id, stop=stop, on_batch=counter, session_expiry_s=600
+        )  # type: ignore[arg-type]
+        return worker, stop, asyncio.create_task(worker.run())
+
+    worker, stop, task = start()
     await asyncio.wait_for(worker.ready.wait(), 30)
     await phase(broker, "single", min(2000, args.messages), args.assets, 1, WARMUP_BASE, counter)
     single_s, single_pub_s = await phase(
@@ -244,11 +260,21 @@ async def run(args: argparse.Namespace, db_url: str, broker: str) -> dict[str, o
     )
     stop.set()
     stats = await task
+    # Backlog: messages queued by the broker while the worker is down, then drained: the worker alone.
+    await phase(broker, "single", args.messages, args.assets, 1, BACKLOG_BASE, counter, wait=False)
+    counter.reached.clear()
+    counter.target = counter.rows + args.messages
+    t0 = time.perf_counter()
+    worker, stop, task = start()
+    await asyncio.wait_for(counter.reached.wait(), 900)
+    drain_s = time.perf_counter() - t0
+    stop.set()
+    await task
     with ctx.session() as s:  # type: ignore[attr-defined]
         stored = int(s.scalar(select(func.count()).select_from(measurement)) or 0)
     settings = ctx.settings  # type: ignore[attr-defined]
     ctx.engine.dispose()  # type: ignore[attr-defined]
-    expected = min(2000, args.messages) + args.messages + args.batched_messages * args.rows
+    expected = min(2000, args.messages) + 2 * args.messages + args.batched_messages * args.rows
     return {
         "bench": "mqtt",
         "backend": "sqlite" if args.sqlite else "postgresql",
@@ -260,6 +286,7 @@ async def run(args: argparse.Namespace, db_url: str, broker: str) -> dict[str, o
         "batched_rows_per_s": round(args.batched_messages * args.rows / batched_s),
         "batched_msgs_per_s": round(args.batched_messages / batched_s),
         "batched_publish_msgs_per_s": round(args.batched_messages / batched_pub_s),
+        "single_backlog_drain_msgs_per_s": round(args.messages / drain_s),
         "batches": stats.batches,
         "batch_size": settings.mqtt_batch_size,
         "batch_wait_ms": settings.mqtt_batch_wait_ms,

@@ -36,8 +36,6 @@ from territoria.settings import Settings
 from territoria.territory.index import AreaLocator
 from territoria.timeseries.models import measurement
 
-pytestmark = pytest.mark.integration
-
 BROKER = os.environ.get("TERRITORIA_TEST_MQTT", "mqtt://127.0.0.1:1883")
 TS = "2025-06-01T10:00:00Z"
 
@@ -163,6 +161,7 @@ class Running:
         return await asyncio.wait_for(self.task, 30)
 
 
+@pytest.mark.integration
 def test_single_array_and_bad_payloads(ctx: Context, client_ids: Callable[[], str]) -> None:
     """Single and array payloads are stored; bad ones end in quarantine; everything is acknowledged."""
     slug = make_dataset(ctx)
@@ -199,6 +198,7 @@ def test_single_array_and_bad_payloads(ctx: Context, client_ids: Callable[[], st
     assert codes == ["PARSE", "RANGE", "TYPE", "UNKNOWN_ASSET"]
 
 
+@pytest.mark.integration
 def test_redelivery_is_not_stored_twice(ctx: Context, client_ids: Callable[[], str]) -> None:
     """The same measurement received twice (as a redelivery would be) is stored once."""
     slug = make_dataset(ctx)
@@ -217,6 +217,7 @@ def test_redelivery_is_not_stored_twice(ctx: Context, client_ids: Callable[[], s
     assert count(ctx, slug) == 1
 
 
+@pytest.mark.integration
 def test_unknown_dataset_is_acknowledged_and_counted(tmp_path: Path, client_ids: Callable[[], str]) -> None:
     """A message for no dataset is warned about, counted and acknowledged: not delivered again."""
     ctx = Context(Settings(database_url=f"sqlite:///{tmp_path}/t.db", demo=True))
@@ -248,6 +249,7 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit();
 """
 
 
+@pytest.mark.integration
 def test_not_acknowledged_when_commit_fails(pg_schema: str, client_ids: Callable[[], str]) -> None:
     """A failed COMMIT leaves the message with the broker; the next run gets it again, stores it once."""
     ctx = Context(Settings(database_url=pg_schema, demo=True))
@@ -284,6 +286,7 @@ def test_not_acknowledged_when_commit_fails(pg_schema: str, client_ids: Callable
     ctx.engine.dispose()
 
 
+@pytest.mark.integration
 def test_shared_subscription_splits_the_work(ctx: Context, client_ids: Callable[[], str]) -> None:
     """Two workers in one share group: every message is stored once, by one of them."""
     slug = make_dataset(ctx)
@@ -333,6 +336,7 @@ def _start_broker(port: int, workdir: Path) -> subprocess.Popen[bytes]:
             time.sleep(0.05)
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")
 def test_reconnects_when_the_broker_comes_back(tmp_path: Path) -> None:
     """The broker goes away and comes back: the worker reconnects by itself and goes on."""
@@ -366,3 +370,82 @@ def test_reconnects_when_the_broker_comes_back(tmp_path: Path) -> None:
     assert stats.connects >= 2
     assert count(ctx, slug) == 2
     ctx.engine.dispose()
+
+
+@pytest.mark.integration
+def test_keepalive_pings_hold_an_idle_connection(tmp_path: Path, client_ids: Callable[[], str]) -> None:
+    """With a 1 s keepalive the broker drops a silent client after 1.5 s; pings keep the worker connected."""
+    ctx = Context(Settings(database_url=f"sqlite:///{tmp_path}/t.db", demo=True))
+    upgrade(ctx.engine)
+    slug = make_dataset(ctx)
+
+    async def scenario() -> WorkerStats:
+        run = await Running(ctx, client_ids(), keepalive=1).ready()
+        await asyncio.sleep(4.0)
+        publish([(f"territoria/{slug}/A1/power", orjson.dumps({"ts": TS, "value": 1}))])
+        await until(lambda: run.stats.accepted == 1)
+        return await run.finish()
+
+    stats = asyncio.run(scenario())
+    assert stats.connects == 1
+    ctx.engine.dispose()
+
+
+# -- the wire format, without a broker ----------------------------------------------------------
+
+
+def test_codec_round_trips_and_partial_packets() -> None:
+    """Packets split anywhere are parsed once complete; PUBLISH fields and CONNACK properties are read."""
+    from territoria.ingest import mqtt_codec as c
+
+    for n in (0, 1, 127, 128, 16383, 16384, 2_097_151, 268_435_455):
+        assert c.read_varint(c.varint(n), 0) == (n, len(c.varint(n)))
+    payload = b'{"ts": "2025-06-01T10:00:00Z", "value": 1.5}' * 10
+    props = b"\x01\x01" + b"\x03" + c.utf8("application/json")  # payload format, content type
+    body = (
+        c.utf8("territoria/ds/A1/power") + (513).to_bytes(2, "big") + c.varint(len(props)) + props + payload
+    )
+    publish_packet = c.packet(c.PUBLISH, body, 0b0010)
+    ping = c.packet(c.PINGRESP, b"")
+    stream = bytearray(ping + publish_packet + ping)
+    for cut in range(len(stream) + 1):
+        buf = bytearray(stream[:cut])
+        got = list(c.split_packets(buf))
+        assert [k for k, *_ in got] == [
+            k for k, n in ((13, 2), (3, 2 + len(publish_packet)), (13, len(stream))) if n <= cut
+        ]
+    kind, flags, body_read, _ = list(c.split_packets(bytearray(publish_packet)))[0]
+    assert kind == c.PUBLISH
+    assert c.read_publish(flags, body_read) == ("territoria/ds/A1/power", 513, payload)
+    connack = bytearray(b"\x01\x00" + c.varint(3) + b"\x13\x00\x3c")
+    assert c.read_connack(connack) == (True, 0, 60)
+    assert c.read_suback(bytearray(b"\x00\x07\x00\x01")) == (7, [1])
+    with pytest.raises(c.ProtocolError):
+        c.read_publish(0b0100, body_read)  # QoS 2 on a QoS 1 subscription
+    connect = c.connect_packet(
+        "w1", keepalive=30, session_expiry_s=60, receive_maximum=100, username="u", password="p"
+    )
+    assert connect[0] == 0x10 and b"MQTT\x05\xc0" in connect and connect.endswith(c.utf8("u") + c.utf8("p"))
+
+
+def test_payloads_are_read_into_rows() -> None:
+    """Single object, array, bad JSON and non-objects: rows or bad rows, asset and metric from the topic."""
+    from territoria.ingest.mqtt_batch import read_message
+    from territoria.ingest.mqtt_link import Delivery
+    from territoria.ingest.parsers import BadRow
+
+    def rows(payload: bytes, topic: str = "territoria/ds/A1/power") -> list[object]:
+        message = read_message(Delivery(topic, payload, 1, 1, 1))
+        assert message.dataset == ("ds" if topic.count("/") == 3 else "")
+        return message.rows  # type: ignore[return-value]
+
+    assert rows(b'{"ts": "t", "value": 1, "asset": "X"}') == [
+        {"ts": "t", "value": 1, "asset": "A1", "metric": "power"}
+    ]
+    assert len(rows(b'[{"ts": "t", "value": 1}, {"ts": "u", "value": 2}]')) == 2
+    assert rows(b"[]") == []
+    (bad,) = rows(b"\xff{oops")
+    assert isinstance(bad, BadRow) and bad.code == "PARSE" and "\\xff" in bad.raw
+    good, other = rows(b'[{"ts": "t", "value": 1}, 3]')
+    assert isinstance(other, BadRow) and other.code == "TYPE" and other.raw == "3"
+    assert rows(b"{}", "elsewhere/ds/A1") == []

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, MetaData, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -53,3 +53,53 @@ JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
 def utcnow() -> datetime:
     """Current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
+
+
+def to_us(value: datetime) -> int:
+    """Exact microseconds since the Unix epoch of an aware datetime."""
+    return (value - EPOCH) // ONE_US
+
+
+def from_us(value: int) -> datetime:
+    """Aware UTC datetime of microseconds since the epoch."""
+    return EPOCH + timedelta(microseconds=value)
+
+
+class UTCTimestamp(TypeDecorator[datetime]):
+    """Measurement time: timestamptz on PostgreSQL, integer microseconds on SQLite.
+
+    Integers make SQLite's primary-key B-tree compact and its comparisons cheap, and let the hot
+    path hand epoch integers straight to the driver; the Python side always sees aware UTC datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        """BIGINT on SQLite, timestamptz elsewhere."""
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | int | None, dialect: Dialect) -> Any:
+        """Aware datetime (or epoch microseconds) to the column's storage."""
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return value if dialect.name == "sqlite" else from_us(value)
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return to_us(value) if dialect.name == "sqlite" else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Storage to an aware UTC datetime."""
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return from_us(value)
+        stamp: datetime = value
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)

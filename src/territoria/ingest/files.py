@@ -8,11 +8,11 @@ are recognised and skipped, and nothing is stored twice.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
@@ -58,7 +58,7 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _rows(fh: IO[bytes], fmt: str, required: list[str], encoding: str) -> Iterator[Row]:
+def _rows(fh: io.BufferedReader, fmt: str, required: list[str], encoding: str) -> Iterator[Row]:
     """Rows of an open file in its format."""
     if fmt == "csv":
         return iter_csv(fh, required, encoding=encoding)

@@ -93,6 +93,7 @@ class MqttWorker:
         on_batch: OnBatch | None = None,
         session_expiry_s: int = SESSION_EXPIRY_S,
         status_every_s: float = 5.0,
+        keepalive: int = 30,
     ) -> None:
         settings = ctx.settings
         self.ctx = ctx
@@ -108,6 +109,7 @@ class MqttWorker:
         self.on_batch = on_batch
         self.session_expiry_s = session_expiry_s
         self.status_every_s = status_every_s
+        self.keepalive = keepalive
         self.max_rows = max(1, settings.mqtt_batch_size)
         self.wait_s = max(0.0, settings.mqtt_batch_wait_ms / 1000)
         # Room for the micro-batch being committed plus the next ones arriving meanwhile.
@@ -130,6 +132,7 @@ class MqttWorker:
                     self.client_id,
                     receive_maximum=self.receive_maximum,
                     session_expiry_s=self.session_expiry_s,
+                    keepalive=self.keepalive,
                 )
                 self._link = link
                 try:
@@ -215,12 +218,9 @@ class MqttWorker:
             outcomes = await asyncio.to_thread(
                 commit_groups, self.ctx, pending, quarantine_after=QUARANTINE_AFTER
             )
-            pending = []
-            for outcome in outcomes:
-                if outcome.status == "failed":
-                    pending.append(outcome.group)
-                else:
-                    self._settle(link, outcome)
+            failed = [o for o in outcomes if o.status == "failed"]
+            self._settle(link, messages, [o for o in outcomes if o.status != "failed"])
+            pending = [o.group for o in failed]
             if not pending:
                 return
             self.stats.failures += len(pending)
@@ -230,7 +230,7 @@ class MqttWorker:
                 self.stats.unacked += waiting
                 log.warning("mqtt: %d message(s) not committed, left to the broker for redelivery", waiting)
                 return
-            reasons = "; ".join(sorted({o.reason.splitlines()[0][:200] for o in outcomes if o.reason}))
+            reasons = "; ".join(sorted({o.reason.splitlines()[0][:200] for o in failed}))
             log.warning(
                 "mqtt: commit failed for %d message(s) (%s); retrying in %.1f s", waiting, reasons, backoff
             )
@@ -241,27 +241,30 @@ class MqttWorker:
                 self.stats.unacked += waiting
                 return
 
-    def _settle(self, link: MqttLink, outcome: Outcome) -> None:
-        """Acknowledge a committed or unroutable group and account for it."""
-        group = outcome.group
-        acked = link.ack(group.deliveries)
-        self.stats.acked += acked
-        self.stats.unacked += len(group.messages) - acked
-        if outcome.status == "unroutable":
-            self._unroutable(group, outcome.reason)
+    def _settle(self, link: MqttLink, messages: list[Message], outcomes: list[Outcome]) -> None:
+        """Acknowledge committed and unroutable groups (in arrival order, one write) and account for them."""
+        if not outcomes:
             return
-        result = outcome.result
-        assert result is not None
-        self.stats.rows += result.received
-        self.stats.batches += 1
-        self.stats.accepted += result.accepted
-        self.stats.duplicates += result.duplicates
-        self.stats.rejected += result.rejected
-        if self.on_batch is not None:
-            try:
-                self.on_batch(result)
-            except Exception:
-                log.exception("mqtt: on_batch callback failed")
+        done = {id(m) for o in outcomes for m in o.group.messages}
+        acked = link.ack(m.delivery for m in messages if id(m) in done)
+        self.stats.acked += acked
+        self.stats.unacked += len(done) - acked
+        for outcome in outcomes:
+            if outcome.status == "unroutable":
+                self._unroutable(outcome.group, outcome.reason)
+                continue
+            result = outcome.result
+            assert result is not None
+            self.stats.rows += result.received
+            self.stats.batches += 1
+            self.stats.accepted += result.accepted
+            self.stats.duplicates += result.duplicates
+            self.stats.rejected += result.rejected
+            if self.on_batch is not None:
+                try:
+                    self.on_batch(result)
+                except Exception:
+                    log.exception("mqtt: on_batch callback failed")
 
     def _unroutable(self, group: Group, reason: str) -> None:
         """Count messages with nowhere to go and warn, at most once a minute per dataset."""

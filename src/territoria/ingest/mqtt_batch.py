@@ -7,8 +7,8 @@ message once the group holding it is committed).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,7 +61,9 @@ def read_message(delivery: Delivery) -> Message:
     rows: list[dict[str, Any] | BadRow] = []
     for item in doc if isinstance(doc, list) else (doc,):
         if isinstance(item, dict):
-            rows.append({**item, "asset": asset, "metric": metric})
+            item["asset"] = asset  # the topic wins over the payload; the dict is ours (fresh from orjson)
+            item["metric"] = metric
+            rows.append(item)
         else:
             raw = _raw(orjson.dumps(item))
             rows.append(BadRow(raw, "TYPE", f"expected an object such as {EXAMPLE} on {delivery.topic}"))
@@ -77,22 +79,9 @@ class Group:
     attempts: int = 0
     error: str = ""
 
-    @property
-    def deliveries(self) -> list[Delivery]:
-        """The messages to acknowledge once this group is committed."""
-        return [m.delivery for m in self.messages]
-
-    def row_count(self) -> int:
-        """Rows across the group's messages."""
-        return sum(len(m.rows) for m in self.messages)
-
-    def rows(self) -> Iterator[Row]:
+    def rows(self) -> list[Row]:
         """Rows numbered from 1 across the group's messages, in arrival order."""
-        n = 0
-        for message in self.messages:
-            for row in message.rows:
-                n += 1
-                yield n, row
+        return list(enumerate(itertools.chain.from_iterable(m.rows for m in self.messages), start=1))
 
     def checksum(self) -> str:
         """SHA-256 of the payloads, in order."""
@@ -182,12 +171,15 @@ def commit_group(ctx: Context, group: Group, *, quarantine_after: int) -> Outcom
             # the subscription forever: its rows go to the quarantine with the reason, to be replayed.
             why = f"could not be stored after {quarantine_after} attempts: {group.error}"[:500]
             return _ingest(ctx, group, _as_bad_rows(group, why))
-        return _ingest(ctx, group, list(group.rows()))
+        return _ingest(ctx, group, group.rows())
     except Exception as exc:
         transient = is_transient(exc)
         if not transient:
             group.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             log.exception("mqtt: batch for dataset '%s' failed (attempt %d)", group.dataset, group.attempts)
+            # A failed transaction may leave per-connection state behind (cached temporary tables
+            # that its rollback removed): the retry starts on fresh connections.
+            ctx.engine.dispose()
         return Outcome(group, "failed", reason=f"{type(exc).__name__}: {exc}", transient=transient)
 
 

@@ -170,7 +170,7 @@ class MqttLink:
                 ),
                 self.connect_timeout,
             )
-            self._transport = transport  # type: ignore[assignment]
+            self._transport = transport
             self._send(
                 connect_packet(
                     self.client_id,

@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import ijson
 import orjson
@@ -164,30 +164,16 @@ def iter_csv(lines: Iterable[bytes], required: Sequence[str], *, encoding: str =
         yield n, dict(zip(header, fields, strict=True))
 
 
-def iter_json_stream(fh: IO[bytes]) -> Iterator[Row]:
+def iter_json_stream(fh: io.BufferedReader | io.BytesIO) -> Iterator[Row]:
     """Stream the objects of a top-level JSON array, or the features of a GeoJSON file, in constant memory."""
-    first = fh.read(1)
-    while first.isspace():
-        first = fh.read(1)
-    prefix = "item" if first == b"[" else "features.item"
-    stream = _Prepend(first, fh)
+    # Look without consuming: the parser must read from the start.
+    head = (fh.getvalue()[:4096] if isinstance(fh, io.BytesIO) else fh.peek(4096)).lstrip()[:1]
+    prefix = "item" if head == b"[" else "features.item"
     try:
-        for n, item in enumerate(ijson.items(stream, prefix, use_float=True), start=1):
+        for n, item in enumerate(ijson.items(fh, prefix, use_float=True), start=1):
             yield n, item if isinstance(item, dict) else BadRow(str(item), "TYPE", "not an object")
     except ijson.JSONError as exc:
         raise Unparseable(f"invalid JSON: {exc}") from exc
-
-
-class _Prepend:
-    """A binary reader that first gives back bytes already read."""
-
-    def __init__(self, head: bytes, fh: IO[bytes]) -> None:
-        self._head, self._fh = head, fh
-
-    def read(self, size: int = -1) -> bytes:
-        """Read like a file."""
-        head, self._head = self._head, b""
-        return head + self._fh.read(size if size < 0 else max(size - len(head), 0))
 
 
 def feature_to_row(feature: dict[str, Any]) -> dict[str, Any]:

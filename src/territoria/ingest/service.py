@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Asset, Dataset, Series
+from territoria.db.base import from_us
 from territoria.errors import Invalid
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row
@@ -110,13 +111,13 @@ def _raw_text(raw: dict[str, Any] | BadRow) -> str:
 
 def _dedupe(
     points: list[GoodPoint], series: dict[tuple[int, int], int]
-) -> tuple[dict[tuple[int, datetime], GoodPoint], list[GoodPoint], list[GoodPoint]]:
+) -> tuple[dict[tuple[int, int], GoodPoint], list[GoodPoint], list[GoodPoint]]:
     """Unique points of the batch, same-value repeats, and conflicting repeats."""
-    unique: dict[tuple[int, datetime], GoodPoint] = {}
+    unique: dict[tuple[int, int], GoodPoint] = {}
     repeats: list[GoodPoint] = []
     conflicts: list[GoodPoint] = []
     for p in points:
-        key = (series[(p.asset_id, p.metric_id)], p.ts)  # already UTC
+        key = (series[(p.asset_id, p.metric_id)], p.us)
         first = unique.get(key)
         if first is None:
             unique[key] = p
@@ -179,7 +180,7 @@ def ingest_measurements(
 
     series = _series_ids(session, {(p.asset_id, p.metric_id) for p in good}) if good else {}
     unique, repeats, conflicts = _dedupe(good, series)
-    written = write_points(session, [(sid, ts, p.value) for (sid, ts), p in unique.items()])
+    written = write_points(session, [(sid, us, p.value) for (sid, us), p in unique.items()])
     duplicates = len(repeats)
     for key, stored in written.existing.items():
         p = unique[key]
@@ -188,7 +189,9 @@ def ingest_measurements(
         else:
             conflicts.append(p)
     for p in conflicts:
-        msg = f"another value is already recorded for this asset, metric and time ({p.ts.isoformat()})"
+        msg = (
+            f"another value is already recorded for this asset, metric and time ({from_us(p.us).isoformat()})"
+        )
         rejected.append((p.row, raw_by_row[p.row], [row_error(p.row, "value", "DUPLICATE_CONFLICT", msg)]))
 
     rejected.sort(key=lambda r: r[0])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from territoria.catalog.models import Metric
+from territoria.db.base import to_us
 
 RowError = dict[str, Any]
 
@@ -19,7 +20,7 @@ class GoodPoint:
     row: int
     asset_id: int
     metric_id: int
-    ts: datetime
+    us: int  # microseconds since the epoch, UTC: cheap to hash, compare and bucket
     value: float
 
 
@@ -66,27 +67,27 @@ class MeasurementChecker:
         self.assets = assets
         self.metrics = metrics
         self.latest_allowed = now + timedelta(seconds=future_tolerance_s)
-        self._ts_cache: dict[str, datetime] = {}
+        self._ts_cache: dict[Any, int] = {}
 
     def check(self, n: int, raw: dict[str, Any], from_text: bool) -> GoodPoint | list[RowError]:
         """A good point, or every reason the row is rejected (fast path first: most rows are good)."""
         asset_id = self.assets.get(raw.get("asset"))  # type: ignore[arg-type]
         metric = self.metrics.get(raw.get("metric"))  # type: ignore[arg-type]
         ts_raw = raw.get("ts")
-        ts = self._ts_cache.get(ts_raw)  # type: ignore[arg-type]
+        us = self._ts_cache.get(ts_raw)
         value = raw.get("value")
-        if ts is None and ts_raw is not None:
-            ts = self._parse_ts_cached(ts_raw)
-        if asset_id is not None and metric is not None and ts is not None:
+        if us is None and ts_raw is not None:
+            us = self._parse_ts_cached(ts_raw)
+        if asset_id is not None and metric is not None and us is not None:
             kind = type(value)
             if kind is float or kind is int:
                 v = float(value)  # type: ignore[arg-type]
                 lo, hi = metric.min_value, metric.max_value
                 if math.isfinite(v) and (lo is None or v >= lo) and (hi is None or v <= hi):
-                    return GoodPoint(n, asset_id, metric.id, ts, v)
+                    return GoodPoint(n, asset_id, metric.id, us, v)
         return self._explain(n, raw, from_text)
 
-    def _parse_ts_cached(self, text: Any) -> datetime | None:
+    def _parse_ts_cached(self, text: Any) -> int | None:
         """Parse a valid, not-future timestamp once per distinct string (batches share timestamps)."""
         try:
             ts = parse_ts(text)
@@ -94,11 +95,10 @@ class MeasurementChecker:
             return None
         if ts > self.latest_allowed:
             return None
-        ts = ts.astimezone(UTC)
         if len(self._ts_cache) > 200_000:
             self._ts_cache.clear()
-        self._ts_cache[text] = ts
-        return ts
+        us = self._ts_cache[text] = to_us(ts)
+        return us
 
     def _explain(self, n: int, raw: dict[str, Any], from_text: bool) -> GoodPoint | list[RowError]:
         """The slow path: every reason a row is rejected, or a good point for text values (CSV)."""
@@ -150,4 +150,4 @@ class MeasurementChecker:
         if errors:
             return errors
         assert asset_id is not None and metric is not None and ts is not None and value is not None
-        return GoodPoint(n, asset_id, metric.id, ts.astimezone(UTC), value)
+        return GoodPoint(n, asset_id, metric.id, to_us(ts), value)

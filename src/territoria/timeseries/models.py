@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, Table
 
-from territoria.db.base import Base, UTCDateTime
+from territoria.db.base import Base, UTCTimestamp
 
 # Core tables (no ORM class): the hot path writes them in bulk and never loads them as objects.
 # No foreign key to series: a per-row FK check would cost a third of the ingest rate, series ids
@@ -13,7 +13,7 @@ measurement = Table(
     "measurement",
     Base.metadata,
     Column("series_id", Integer, primary_key=True),
-    Column("ts", UTCDateTime, primary_key=True),
+    Column("ts", UTCTimestamp, primary_key=True),
     Column("value", Float, nullable=False),
     postgresql_partition_by="RANGE (ts)",
     sqlite_with_rowid=False,  # the primary key is the storage order: one B-tree instead of two
@@ -28,13 +28,13 @@ def _rollup(name: str) -> Table:
         name,
         Base.metadata,
         Column("series_id", Integer, primary_key=True),
-        Column("bucket", UTCDateTime, primary_key=True),
+        Column("bucket", UTCTimestamp, primary_key=True),
         Column("n", BigInteger, nullable=False),
         Column("sum", Float, nullable=False),
         Column("min", Float, nullable=False),
         Column("max", Float, nullable=False),
         Column("last", Float, nullable=False),
-        Column("last_ts", UTCDateTime, nullable=False),
+        Column("last_ts", UTCTimestamp, nullable=False),
         sqlite_with_rowid=False,
     )
 

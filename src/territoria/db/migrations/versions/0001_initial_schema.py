@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from territoria.db.base import UTCDateTime
+from territoria.db.base import UTCDateTime, UTCTimestamp
 
 revision = "0001"
 down_revision = None
@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_table(
         "measurement",
         sa.Column("series_id", sa.Integer(), nullable=False),
-        sa.Column("ts", UTCDateTime(), nullable=False),
+        sa.Column("ts", UTCTimestamp(), nullable=False),
         sa.Column("value", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("series_id", "ts", name=op.f("pk_measurement")),
         postgresql_partition_by="RANGE (ts)",
@@ -66,26 +66,26 @@ def upgrade() -> None:
     op.create_table(
         "rollup_day",
         sa.Column("series_id", sa.Integer(), nullable=False),
-        sa.Column("bucket", UTCDateTime(), nullable=False),
+        sa.Column("bucket", UTCTimestamp(), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
         sa.Column("sum", sa.Float(), nullable=False),
         sa.Column("min", sa.Float(), nullable=False),
         sa.Column("max", sa.Float(), nullable=False),
         sa.Column("last", sa.Float(), nullable=False),
-        sa.Column("last_ts", UTCDateTime(), nullable=False),
+        sa.Column("last_ts", UTCTimestamp(), nullable=False),
         sa.PrimaryKeyConstraint("series_id", "bucket", name=op.f("pk_rollup_day")),
         sqlite_with_rowid=False,
     )
     op.create_table(
         "rollup_hour",
         sa.Column("series_id", sa.Integer(), nullable=False),
-        sa.Column("bucket", UTCDateTime(), nullable=False),
+        sa.Column("bucket", UTCTimestamp(), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
         sa.Column("sum", sa.Float(), nullable=False),
         sa.Column("min", sa.Float(), nullable=False),
         sa.Column("max", sa.Float(), nullable=False),
         sa.Column("last", sa.Float(), nullable=False),
-        sa.Column("last_ts", UTCDateTime(), nullable=False),
+        sa.Column("last_ts", UTCTimestamp(), nullable=False),
         sa.PrimaryKeyConstraint("series_id", "bucket", name=op.f("pk_rollup_hour")),
         sqlite_with_rowid=False,
     )
