@@ -202,7 +202,7 @@ async def phase(
     *,
     wait: bool = True,
 ) -> tuple[float, float]:
-    """Publish n messages from a child process; seconds until all committed (if `wait`), and publish seconds."""
+    """Publish n messages from a child process; seconds until all committed (if `wait`), publish seconds."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,

@@ -6,9 +6,10 @@ quarantined with its reasons, in the same transaction as the batch record.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,13 +17,16 @@ import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from territoria.catalog.models import Asset, Dataset, Series
+from territoria.catalog.models import Dataset
 from territoria.db.base import from_us
 from territoria.errors import Invalid
+from territoria.ingest import resolver
+from territoria.ingest.fastpath import clean_points
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import GoodPoint, MeasurementChecker, RowError, row_error
+from territoria.timeseries.points import Points
 from territoria.timeseries.store import write_points
 
 MAX_ERRORS_IN_ANSWER = 1000
@@ -39,39 +43,6 @@ class Origin:
     content_type: str = ""
     idempotency_key: str | None = None
     from_text: bool = False
-
-
-def _chunks(items: list[str], size: int = 900) -> Iterable[list[str]]:
-    """Slices small enough for any backend's bound-parameter limit."""
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _asset_ids(session: Session, ds: Dataset, keys: set[str]) -> dict[str, int]:
-    """Asset ids of the external ids named in a batch."""
-    out: dict[str, int] = {}
-    for part in _chunks(sorted(keys)):
-        stmt = select(Asset.external_id, Asset.id).where(
-            Asset.dataset_id == ds.id, Asset.external_id.in_(part)
-        )
-        out.update({str(k): int(v) for k, v in session.execute(stmt)})
-    return out
-
-
-def _series_ids(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
-    """Series id of each (asset, metric) pair, creating the missing series."""
-    asset_ids = sorted({a for a, _ in pairs})
-    found: dict[tuple[int, int], int] = {}
-    for i in range(0, len(asset_ids), 900):
-        stmt = select(Series.asset_id, Series.metric_id, Series.id).where(
-            Series.asset_id.in_(asset_ids[i : i + 900])
-        )
-        found.update({(a, m): s for a, m, s in session.execute(stmt)})
-    missing = [{"asset_id": a, "metric_id": m} for a, m in pairs if (a, m) not in found]
-    if missing:
-        session.execute(insert(Series), missing)
-        return _series_ids(session, pairs)
-    return found
 
 
 def find_replay(session: Session, ds: Dataset, key: str) -> BatchResult | None:
@@ -109,23 +80,105 @@ def _raw_text(raw: dict[str, Any] | BadRow) -> str:
     return raw.raw if isinstance(raw, BadRow) else orjson.dumps(raw, default=str).decode()
 
 
-def _dedupe(
-    points: list[GoodPoint], series: dict[tuple[int, int], int]
-) -> tuple[dict[tuple[int, int], GoodPoint], list[GoodPoint], list[GoodPoint]]:
-    """Unique points of the batch, same-value repeats, and conflicting repeats."""
-    unique: dict[tuple[int, int], GoodPoint] = {}
-    repeats: list[GoodPoint] = []
-    conflicts: list[GoodPoint] = []
-    for p in points:
-        key = (series[(p.asset_id, p.metric_id)], p.us)
-        first = unique.get(key)
+@dataclass
+class _Sorted:
+    """Where the rows of a batch went."""
+
+    # (series, us) → (value, row) on the row-by-row path
+    unique: dict[tuple[int, int], tuple[float, int]] = field(default_factory=dict)
+    clean: Points | None = None  # the whole batch, when it took the vectorised path
+    row_numbers: list[int] = field(default_factory=list)
+    repeats: int = 0
+    conflicts: list[tuple[int, int]] = field(default_factory=list)  # (row, us)
+    rejected: list[tuple[int, list[RowError]]] = field(default_factory=list)
+
+    @property
+    def points(self) -> Points:
+        """Every distinct point to store."""
+        if self.clean is not None:
+            return self.clean
+        return Points.from_tuples([(sid, us, vn[0]) for (sid, us), vn in self.unique.items()])
+
+    def index(self) -> dict[tuple[int, int], tuple[float, int]]:
+        """(series, us) → (value, row number) of every point to store."""
+        if self.clean is None:
+            return self.unique
+        values = zip(self.clean.value.tolist(), self.row_numbers, strict=True)
+        return dict(zip(self.clean.pairs(), values, strict=True))
+
+    def add(self, sid: int, us: int, value: float, n: int) -> None:
+        """Keep the first point of a (series, time); count same-value repeats; flag other values."""
+        key = (sid, us)
+        first = self.unique.get(key)
         if first is None:
-            unique[key] = p
-        elif first.value == p.value:
-            repeats.append(p)
+            self.unique[key] = (value, n)
+        elif first[0] == value:
+            self.repeats += 1
         else:
-            conflicts.append(p)
-    return unique, repeats, conflicts
+            self.conflicts.append((n, us))
+
+
+def _sort(
+    session: Session, ds: Dataset, rows: list[Row], checker: MeasurementChecker, from_text: bool
+) -> _Sorted:
+    """Clean batches take the vectorised path; any other goes row by row."""
+    names = {r.get("asset") for _, r in rows if isinstance(r, dict) and type(r.get("asset")) is str}
+    assets = resolver.asset_ids(session, ds, names)
+    series = resolver.series_ids(session, ds, set())
+    clean = clean_points(rows, assets, ds.metrics, series, checker)
+    if clean is not None:
+        return _Sorted(clean=clean, row_numbers=[n for n, _ in rows])
+    return _sort_rows(session, ds, rows, checker, from_text, assets, series)
+
+
+def _sort_rows(
+    session: Session,
+    ds: Dataset,
+    rows: list[Row],
+    checker: MeasurementChecker,
+    from_text: bool,
+    assets: dict[str, int],
+    series: dict[tuple[int, int], int],
+) -> _Sorted:
+    """One pass over the rows: a valid row takes a short path of plain dict lookups."""
+    metrics = {m.name: (m.id, m.min_value, m.max_value) for m in ds.metrics}
+    ts_cache, parse_ts = checker.ts_cache, checker.parse_ts_cached
+    out = _Sorted()
+    later: list[GoodPoint] = []  # valid rows whose series does not exist yet
+    isfinite = math.isfinite
+    for n, raw in rows:
+        if isinstance(raw, BadRow):
+            out.rejected.append((n, [row_error(n, None, raw.code, raw.message)]))
+            continue
+        # The fast path, then the full explanation of what is wrong.
+        a, m, t = raw.get("asset"), raw.get("metric"), raw.get("ts")
+        # Only strings are looked up: a list or an object in a field is unhashable.
+        aid = assets.get(a) if type(a) is str else None
+        metric = metrics.get(m) if type(m) is str else None
+        us = ts_cache.get(t) if type(t) is str else None
+        if us is None and t is not None:
+            us = parse_ts(t)
+        v = raw.get("value")
+        if aid is not None and metric is not None and us is not None and (type(v) is float or type(v) is int):
+            v = float(v)
+            lo, hi = metric[1], metric[2]
+            if isfinite(v) and (lo is None or v >= lo) and (hi is None or v <= hi):
+                sid = series.get((aid, metric[0]))
+                if sid is None:
+                    later.append(GoodPoint(n, aid, metric[0], us, v))
+                else:
+                    out.add(sid, us, v, n)
+                continue
+        verdict = checker.explain(n, raw, from_text, assets)
+        if isinstance(verdict, GoodPoint):
+            later.append(verdict)
+        else:
+            out.rejected.append((n, verdict))
+    if later:
+        series = resolver.series_ids(session, ds, {(p.asset_id, p.metric_id) for p in later})
+        for p in later:
+            out.add(series[(p.asset_id, p.metric_id)], p.us, p.value, p.row)
+    return out
 
 
 def ingest_measurements(
@@ -157,45 +210,27 @@ def ingest_measurements(
     session.add(batch)
     session.flush()  # the unique (dataset, idempotency key) guards concurrent retries from here on
 
-    materialised = list(rows)
-    keys = {
-        str(r["asset"]) for _, r in materialised if isinstance(r, dict) and r.get("asset") not in (None, "")
-    }
-    checker = MeasurementChecker(
-        _asset_ids(session, ds, keys), {m.name: m for m in ds.metrics}, batch.created_at, future_tolerance_s
-    )
-    good: list[GoodPoint] = []
-    rejected: list[tuple[int, dict[str, Any] | BadRow, list[RowError]]] = []
-    for n, raw in materialised:
-        if isinstance(raw, BadRow):
-            rejected.append((n, raw, [row_error(n, None, raw.code, raw.message)]))
-            continue
-        verdict = checker.check(n, raw, origin.from_text)
-        if isinstance(verdict, GoodPoint):
-            good.append(verdict)
-        else:
-            rejected.append((n, raw, verdict))
-    raw_by_row = dict(materialised)
-    del materialised
-
-    series = _series_ids(session, {(p.asset_id, p.metric_id) for p in good}) if good else {}
-    unique, repeats, conflicts = _dedupe(good, series)
-    written = write_points(session, [(sid, us, p.value) for (sid, us), p in unique.items()])
-    duplicates = len(repeats)
-    for key, stored in written.existing.items():
-        p = unique[key]
-        if stored == p.value:
-            duplicates += 1
-        else:
-            conflicts.append(p)
-    for p in conflicts:
-        msg = (
-            f"another value is already recorded for this asset, metric and time ({from_us(p.us).isoformat()})"
-        )
-        rejected.append((p.row, raw_by_row[p.row], [row_error(p.row, "value", "DUPLICATE_CONFLICT", msg)]))
-
+    materialised = rows if isinstance(rows, list) else list(rows)
+    checker = MeasurementChecker({m.name: m for m in ds.metrics}, batch.created_at, future_tolerance_s)
+    result = _sort(session, ds, materialised, checker, origin.from_text)
+    written = write_points(session, result.points)
+    duplicates = result.repeats
+    conflicts = result.conflicts
+    if written.existing:
+        index = result.index()
+        for key, stored in written.existing.items():
+            value, n = index[key]
+            if stored == value:
+                duplicates += 1
+            else:
+                conflicts.append((n, key[1]))
+    rejected = result.rejected
+    for n, us in conflicts:
+        msg = f"another value is already recorded for this asset, metric and time ({from_us(us).isoformat()})"
+        rejected.append((n, [row_error(n, "value", "DUPLICATE_CONFLICT", msg)]))
     rejected.sort(key=lambda r: r[0])
     if rejected:
+        raw_by_row = dict(materialised)
         session.execute(
             insert(QuarantinedRow),
             [
@@ -203,18 +238,18 @@ def ingest_measurements(
                     "batch_id": batch.id,
                     "dataset_id": ds.id,
                     "row_number": n,
-                    "raw": _raw_text(raw),
+                    "raw": _raw_text(raw_by_row[n]),
                     "errors": errs,
                 }
-                for n, raw, errs in rejected
+                for n, errs in rejected
             ],
         )
-    batch.received = len(raw_by_row)
+    batch.received = len(materialised)
     batch.rejected = len(rejected)
     batch.accepted = batch.received - batch.rejected
     batch.duplicates = duplicates
     session.flush()
-    errors = [e for _, _, errs in rejected for e in errs]
+    errors = [e for _, errs in rejected for e in errs]
     return BatchResult(
         batch_id=batch.id,
         dataset=ds.slug,

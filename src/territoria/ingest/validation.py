@@ -61,33 +61,12 @@ def parse_value(raw: Any, from_text: bool) -> float:
 class MeasurementChecker:
     """Checks measurement rows of one dataset against its assets and metric definitions."""
 
-    def __init__(
-        self, assets: dict[str, int], metrics: dict[str, Metric], now: datetime, future_tolerance_s: int
-    ) -> None:
-        self.assets = assets
+    def __init__(self, metrics: dict[str, Metric], now: datetime, future_tolerance_s: int) -> None:
         self.metrics = metrics
         self.latest_allowed = now + timedelta(seconds=future_tolerance_s)
-        self._ts_cache: dict[Any, int] = {}
+        self.ts_cache: dict[Any, int] = {}
 
-    def check(self, n: int, raw: dict[str, Any], from_text: bool) -> GoodPoint | list[RowError]:
-        """A good point, or every reason the row is rejected (fast path first: most rows are good)."""
-        asset_id = self.assets.get(raw.get("asset"))  # type: ignore[arg-type]
-        metric = self.metrics.get(raw.get("metric"))  # type: ignore[arg-type]
-        ts_raw = raw.get("ts")
-        us = self._ts_cache.get(ts_raw)
-        value = raw.get("value")
-        if us is None and ts_raw is not None:
-            us = self._parse_ts_cached(ts_raw)
-        if asset_id is not None and metric is not None and us is not None:
-            kind = type(value)
-            if kind is float or kind is int:
-                v = float(value)  # type: ignore[arg-type]
-                lo, hi = metric.min_value, metric.max_value
-                if math.isfinite(v) and (lo is None or v >= lo) and (hi is None or v <= hi):
-                    return GoodPoint(n, asset_id, metric.id, us, v)
-        return self._explain(n, raw, from_text)
-
-    def _parse_ts_cached(self, text: Any) -> int | None:
+    def parse_ts_cached(self, text: Any) -> int | None:
         """Parse a valid, not-future timestamp once per distinct string (batches share timestamps)."""
         try:
             ts = parse_ts(text)
@@ -95,19 +74,21 @@ class MeasurementChecker:
             return None
         if ts > self.latest_allowed:
             return None
-        if len(self._ts_cache) > 200_000:
-            self._ts_cache.clear()
-        us = self._ts_cache[text] = to_us(ts)
+        if len(self.ts_cache) > 200_000:
+            self.ts_cache.clear()
+        us = self.ts_cache[text] = to_us(ts)
         return us
 
-    def _explain(self, n: int, raw: dict[str, Any], from_text: bool) -> GoodPoint | list[RowError]:
+    def explain(
+        self, n: int, raw: dict[str, Any], from_text: bool, assets: dict[str, int]
+    ) -> GoodPoint | list[RowError]:
         """The slow path: every reason a row is rejected, or a good point for text values (CSV)."""
         errors: list[RowError] = []
         asset_key, metric_key = raw.get("asset"), raw.get("metric")
         asset_id = metric = None
         if asset_key is None or asset_key == "":
             errors.append(row_error(n, "asset", "REQUIRED", "missing asset id"))
-        elif (asset_id := self.assets.get(str(asset_key))) is None:
+        elif (asset_id := assets.get(str(asset_key))) is None:
             errors.append(
                 row_error(
                     n, "asset", "UNKNOWN_ASSET", f"asset '{asset_key}' is not registered in this dataset"

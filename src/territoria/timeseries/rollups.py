@@ -1,24 +1,25 @@
 """Hourly and daily rollups (n, sum, min, max, last) merged inside the ingest transaction.
 
-Deltas are aggregated in Python from exactly the rows inserted, then merged: on PostgreSQL with one
-binary COPY into a temporary table and one INSERT … ON CONFLICT per rollup table, on SQLite with one
-executemany per table.
+Deltas are aggregated with numpy from exactly the points inserted, then merged: on PostgreSQL with
+one binary COPY into a temporary table and one INSERT … ON CONFLICT per rollup table, on SQLite with
+one executemany per table.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, SmallInteger, Table, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
-from territoria.db.base import UTCTimestamp, from_us
+from territoria.db.base import UTCTimestamp
 from territoria.db.dialect import dialect_name
 from territoria.timeseries.models import rollup_day, rollup_hour
+from territoria.timeseries.points import Buckets, Points, bucketise, copy_binary
 
-Point = tuple[int, int, float]  # series id, microseconds since the epoch, value
 WIDTHS = ((rollup_hour, 3_600_000_000), (rollup_day, 86_400_000_000))
 
 _meta = MetaData()
@@ -38,6 +39,7 @@ rollup_stage = Table(
     postgresql_on_commit="DELETE ROWS",
 )
 _COLUMNS = ["series_id", "bucket", "n", "sum", "min", "max", "last", "last_ts"]
+_KINDS = ["int4", "timestamptz", "int8", "float8", "float8", "float8", "float8", "timestamptz"]
 
 
 def _merge(ins: Any, table: Table, least: Any, greatest: Any) -> Any:
@@ -56,51 +58,22 @@ def _merge(ins: Any, table: Table, least: Any, greatest: Any) -> Any:
     )
 
 
-def deltas(points: list[Point], width: int) -> dict[tuple[int, int], list[Any]]:
-    """(series, bucket start) → [n, sum, min, max, last, last_ts], times in epoch microseconds."""
-    acc: dict[tuple[int, int], list[Any]] = {}
-    for sid, ts, value in points:
-        key = (sid, ts - ts % width)
-        cur = acc.get(key)
-        if cur is None:
-            acc[key] = [1, value, value, value, value, ts]
-            continue
-        cur[0] += 1
-        cur[1] += value
-        if value < cur[2]:
-            cur[2] = value
-        elif value > cur[3]:
-            cur[3] = value
-        if ts >= cur[5]:
-            cur[4], cur[5] = value, ts
-    return acc
+def _stage_stream(levels: list[Buckets]) -> bytes:
+    """One binary COPY stream holding the deltas of every level, tagged by level index."""
+    width = np.concatenate([np.full(len(b), i, dtype=np.int16) for i, b in enumerate(levels)])
+    cols = [np.concatenate([b.columns()[k] for b in levels]) for k in range(len(_COLUMNS))]
+    return copy_binary([(width, "int2"), *zip(cols, _KINDS, strict=True)])
 
 
-def _apply_postgresql(session: Session, points: list[Point]) -> None:
+def _apply_postgresql(session: Session, levels: list[Buckets]) -> None:
     """COPY both tables' deltas into the stage, then one merge statement per rollup table."""
     conn = session.connection()
-    if not conn.connection.info.get("rollup_stage"):
-        rollup_stage.create(conn, checkfirst=True)
-        conn.connection.info["rollup_stage"] = True
+    # Never remembered per connection: a rolled-back transaction takes its temporary table with it.
+    conn.execute(CreateTable(rollup_stage, if_not_exists=True))
     raw: Any = conn.connection.driver_connection
-    buckets: dict[int, datetime] = {}  # few distinct times per batch: convert each once
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            "COPY rollup_stage (width, series_id, bucket, n, sum, min, max, last, last_ts) "
-            "FROM STDIN (FORMAT BINARY)"
-        ) as cp,
-    ):
-        cp.set_types(
-            ["int2", "int4", "timestamptz", "int8", "float8", "float8", "float8", "float8", "timestamptz"]
-        )
-        for index, (_table, width) in enumerate(WIDTHS):
-            for (sid, b), v in deltas(points, width).items():
-                if (bucket := buckets.get(b)) is None:
-                    bucket = buckets[b] = from_us(b)
-                if (last_ts := buckets.get(v[5])) is None:
-                    last_ts = buckets[v[5]] = from_us(v[5])
-                cp.write_row((index, sid, bucket, v[0], v[1], v[2], v[3], v[4], last_ts))
+    columns = "width, series_id, bucket, n, sum, min, max, last, last_ts"
+    with raw.cursor() as cur, cur.copy(f"COPY rollup_stage ({columns}) FROM STDIN (FORMAT BINARY)") as cp:
+        cp.write(_stage_stream(levels))
     s = rollup_stage.c
     for index, (table, _width) in enumerate(WIDTHS):
         source = select(s.series_id, s.bucket, s.n, s.sum, s.min, s.max, s.last, s.last_ts).where(
@@ -111,20 +84,21 @@ def _apply_postgresql(session: Session, points: list[Point]) -> None:
     session.execute(rollup_stage.delete())
 
 
-def _apply_sqlite(session: Session, points: list[Point]) -> None:
+def _apply_sqlite(session: Session, levels: list[Buckets]) -> None:
     """Merge with one executemany per rollup table (SQLite stores epoch microseconds)."""
     conn = session.connection()
-    for table, width in WIDTHS:
+    for (table, _width), buckets in zip(WIDTHS, levels, strict=True):
         sql = str(_merge(sqlite.insert(table), table, func.min, func.max).compile(dialect=conn.dialect))
-        params = [(sid, b, *v) for (sid, b), v in deltas(points, width).items()]
+        params = list(zip(*(c.tolist() for c in buckets.columns()), strict=True))
         conn.exec_driver_sql(sql, params)
 
 
-def apply(session: Session, points: list[Point]) -> None:
+def apply(session: Session, points: Points) -> None:
     """Add the rollup deltas of newly inserted points."""
-    if not points:
+    if not len(points):
         return
+    levels = [bucketise(points, width) for _table, width in WIDTHS]
     if dialect_name(session) == "postgresql":
-        _apply_postgresql(session, points)
+        _apply_postgresql(session, levels)
     else:
-        _apply_sqlite(session, points)
+        _apply_sqlite(session, levels)
