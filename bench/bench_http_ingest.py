@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -90,12 +91,7 @@ def setup(ctx: Context) -> str:
 def series_points(ctx: Context, bodies: list[list[dict[str, Any]]]) -> list[tuple[int, datetime, float]]:
     """The same rows as (series_id, ts, value) for the raw baseline."""
     with ctx.session() as s:
-        sid = {
-            ext: i
-            for ext, i in s.execute(
-                select(Asset.external_id, Series.id).join(Series, Series.asset_id == Asset.id)
-            )
-        }
+        sid = dict(s.execute(select(Asset.external_id, Series.id).join(Series, Series.asset_id == Asset.id)))
     return [(sid[r["asset"]], datetime.fromisoformat(r["ts"]), r["value"]) for body in bodies for r in body]
 
 
@@ -149,8 +145,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http_run(url: str, token: str, payloads: list[bytes]) -> dict[str, float]:
-    """Post every payload to a fresh server; rows per second and latency."""
+def _post_all(base: str, headers: dict[str, str], payloads: list[bytes], latencies: list[float]) -> None:
+    """One client posting payloads in sequence."""
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for body in payloads:
+            t = time.perf_counter()
+            r = client.post("/api/v1/datasets/meters/measurements", content=body, headers=headers)
+            latencies.append(time.perf_counter() - t)
+            assert r.status_code == 200 and r.json()["accepted"] == ROWS, r.text
+
+
+def http_run(url: str, token: str, payloads: list[bytes], concurrency: int) -> dict[str, float]:
+    """Post every payload to a fresh server from `concurrency` clients; rows per second and latency."""
     port = free_port()
     env = {
         **os.environ,
@@ -168,17 +174,20 @@ def http_run(url: str, token: str, payloads: list[bytes]) -> dict[str, float]:
             except httpx.HTTPError:
                 time.sleep(0.1)
         headers = {"Authorization": f"Bearer {token}", "content-type": "application/json"}
-        with httpx.Client(base_url=base, timeout=120) as client:
-            r = client.post("/api/v1/datasets/meters/measurements", content=payloads[0], headers=headers)
-            assert r.status_code == 200 and r.json()["accepted"] == ROWS, r.text  # warm-up
-            latencies = []
-            start = time.perf_counter()
-            for body in payloads[1:]:
-                t = time.perf_counter()
-                r = client.post("/api/v1/datasets/meters/measurements", content=body, headers=headers)
-                latencies.append(time.perf_counter() - t)
-                assert r.status_code == 200 and r.json()["accepted"] == ROWS, r.text
-            elapsed = time.perf_counter() - start
+        latencies: list[float] = []
+        _post_all(base, headers, payloads[:1], [])  # warm-up
+        work = payloads[1:]
+        threads = [
+            threading.Thread(target=_post_all, args=(base, headers, work[i::concurrency], latencies))
+            for i in range(concurrency)
+        ]
+        start = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - start
+        assert len(latencies) == len(work), "a client failed"
         latencies.sort()
         return {
             "rows_per_s": round((len(payloads) - 1) * ROWS / elapsed),
@@ -190,7 +199,7 @@ def http_run(url: str, token: str, payloads: list[bytes]) -> dict[str, float]:
         server.wait(timeout=30)
 
 
-def run_backend(backend: str, requests: int) -> dict[str, Any]:
+def run_backend(backend: str, requests: int, concurrency: int) -> dict[str, Any]:
     """Baseline and HTTP figures for one backend."""
     bodies = [rows_of(k) for k in range(requests + 1)]
     payloads = [orjson.dumps(b) for b in bodies]
@@ -208,11 +217,20 @@ def run_backend(backend: str, requests: int) -> dict[str, Any]:
         points = series_points(ctx, bodies[1:])
         raw = baseline_postgresql(ctx, points) if backend == "postgresql" else baseline_sqlite(tmp, points)
         empty_tables(ctx)
-        http = http_run(url, token, payloads)
+        http = http_run(url, token, payloads, 1)
+        empty_tables(ctx)
+        parallel = http_run(url, token, payloads, concurrency)
         with ctx.session() as s:
             stored = s.scalar(select(text("count(*)")).select_from(measurement))
         assert stored == (requests + 1) * ROWS, stored
-        return {"raw_rows_per_s": round(raw), **http, "ratio_to_raw": round(http["rows_per_s"] / raw, 3)}
+        return {
+            "raw_rows_per_s": round(raw),
+            "http_1_client": {**http, "ratio_to_raw": round(http["rows_per_s"] / raw, 3)},
+            f"http_{concurrency}_clients": {
+                **parallel,
+                "ratio_to_raw": round(parallel["rows_per_s"] / raw, 3),
+            },
+        }
     finally:
         ctx.engine.dispose()
         if schema:
@@ -225,6 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"])
+    parser.add_argument("--concurrency", type=int, default=2, help="clients of the parallel run")
     args = parser.parse_args()
     out: dict[str, Any] = {
         "bench": "http_ingest",
@@ -233,7 +252,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     for backend in args.backend or ["postgresql", "sqlite"]:
-        out[backend] = run_backend(backend, args.requests)
+        out[backend] = run_backend(backend, args.requests, args.concurrency)
     print(orjson.dumps(out).decode())
 
 

@@ -21,6 +21,7 @@ from rich.progress import (
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
+from territoria.process import tune_gc
 from territoria.settings import Settings
 
 app = typer.Typer(
@@ -150,6 +151,7 @@ def import_cmd(
 
     ctx = context()
     upgrade(ctx.engine)
+    tune_gc()
     size = file.stat().st_size
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -222,6 +224,7 @@ def serve(
         raise fail(str(exc)) from exc
     _require_free_port(host, port)
     upgrade(ctx.engine)
+    tune_gc()
     uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=ctx.settings.log_level.lower())
 
 
@@ -235,6 +238,7 @@ def simulate(
     """Generate a synthetic city on the real communes into the configured database."""
     from territoria.simulate.demo import DemoPlan, populate
 
+    tune_gc()
     populate(context(), DemoPlan(assets=assets, days=days, seed=seed, faults=faults), console)
 
 
@@ -254,6 +258,7 @@ def demo(
 
     _require_free_port("127.0.0.1", port)
     ctx = context(database_url=data_dir_url(data_dir), demo=True)
+    tune_gc()
     plan = DemoPlan(assets=assets, days=days)
     city = populate(ctx, plan, console)
     token = admin_token(ctx)

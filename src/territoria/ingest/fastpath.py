@@ -9,7 +9,7 @@ path explains every rejected row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -20,13 +20,13 @@ from territoria.ingest.parsers import Row
 from territoria.ingest.validation import MeasurementChecker
 from territoria.timeseries.points import Points
 
-_FIELDS = itemgetter("asset", "metric", "ts", "value")
+_GETTERS = tuple(itemgetter(name) for name in ("asset", "metric", "ts", "value"))
 _NUMBERS = frozenset({int, float})
 
 
 def clean_points(
     rows: Sequence[Row],
-    assets: dict[str, int],
+    resolve_assets: Callable[[set[str]], dict[str, int]],
     metrics: Sequence[Metric],
     series: dict[tuple[int, int], int],
     checker: MeasurementChecker,
@@ -37,14 +37,15 @@ def clean_points(
     dicts: list[Any] = [raw for _n, raw in rows]
     if set(map(type, dicts)) != {dict}:
         return None
-    try:
-        asset_col, metric_col, ts_col, value_col = zip(*map(_FIELDS, dicts), strict=True)
+    try:  # one C-level pass per column
+        asset_col, metric_col, ts_col, value_col = (tuple(map(getter, dicts)) for getter in _GETTERS)
     except KeyError:
         return None
     if set(map(type, asset_col)) != {str} or set(map(type, metric_col)) != {str}:
         return None
     if not set(map(type, value_col)) <= _NUMBERS:  # no bool, no text, no null
         return None
+    assets = resolve_assets(set(asset_col))
     return _columns(asset_col, metric_col, ts_col, value_col, assets, metrics, series, checker)
 
 
@@ -76,7 +77,7 @@ def _columns(
     hi = np.array([np.inf if m.max_value is None else m.max_value for m in metrics])[idx]
     if not (np.isfinite(values).all() and (values >= lo).all() and (values <= hi).all()):
         return None
-    metric_ids = [metrics[i].id for i in idx.tolist()]
+    metric_ids = np.array([m.id for m in metrics], dtype=np.int64)[idx].tolist()
     pairs: list[Any] = list(zip(aids, metric_ids, strict=True))
     sids = list(map(series.get, pairs))
     if None in sids:

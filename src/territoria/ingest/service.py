@@ -122,12 +122,14 @@ def _sort(
     session: Session, ds: Dataset, rows: list[Row], checker: MeasurementChecker, from_text: bool
 ) -> _Sorted:
     """Clean batches take the vectorised path; any other goes row by row."""
-    names = {r.get("asset") for _, r in rows if isinstance(r, dict) and type(r.get("asset")) is str}
-    assets = resolver.asset_ids(session, ds, names)
     series = resolver.series_ids(session, ds, set())
-    clean = clean_points(rows, assets, ds.metrics, series, checker)
+    clean = clean_points(
+        rows, lambda names: resolver.asset_ids(session, ds, names), ds.metrics, series, checker
+    )
     if clean is not None:
         return _Sorted(clean=clean, row_numbers=[n for n, _ in rows])
+    names = {r.get("asset") for _, r in rows if isinstance(r, dict) and type(r.get("asset")) is str}
+    assets = resolver.asset_ids(session, ds, names)
     return _sort_rows(session, ds, rows, checker, from_text, assets, series)
 
 
