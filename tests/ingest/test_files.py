@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from tests.conftest import World
 from typer.testing import CliRunner
 
 from territoria.context import Context
@@ -14,7 +15,6 @@ from territoria.errors import Invalid, Unparseable
 from territoria.ingest.files import import_file
 from territoria.ingest.models import Batch
 from territoria.timeseries.models import measurement
-from tests.conftest import World
 
 
 def stored(ctx: Context) -> int:
@@ -26,7 +26,9 @@ def write_csv(path: Path, n: int, bad_bytes: bool = False) -> None:
     with path.open("wb") as fh:
         fh.write(b"asset,metric,ts,value\n")
         for i in range(n):
-            fh.write(f"L{i % 20:03d},power,2026-11-01T{(i // 20) // 60:02d}:{(i // 20) % 60:02d}:00Z,{i % 400}\n".encode())
+            fh.write(
+                f"L{i % 20:03d},power,2026-11-01T{(i // 20) // 60:02d}:{(i // 20) % 60:02d}:00Z,{i % 400}\n".encode()
+            )
         if bad_bytes:
             fh.write(b"L\xe9\xe9,power,2026-11-01T00:00:00Z,1\n")
 
@@ -35,7 +37,9 @@ def test_csv_import_in_chunks_and_resumable(world: World, tmp_path: Path) -> Non
     path = tmp_path / "readings.csv"
     write_csv(path, 5000, bad_bytes=True)
     progress: list[tuple[int, int]] = []
-    report = import_file(world.ctx, path, "lights", chunk_rows=1000, on_progress=lambda b, r: progress.append((b, r)))
+    report = import_file(
+        world.ctx, path, "lights", chunk_rows=1000, on_progress=lambda b, r: progress.append((b, r))
+    )
     assert (report.received, report.accepted, report.rejected) == (5001, 5000, 1)
     assert len(report.batches) == 6 and progress[-1][1] == 5001
     assert report.sample_errors[0]["code"] == "ENCODING"
@@ -47,7 +51,9 @@ def test_csv_import_in_chunks_and_resumable(world: World, tmp_path: Path) -> Non
 
 
 def test_ndjson_json_and_geojson_files(world: World, tmp_path: Path) -> None:
-    rows = [{"asset": "L001", "metric": "on", "ts": f"2026-11-02T00:{m:02d}:00Z", "value": 1} for m in range(30)]
+    rows = [
+        {"asset": "L001", "metric": "on", "ts": f"2026-11-02T00:{m:02d}:00Z", "value": 1} for m in range(30)
+    ]
     nd = tmp_path / "a.ndjson"
     nd.write_text("\n".join(json.dumps(r) for r in rows) + "\n{oops\n")
     r = import_file(world.ctx, nd, "lights")
@@ -70,7 +76,9 @@ def test_import_command_prints_totals(world: World, tmp_path: Path, monkeypatch:
 
     path = tmp_path / "readings.csv"
     write_csv(path, 300)
-    monkeypatch.setenv("TERRITORIA_DATABASE_URL", str(world.ctx.engine.url.render_as_string(hide_password=False)))
+    monkeypatch.setenv(
+        "TERRITORIA_DATABASE_URL", str(world.ctx.engine.url.render_as_string(hide_password=False))
+    )
     result = CliRunner().invoke(app, ["import", str(path), "--dataset", "lights"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1])["accepted"] == 300
