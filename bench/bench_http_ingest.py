@@ -91,7 +91,9 @@ def setup(ctx: Context) -> str:
 def series_points(ctx: Context, bodies: list[list[dict[str, Any]]]) -> list[tuple[int, datetime, float]]:
     """The same rows as (series_id, ts, value) for the raw baseline."""
     with ctx.session() as s:
-        sid = dict(s.execute(select(Asset.external_id, Series.id).join(Series, Series.asset_id == Asset.id)))
+        sid = dict(
+            s.execute(select(Asset.external_id, Series.id).join(Series, Series.asset_id == Asset.id)).all()
+        )
     return [(sid[r["asset"]], datetime.fromisoformat(r["ts"]), r["value"]) for body in bodies for r in body]
 
 
@@ -155,7 +157,9 @@ def _post_all(base: str, headers: dict[str, str], payloads: list[bytes], latenci
             assert r.status_code == 200 and r.json()["accepted"] == ROWS, r.text
 
 
-def http_run(url: str, token: str, payloads: list[bytes], concurrency: int) -> dict[str, float]:
+def http_run(
+    url: str, token: str, payloads: list[bytes], concurrency: int, workers: int = 1
+) -> dict[str, float]:
     """Post every payload to a fresh server from `concurrency` clients; rows per second and latency."""
     port = free_port()
     env = {
@@ -164,7 +168,10 @@ def http_run(url: str, token: str, payloads: list[bytes], concurrency: int) -> d
         "TERRITORIA_SECRET_KEY": uuid.uuid4().hex * 2,
         "TERRITORIA_LOG_LEVEL": "warning",
     }
-    server = subprocess.Popen([sys.executable, "-m", "territoria.cli", "serve", "--port", str(port)], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "territoria.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(150):
@@ -199,7 +206,7 @@ def http_run(url: str, token: str, payloads: list[bytes], concurrency: int) -> d
         server.wait(timeout=30)
 
 
-def run_backend(backend: str, requests: int, concurrency: int) -> dict[str, Any]:
+def run_backend(backend: str, requests: int, concurrency: int, workers: int) -> dict[str, Any]:
     """Baseline and HTTP figures for one backend."""
     bodies = [rows_of(k) for k in range(requests + 1)]
     payloads = [orjson.dumps(b) for b in bodies]
@@ -219,14 +226,14 @@ def run_backend(backend: str, requests: int, concurrency: int) -> dict[str, Any]
         empty_tables(ctx)
         http = http_run(url, token, payloads, 1)
         empty_tables(ctx)
-        parallel = http_run(url, token, payloads, concurrency)
+        parallel = http_run(url, token, payloads, concurrency, workers=workers)
         with ctx.session() as s:
             stored = s.scalar(select(text("count(*)")).select_from(measurement))
         assert stored == (requests + 1) * ROWS, stored
         return {
             "raw_rows_per_s": round(raw),
             "http_1_client": {**http, "ratio_to_raw": round(http["rows_per_s"] / raw, 3)},
-            f"http_{concurrency}_clients": {
+            f"http_{concurrency}_clients_{workers}_workers": {
                 **parallel,
                 "ratio_to_raw": round(parallel["rows_per_s"] / raw, 3),
             },
@@ -244,6 +251,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"])
     parser.add_argument("--concurrency", type=int, default=2, help="clients of the parallel run")
+    parser.add_argument("--workers", type=int, default=1, help="server processes of the parallel run")
     args = parser.parse_args()
     out: dict[str, Any] = {
         "bench": "http_ingest",
@@ -252,7 +260,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     for backend in args.backend or ["postgresql", "sqlite"]:
-        out[backend] = run_backend(backend, args.requests, args.concurrency)
+        out[backend] = run_backend(backend, args.requests, args.concurrency, args.workers)
     print(orjson.dumps(out).decode())
 
 

@@ -19,24 +19,31 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
+
+if TYPE_CHECKING:
+    from territoria.context import Context
+    from territoria.ingest.schemas import BatchResult
 
 PG_URL = os.environ.get("TERRITORIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SINGLE_BASE = datetime(2025, 3, 1, tzinfo=UTC)
 BATCHED_BASE = datetime(2025, 3, 8, tzinfo=UTC)
 BACKLOG_BASE = datetime(2025, 3, 15, tzinfo=UTC)
 WARMUP_BASE = datetime(2025, 3, 20, tzinfo=UTC)
+SHARED_BASE = datetime(2025, 3, 22, tzinfo=UTC)
 
 
 # -- publisher (child process) -------------------------------------------------------------------
@@ -64,11 +71,12 @@ def payloads(kind: str, n: int, assets: int, rows: int, base: datetime) -> list[
 def publisher_main(argv: list[str]) -> None:
     """Child process: connect, prepare, say 'ready', wait for 'go', publish, report publish time."""
     import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
 
     url, kind, n, assets, rows, base = argv
     host, port = url.removeprefix("mqtt://").split(":")
     messages = payloads(kind, int(n), int(assets), int(rows), datetime.fromisoformat(base))
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
     client.max_inflight_messages_set(0)
     client.max_queued_messages_set(0)
     acked = [0]
@@ -148,11 +156,11 @@ def database(sqlite: bool) -> Iterator[str]:
         admin.dispose()
 
 
-def prepare(url: str, assets: int, batch_size: int | None) -> object:
+def prepare(url: str, assets: int, batch_size: int | None) -> Context:
     """Migrated database with the bench dataset and its assets; returns the Context."""
     from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate, OrganisationCreate
     from territoria.catalog.service import create_dataset, create_organisation, upsert_assets
-    from territoria.context import Context
+    from territoria.context import Context  # noqa: F811 - the runtime import of the annotation's class
     from territoria.db.migrate import upgrade
     from territoria.settings import Settings
     from territoria.territory.index import AreaLocator
@@ -185,8 +193,14 @@ class Counter:
         self.target = 0
         self.reached = asyncio.Event()
 
-    def __call__(self, result: object) -> None:
-        self.rows += result.accepted  # type: ignore[attr-defined]
+    def expect(self, rows: int) -> Callable[[], Awaitable[object]]:
+        """Arm for `rows` more committed rows; returns what to await."""
+        self.reached.clear()
+        self.target = self.rows + rows
+        return self.reached.wait
+
+    def __call__(self, result: BatchResult) -> None:
+        self.rows += result.accepted
         if self.target and self.rows >= self.target:
             self.reached.set()
 
@@ -198,11 +212,9 @@ async def phase(
     assets: int,
     rows: int,
     base: datetime,
-    counter: Counter,
-    *,
-    wait: bool = True,
+    done: Callable[[], Awaitable[object]] | None,
 ) -> tuple[float, float]:
-    """Publish n messages from a child process; seconds until all committed (if `wait`), publish seconds."""
+    """Publish n messages from a child process; seconds until `done` (all committed), and publish seconds."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
@@ -218,63 +230,135 @@ async def phase(
     )
     assert proc.stdin is not None and proc.stdout is not None
     assert (await proc.stdout.readline()).strip() == b"ready"
-    counter.reached.clear()
-    counter.target = counter.rows + n * (1 if kind == "single" else rows)
     t0 = time.perf_counter()
     proc.stdin.write(b"go\n")
     await proc.stdin.drain()
-    if wait:
-        await asyncio.wait_for(counter.reached.wait(), 900)
+    if done is not None:
+        await asyncio.wait_for(done(), 900)
     elapsed = time.perf_counter() - t0
     line = (await proc.stdout.readline()).decode().split()
     await proc.wait()
     return elapsed, float(line[1])
 
 
+def worker_main(argv: list[str]) -> None:
+    """Child process: one worker of a share group, 'ready' once subscribed, stops on SIGTERM."""
+    from territoria.context import Context
+    from territoria.ingest.mqtt import MqttWorker
+    from territoria.settings import Settings
+
+    broker, db_url, client_id, group = argv
+    ctx = Context(Settings(database_url=db_url, demo=True))
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        worker = MqttWorker(
+            ctx, broker, client_id=client_id, shared=True, share_group=group, stop=stop, session_expiry_s=0
+        )
+        task = asyncio.create_task(worker.run())
+        await worker.ready.wait()
+        print("ready", flush=True)
+        await task
+
+    asyncio.run(go())
+    ctx.engine.dispose()
+
+
+async def shared_phase(ctx: Context, db_url: str, broker: str, args: argparse.Namespace) -> float:
+    """Batched messages split over --shared-workers worker processes; rows per second until committed."""
+    from sqlalchemy import func, select
+
+    from territoria.ingest.models import Batch
+
+    def committed() -> int:
+        with ctx.session() as s:  # the small batch table, not a count over the measurements
+            return int(s.scalar(select(func.coalesce(func.sum(Batch.accepted), 0))) or 0)
+
+    tag = uuid.uuid4().hex[:8]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--worker",
+            broker,
+            db_url,
+            f"bench-shared-{i}-{tag}",
+            f"b{tag}",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for i in range(args.shared_workers)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        assert (await proc.stdout.readline()).strip() == b"ready"
+    target = await asyncio.to_thread(committed) + args.batched_messages * args.rows
+
+    async def done() -> None:
+        while await asyncio.to_thread(committed) < target:
+            await asyncio.sleep(0.1)
+
+    elapsed, _ = await phase(
+        broker, "batched", args.batched_messages, args.assets, args.rows, SHARED_BASE, done
+    )
+    for proc in procs:
+        proc.terminate()
+        await proc.wait()
+    return float(args.batched_messages * args.rows / elapsed)
+
+
 async def run(args: argparse.Namespace, db_url: str, broker: str) -> dict[str, object]:
     """Warm-up, then the two phases, with one worker running throughout."""
     from sqlalchemy import func, select
 
-    from territoria.ingest.mqtt import MqttWorker
+    from territoria.ingest.mqtt import MqttWorker, WorkerStats
     from territoria.timeseries.models import measurement
 
     ctx = prepare(db_url, args.assets, args.batch_size)
     counter = Counter()
     client_id = f"bench-ingest-{uuid.uuid4().hex[:8]}"
 
-    def start() -> tuple[MqttWorker, asyncio.Event, asyncio.Task[object]]:
+    def start() -> tuple[MqttWorker, asyncio.Event, asyncio.Task[WorkerStats]]:
         stop = asyncio.Event()
         worker = MqttWorker(
             ctx, broker, client_id=client_id, stop=stop, on_batch=counter, session_expiry_s=600
-        )  # type: ignore[arg-type]
+        )
         return worker, stop, asyncio.create_task(worker.run())
 
     worker, stop, task = start()
     await asyncio.wait_for(worker.ready.wait(), 30)
-    await phase(broker, "single", min(2000, args.messages), args.assets, 1, WARMUP_BASE, counter)
+    warm = min(2000, args.messages)
+    await phase(broker, "single", warm, args.assets, 1, WARMUP_BASE, counter.expect(warm))
     single_s, single_pub_s = await phase(
-        broker, "single", args.messages, args.assets, 1, SINGLE_BASE, counter
+        broker, "single", args.messages, args.assets, 1, SINGLE_BASE, counter.expect(args.messages)
     )
+    batched_rows = args.batched_messages * args.rows
     batched_s, batched_pub_s = await phase(
-        broker, "batched", args.batched_messages, args.assets, args.rows, BATCHED_BASE, counter
+        broker,
+        "batched",
+        args.batched_messages,
+        args.assets,
+        args.rows,
+        BATCHED_BASE,
+        counter.expect(batched_rows),
     )
     stop.set()
     stats = await task
     # Backlog: messages queued by the broker while the worker is down, then drained: the worker alone.
-    await phase(broker, "single", args.messages, args.assets, 1, BACKLOG_BASE, counter, wait=False)
-    counter.reached.clear()
-    counter.target = counter.rows + args.messages
+    await phase(broker, "single", args.messages, args.assets, 1, BACKLOG_BASE, None)
+    drained = counter.expect(args.messages)
     t0 = time.perf_counter()
     worker, stop, task = start()
-    await asyncio.wait_for(counter.reached.wait(), 900)
+    await asyncio.wait_for(drained(), 900)
     drain_s = time.perf_counter() - t0
     stop.set()
     await task
-    with ctx.session() as s:  # type: ignore[attr-defined]
+    shared_rate = await shared_phase(ctx, db_url, broker, args) if args.shared_workers else None
+    with ctx.session() as s:
         stored = int(s.scalar(select(func.count()).select_from(measurement)) or 0)
-    settings = ctx.settings  # type: ignore[attr-defined]
-    ctx.engine.dispose()  # type: ignore[attr-defined]
-    expected = min(2000, args.messages) + 2 * args.messages + args.batched_messages * args.rows
+    settings = ctx.settings
+    ctx.engine.dispose()
+    expected = warm + 2 * args.messages + batched_rows * (2 if args.shared_workers else 1)
     return {
         "bench": "mqtt",
         "backend": "sqlite" if args.sqlite else "postgresql",
@@ -287,6 +371,8 @@ async def run(args: argparse.Namespace, db_url: str, broker: str) -> dict[str, o
         "batched_msgs_per_s": round(args.batched_messages / batched_s),
         "batched_publish_msgs_per_s": round(args.batched_messages / batched_pub_s),
         "single_backlog_drain_msgs_per_s": round(args.messages / drain_s),
+        "shared_workers": args.shared_workers,
+        "shared_batched_rows_per_s": round(shared_rate) if shared_rate else None,
         "batches": stats.batches,
         "batch_size": settings.mqtt_batch_size,
         "batch_wait_ms": settings.mqtt_batch_wait_ms,
@@ -303,6 +389,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--publisher":
         publisher_main(sys.argv[2:])
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker_main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sqlite", action="store_true", help="use a SQLite file instead of PostgreSQL")
     parser.add_argument("--broker", help="an existing broker (default: a private Mosquitto)")
@@ -311,6 +400,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100, help="measurements per batched message")
     parser.add_argument("--assets", type=int, default=1_000)
     parser.add_argument("--batch-size", type=int, help="override TERRITORIA_MQTT_BATCH_SIZE")
+    parser.add_argument(
+        "--shared-workers",
+        type=int,
+        default=0,
+        help="also run the batched phase on N worker processes (--shared)",
+    )
     args = parser.parse_args()
     with database(args.sqlite) as db_url:
         if args.broker:

@@ -211,6 +211,7 @@ def _require_free_port(host: str, port: int) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="server processes (one per core is a good start)")] = 1,
 ) -> None:
     """Run the web server and API."""
     import uvicorn
@@ -224,8 +225,20 @@ def serve(
         raise fail(str(exc)) from exc
     _require_free_port(host, port)
     upgrade(ctx.engine)
+    level = ctx.settings.log_level.lower()
+    if workers > 1:  # each process builds its own context from the same environment
+        ctx.engine.dispose()
+        uvicorn.run(
+            "territoria.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=level,
+        )
+        return
     tune_gc()
-    uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=ctx.settings.log_level.lower())
+    uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=level)
 
 
 @app.command("simulate")

@@ -45,3 +45,12 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         app.include_router(router)
     mount_web(app)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and multi-worker servers: settings from the environment."""
+    from territoria.process import tune_gc
+
+    app = create_app(Settings())
+    tune_gc()
+    return app
