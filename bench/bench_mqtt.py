@@ -261,6 +261,9 @@ def worker_main(argv: list[str]) -> None:
         print("ready", flush=True)
         await task
 
+    from territoria.ingest.mqtt import tune_gc
+
+    tune_gc()
     asyncio.run(go())
     ctx.engine.dispose()
 
@@ -407,6 +410,9 @@ def main() -> None:
         help="also run the batched phase on N worker processes (--shared)",
     )
     args = parser.parse_args()
+    from territoria.ingest.mqtt import tune_gc
+
+    tune_gc()  # as `territoria mqtt` does
     with database(args.sqlite) as db_url:
         if args.broker:
             result = asyncio.run(run(args, db_url, args.broker))

@@ -207,6 +207,38 @@ def _require_free_port(host: str, port: int) -> None:
             raise fail(f"port {port} on {host} is already in use; choose another with --port") from exc
 
 
+@app.command("mqtt")
+def mqtt_cmd(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="broker URL, mqtt://host:1883 or mqtts://user:pass@host:8883 (default: TERRITORIA_MQTT_URL)"
+        ),
+    ] = None,
+    shared: Annotated[
+        bool,
+        typer.Option(
+            help="join the shared subscription $share/territoria/… so several workers split the load"
+        ),
+    ] = False,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            help="client id of this worker's persistent session (default: TERRITORIA_MQTT_CLIENT_ID)"
+        ),
+    ] = None,
+) -> None:
+    """Ingest measurements published on territoria/{dataset}/{asset}/{metric} (QoS 1, acked after commit)."""
+    from territoria.ingest.mqtt import serve as serve_mqtt
+
+    ctx = context()
+    upgrade(ctx.engine)
+    try:
+        serve_mqtt(ctx, url, shared=shared, client_id=client_id)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",

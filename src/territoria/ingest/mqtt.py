@@ -36,6 +36,7 @@ from territoria.ingest.mqtt_link import (
     parse_broker_url,
 )
 from territoria.ingest.schemas import BatchResult
+from territoria.process import tune_gc
 
 log = logging.getLogger("territoria.mqtt")
 
@@ -383,4 +384,5 @@ def serve(
     if not logging.getLogger().handlers:
         handler = RichHandler(console=Console(stderr=True), show_path=False)
         logging.basicConfig(level=ctx.settings.log_level.upper(), format="%(message)s", handlers=[handler])
+    tune_gc()
     return asyncio.run(run_worker(ctx, url, shared=shared, client_id=client_id))
