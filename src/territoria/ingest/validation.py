@@ -29,6 +29,18 @@ def row_error(row: int, field: str | None, code: str, message: str) -> RowError:
     return {"row": row, "field": field, "code": code, "message": message}
 
 
+def _unit(unit: str) -> str:
+    """A unit to print after a number (none for dimensionless '1')."""
+    return "" if unit in ("", "1") else f" {unit}"
+
+
+def _span(lo: float | None, hi: float | None) -> str:
+    """A valid range as [lo, hi], open ends shown as -∞ / +∞."""
+    low = "-∞" if lo is None else f"{lo:g}"
+    high = "+∞" if hi is None else f"{hi:g}"
+    return f"[{low}, {high}]"
+
+
 def parse_ts(raw: Any) -> datetime:
     """An ISO-8601 timestamp with an explicit offset (Z or ±hh:mm); in-process callers may pass datetimes."""
     if isinstance(raw, datetime) and raw.tzinfo is not None:
@@ -125,7 +137,8 @@ class MeasurementChecker:
                         n,
                         "value",
                         "RANGE",
-                        f"{value} {metric.unit} is outside [{lo}, {hi}] for '{metric.name}'",
+                        f"{value:g}{_unit(metric.unit)} is outside the valid range {_span(lo, hi)} "
+                        f"of '{metric.name}'",
                     )
                 )
         if errors:

@@ -79,7 +79,10 @@
     );
   }
 
+  // Returns the bounds of the assets inside the territory: a few misplaced ones (swapped
+  // coordinates land in Africa) must not zoom the map out to the whole world.
   function addAssets(group, collection, dataset, labels) {
+    var insideBounds = L.latLngBounds([]);
     (collection.features || []).forEach(function (feature) {
       var coords = feature.geometry && feature.geometry.coordinates;
       if (!coords) {
@@ -91,7 +94,11 @@
         return popupContent(feature, dataset, labels);
       });
       group.addLayer(marker);
+      if (inside) {
+        insideBounds.extend(marker.getLatLng());
+      }
     });
+    return insideBounds;
   }
 
   function initMap(element) {
@@ -135,9 +142,11 @@
       control.addOverlay(group, layerName(dataset));
       return fetchJson(dataset.assetsUrl)
         .then(function (collection) {
-          addAssets(group, collection, dataset, config.labels);
+          var inside = addAssets(group, collection, dataset, config.labels);
           group.addTo(map); // once, after filling it: one redraw instead of one per marker
-          if (group.getLayers().length) {
+          if (inside.isValid()) {
+            assetBounds.extend(inside);
+          } else if (group.getLayers().length) {
             assetBounds.extend(group.getBounds());
           }
         })
