@@ -1,11 +1,11 @@
-"""The MQTT v5 subscriber side that the worker needs, on asyncio, with acknowledgements sent by the caller.
+"""The worker's MQTT v5 session on paho-mqtt, driven by the asyncio loop, acknowledged by the caller.
 
-Only what an ingest worker uses: CONNECT with a persistent session and a Receive Maximum, SUBSCRIBE
-and UNSUBSCRIBE, inbound PUBLISH at QoS 0/1, PUBACK when the caller says so, keepalive, DISCONNECT.
-A general client (paho-mqtt, through aiomqtt) spends most of a worker's CPU decoding each PUBLISH
-(one socket read per header byte, a properties object per message) and has no public switch for
-late acknowledgements; this parses whole socket reads at once and writes a batch's PUBACKs in one go.
-Packet layouts follow the OASIS MQTT 5.0 standard, section 3.
+paho-mqtt does the protocol (CONNECT with a persistent session and a Receive Maximum, SUBSCRIBE,
+PUBLISH, keepalive, DISCONNECT) with `manual_ack=True`, so a message is acknowledged only when the
+worker says so. Its network loop is run from asyncio, as paho documents for external event loops
+(`on_socket_open` / `on_socket_register_write` with `loop_read`, `loop_write` and `loop_misc`): no
+network thread, no hand-over between threads, and the messages land straight in the inbox the
+worker reads.
 """
 
 from __future__ import annotations
@@ -13,38 +13,28 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import itertools
 import logging
+import socket
 import ssl
-import struct
-import time
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from territoria.ingest.mqtt_codec import (
-    CONNACK,
-    DISCONNECT,
-    PINGREQ,
-    PINGRESP,
-    PUBLISH,
-    SUBACK,
-    UNSUBACK,
-    ProtocolError,
-    connect_packet,
-    packet,
-    read_connack,
-    read_publish,
-    read_suback,
-    reason_text,
-    split_packets,
-    subscribe_packet,
-    unsubscribe_packet,
-)
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 log = logging.getLogger(__name__)
 
 RECEIVE_MAXIMUM_LIMIT = 65535  # the protocol's ceiling for unacknowledged QoS 1 messages in flight
-_PUBACK = struct.Struct("!BBH")
+READ_BURST = 1000  # packets read per readiness event: one wake-up serves a burst, others still get a turn
+_SESSIONS = itertools.count(1)
 
 
 class LinkError(ConnectionError):
@@ -92,28 +82,8 @@ class Delivery:
     session: int  # connection number: a packet id means nothing on another connection
 
 
-class _Protocol(asyncio.Protocol):
-    """Bytes in and out for one connection; packets go to the link."""
-
-    def __init__(self, link: MqttLink) -> None:
-        self.link = link
-        self.buffer = bytearray()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        try:
-            consumed = self.link._on_packets(self.buffer)
-        except ProtocolError as exc:
-            self.link._fail(f"protocol error from the broker: {exc}")
-            return
-        del self.buffer[:consumed]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.link._mark_lost(f"connection to {self.link.address} closed" + (f": {exc}" if exc else ""))
-
-
 class MqttLink:
-    """One client id's persistent session: connect, subscribe, receive, acknowledge, disconnect."""
+    """One connection of a client id's persistent session: connect, subscribe, receive, ack, disconnect."""
 
     def __init__(
         self,
@@ -131,21 +101,48 @@ class MqttLink:
         self.session_expiry_s = session_expiry_s
         self.keepalive = keepalive
         self.connect_timeout = connect_timeout
-        self.session = 0
+        self.session = next(_SESSIONS)
         self.session_present = False
         self.granted_qos = 1
         self.lost_reason = "not connected"
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._inbox: collections.deque[Delivery] = collections.deque()
+        self._received = 0
         self._arrived = asyncio.Event()
         self._lost = asyncio.Event()
         self._lost.set()
-        self._transport: asyncio.Transport | None = None
         self._connack: asyncio.Future[bool] | None = None
-        self._pending: dict[int, asyncio.Future[list[int]]] = {}
-        self._next_id = 0
-        self._last_in = 0.0
-        self._pinger: asyncio.Task[None] | None = None
+        self._pending: dict[int, asyncio.Future[list[ReasonCode]]] = {}
+        self._sock: Any = None
+        self._housekeeper: asyncio.Task[None] | None = None
+        self._client = self._make_client()
+
+    def _make_client(self) -> paho.Client:
+        """A paho client for MQTT 5 with late acknowledgements, wired to this link and the asyncio loop."""
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=paho.MQTTv5,
+            manual_ack=True,
+            reconnect_on_failure=False,  # the worker reconnects, with its own backoff
+        )
+        client.connect_timeout = self.connect_timeout
+        client.enable_logger(log)
+        if self.address.username is not None:
+            client.username_pw_set(self.address.username, self.address.password)
+        if self.address.tls:
+            client.tls_set_context(ssl.create_default_context())
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_suback
+        client.on_unsubscribe = self._on_suback
+        client.on_message = self._on_message
+        client.on_socket_open = self._on_socket_open
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_register_write
+        client.on_socket_unregister_write = self._on_unregister_write
+        return client
 
     @property
     def alive(self) -> bool:
@@ -157,47 +154,40 @@ class MqttLink:
 
     async def connect(self) -> bool:
         """Open the connection and resume (or create) the session; True if the broker kept it."""
-        self.session += 1
-        self._inbox.clear()
         self._lost.clear()
         self.lost_reason = ""
         self._connack = self._loop.create_future()
-        tls = ssl.create_default_context() if self.address.tls else None
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.session_expiry_s
+        props.ReceiveMaximum = self.receive_maximum
         try:
-            transport, _ = await asyncio.wait_for(
-                self._loop.create_connection(
-                    lambda: _Protocol(self), self.address.host, self.address.port, ssl=tls
-                ),
-                self.connect_timeout,
+            # paho opens the socket with a blocking call (bounded by connect_timeout): keep it off the loop.
+            await asyncio.to_thread(
+                self._client.connect,
+                self.address.host,
+                self.address.port,
+                self.keepalive,
+                clean_start=False,
+                properties=props,
             )
-            self._transport = transport
-            self._send(
-                connect_packet(
-                    self.client_id,
-                    keepalive=self.keepalive,
-                    session_expiry_s=self.session_expiry_s,
-                    receive_maximum=self.receive_maximum,
-                    username=self.address.username,
-                    password=self.address.password,
-                )
-            )
-            self._last_in = time.monotonic()
             self.session_present = await asyncio.wait_for(self._connack, self.connect_timeout)
         except (OSError, TimeoutError, LinkError) as exc:
-            self._fail(f"cannot connect to {self.address}: {exc or type(exc).__name__}")
+            self._mark_lost(f"cannot connect to {self.address}: {exc or type(exc).__name__}")
+            await self._drop()
             if self._connack.done() and not self._connack.cancelled():
                 self._connack.exception()  # retrieved: raised below instead
             raise LinkError(self.lost_reason) from exc
-        self._pinger = self._loop.create_task(self._keepalive())
+        self._housekeeper = self._loop.create_task(self._housekeeping())
         return self.session_present
 
     async def subscribe(self, topic: str) -> None:
         """Subscribe with QoS 1; retained messages only when the subscription is new."""
-        codes = await self._request(lambda pid: subscribe_packet(pid, topic, qos=1), f"subscribe to {topic}")
-        if not codes or codes[0] >= 0x80:
-            why = reason_text(codes[0]) if codes else "no reason code"
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        codes = await self._request(lambda: self._client.subscribe(topic, options=options), f"subscribe to {topic}")
+        if not codes or codes[0].is_failure:
+            why = str(codes[0]) if codes else "no reason code"
             raise LinkError(f"the broker refused the subscription to {topic}: {why}")
-        self.granted_qos = codes[0]
+        self.granted_qos = codes[0].value
         if self.granted_qos == 0:
             log.warning(
                 "mqtt: the broker grants QoS 0 only on %s: messages lost in transit are not resent", topic
@@ -205,7 +195,7 @@ class MqttLink:
 
     async def unsubscribe(self, topic: str) -> None:
         """Drop a subscription of the session (a missing one is not an error)."""
-        await self._request(lambda pid: unsubscribe_packet(pid, topic), f"unsubscribe from {topic}")
+        await self._request(lambda: self._client.unsubscribe(topic), f"unsubscribe from {topic}")
 
     def pop(self) -> Delivery | None:
         """The oldest received message, or None."""
@@ -224,116 +214,174 @@ class MqttLink:
         self._arrived.set()
 
     def ack(self, deliveries: Iterable[Delivery]) -> int:
-        """PUBACK these messages in one write; returns how many could be (others are resent by the broker)."""
-        if self._lost.is_set() or self._transport is None:
+        """PUBACK these messages, in order; returns how many could be (others are resent by the broker)."""
+        if self._lost.is_set():
             return 0
-        out = bytearray()
+        client = self._client
         done = 0
         for d in deliveries:
             if d.session != self.session:
                 continue
             if d.qos:
-                out += _PUBACK.pack(0x40, 2, d.mid)
+                client.ack(d.mid, d.qos)  # queued; written by loop_write when the socket is writable
             done += 1
-        if out:
-            self._send(bytes(out))
         return done
 
     async def close(self, timeout: float = 5.0) -> None:
-        """Disconnect cleanly (the session stays on the broker) and release the socket."""
-        if self._pinger is not None:
-            self._pinger.cancel()
-            self._pinger = None
-        transport = self._transport
-        if transport is not None and not self._lost.is_set():
-            self._send(packet(DISCONNECT, b""))
-            transport.close()
+        """Disconnect cleanly after the queued acknowledgements (the session stays on the broker)."""
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
+            self._housekeeper = None
+        if self._sock is not None and not self._lost.is_set():
+            self._client.disconnect()  # queued behind the PUBACKs; paho closes the socket once it is sent
+            self._client.loop_write()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._lost.wait(), timeout)
-        if transport is not None:
-            transport.abort()
-        self._transport = None
+        await self._drop()
         self._mark_lost("closed")
 
     # -- inside --------------------------------------------------------------------------------
 
-    def _send(self, data: bytes) -> None:
-        """Queue bytes on the transport."""
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(data)
-
-    async def _request(self, build: object, what: str) -> list[int]:
-        """Send a (UN)SUBSCRIBE with a fresh packet id and wait for its reason codes."""
+    async def _request(
+        self, send: Callable[[], tuple[MQTTErrorCode, int | None]], what: str
+    ) -> list[ReasonCode]:
+        """Send a (UN)SUBSCRIBE and wait for its reason codes."""
         if self._lost.is_set():
             raise LinkError(f"cannot {what}: not connected")
-        self._next_id = self._next_id % 65535 + 1
-        pid = self._next_id
-        fut: asyncio.Future[list[int]] = self._loop.create_future()
-        self._pending[pid] = fut
-        self._send(build(pid))  # type: ignore[operator]
+        rc, mid = send()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            raise LinkError(f"cannot {what}: {paho.error_string(rc)}")
+        fut: asyncio.Future[list[ReasonCode]] = self._loop.create_future()
+        self._pending[mid] = fut  # the answer is read on this loop, after this returns: no race
         try:
             return await asyncio.wait_for(fut, self.connect_timeout)
         except TimeoutError as exc:
             raise LinkError(f"no answer from the broker to {what}") from exc
         finally:
-            self._pending.pop(pid, None)
+            self._pending.pop(mid, None)
 
-    def _on_packets(self, buffer: bytearray) -> int:
-        """Handle every complete packet in the buffer; returns the bytes consumed."""
-        self._last_in = time.monotonic()
-        consumed = 0
-        session = self.session
-        inbox = self._inbox
-        for kind, flags, body, end in split_packets(buffer):
-            consumed = end
-            if kind == PUBLISH:
-                topic, mid, payload = read_publish(flags, body)
-                inbox.append(Delivery(topic, payload, mid, (flags >> 1) & 3, session))
-            elif kind == CONNACK:
-                present, code, server_keepalive = read_connack(body)
-                if server_keepalive is not None:
-                    self.keepalive = server_keepalive
-                self._resolve_connack(present, code)
-            elif kind in (SUBACK, UNSUBACK):
-                pid, codes = read_suback(body)
-                fut = self._pending.get(pid)
-                if fut is not None and not fut.done():
-                    fut.set_result(codes)
-            elif kind == DISCONNECT:
-                code = body[0] if body else 0
-                self._fail(f"the broker closed the connection: {reason_text(code)}")
-                return consumed
-            elif kind != PINGRESP:
-                log.debug("mqtt: ignoring packet type %d", kind)
-        if inbox and not self._arrived.is_set():
+    async def _drop(self) -> None:
+        """Make sure the socket is closed: a half-closed one makes paho read EOF and clean up itself."""
+        await asyncio.sleep(0)  # let a connect() thread's scheduled socket registration run first
+        sock = self._sock
+        if sock is None:
+            return
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        self._client.loop_read()
+        if self._sock is not None:  # paho did not notice: release the descriptor ourselves
+            self._forget_socket(self._sock)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    async def _housekeeping(self) -> None:
+        """paho's timers: PINGREQ when idle, and a broker silent past the keepalive means a lost link."""
+        period = min(1.0, max(self.keepalive / 4, 0.05)) if self.keepalive else 1.0
+        client = self._client
+        while not self._lost.is_set():
+            await asyncio.sleep(period)
+            client.loop_misc()
+
+    def _on_readable(self) -> None:
+        """Read what the socket holds, up to a burst of packets, then wake the worker once."""
+        client = self._client
+        for _ in range(READ_BURST):
+            before = self._received
+            # loop_read reads one packet per call (and nothing when the socket is drained).
+            if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS or self._received == before:
+                break
+        if self._inbox and not self._arrived.is_set():
             self._arrived.set()
-        return consumed
 
-    def _resolve_connack(self, present: bool, code: int) -> None:
-        """CONNACK: resolve connect()."""
+    def _on_writable(self) -> None:
+        self._client.loop_write()
+
+    # paho callbacks (on the loop's thread, except the socket ones during connect()) ----------
+
+    def _call_in_loop(self, fn: Callable[..., object], *args: Any) -> None:
+        if threading.get_ident() == self._loop_thread:
+            fn(*args)
+        else:
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _on_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        self._call_in_loop(self._watch_socket, sock)
+
+    def _watch_socket(self, sock: Any) -> None:
+        if sock.fileno() < 0:  # already closed by the time the loop got here
+            return
+        self._sock = sock
+        self._loop.add_reader(sock, self._on_readable)
+
+    def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        self._call_in_loop(self._forget_socket, sock)
+        self._call_in_loop(self._mark_lost, f"connection to {self.address} closed")
+
+    def _forget_socket(self, sock: Any) -> None:
+        if sock is self._sock:
+            self._sock = None
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+
+    def _on_register_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        self._call_in_loop(self._watch_write, sock)
+
+    def _watch_write(self, sock: Any) -> None:
+        if sock.fileno() >= 0:
+            self._loop.add_writer(sock, self._on_writable)
+
+    def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        self._call_in_loop(self._unwatch_write, sock)
+
+    def _unwatch_write(self, sock: Any) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_writer(sock)
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         fut = self._connack
         if fut is None or fut.done():
             return
-        if code >= 0x80:
-            fut.set_exception(LinkError(f"the broker refused the connection: {reason_text(code)}"))
+        if reason.is_failure:
+            fut.set_exception(LinkError(f"the broker refused the connection: {reason}"))
         else:
-            fut.set_result(present)
+            fut.set_result(flags.session_present)
 
-    async def _keepalive(self) -> None:
-        """PINGREQ at half the keepalive; a broker silent for 1.5 keepalives is gone."""
-        period = max(self.keepalive / 2, 0.5) if self.keepalive else 15.0
-        while not self._lost.is_set():
-            await asyncio.sleep(period)
-            if self.keepalive and time.monotonic() - self._last_in > 1.5 * self.keepalive:
-                self._fail(f"no answer from {self.address} for {1.5 * self.keepalive:.0f} s")
-                return
-            self._send(packet(PINGREQ, b""))
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if flags.is_disconnect_packet_from_server:
+            self._call_in_loop(self._mark_lost, f"the broker closed the connection: {reason}")
+        else:
+            self._call_in_loop(self._mark_lost, f"connection to {self.address} lost: {reason}")
 
-    def _fail(self, reason: str) -> None:
-        """Record a loss and drop the connection."""
-        self._mark_lost(reason)
-        if self._transport is not None:
-            self._transport.abort()
+    def _on_suback(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        fut = self._pending.get(mid)
+        if fut is not None and not fut.done():
+            fut.set_result(codes)
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self._inbox.append(Delivery(message.topic, message.payload, message.mid, message.qos, self.session))
+        self._received += 1
 
     def _mark_lost(self, reason: str) -> None:
         """Record the loss once, wake waiters, fail pending requests."""
