@@ -391,41 +391,7 @@ def test_keepalive_pings_hold_an_idle_connection(tmp_path: Path, client_ids: Cal
     ctx.engine.dispose()
 
 
-# -- the wire format, without a broker ----------------------------------------------------------
-
-
-def test_codec_round_trips_and_partial_packets() -> None:
-    """Packets split anywhere are parsed once complete; PUBLISH fields and CONNACK properties are read."""
-    from territoria.ingest import mqtt_codec as c
-
-    for n in (0, 1, 127, 128, 16383, 16384, 2_097_151, 268_435_455):
-        assert c.read_varint(c.varint(n), 0) == (n, len(c.varint(n)))
-    payload = b'{"ts": "2025-06-01T10:00:00Z", "value": 1.5}' * 10
-    props = b"\x01\x01" + b"\x03" + c.utf8("application/json")  # payload format, content type
-    body = (
-        c.utf8("territoria/ds/A1/power") + (513).to_bytes(2, "big") + c.varint(len(props)) + props + payload
-    )
-    publish_packet = c.packet(c.PUBLISH, body, 0b0010)
-    ping = c.packet(c.PINGRESP, b"")
-    stream = bytearray(ping + publish_packet + ping)
-    for cut in range(len(stream) + 1):
-        buf = bytearray(stream[:cut])
-        got = list(c.split_packets(buf))
-        assert [k for k, *_ in got] == [
-            k for k, n in ((13, 2), (3, 2 + len(publish_packet)), (13, len(stream))) if n <= cut
-        ]
-    kind, flags, body_read, _ = list(c.split_packets(bytearray(publish_packet)))[0]
-    assert kind == c.PUBLISH
-    assert c.read_publish(flags, body_read) == ("territoria/ds/A1/power", 513, payload)
-    connack = bytearray(b"\x01\x00" + c.varint(3) + b"\x13\x00\x3c")
-    assert c.read_connack(connack) == (True, 0, 60)
-    assert c.read_suback(bytearray(b"\x00\x07\x00\x01")) == (7, [1])
-    with pytest.raises(c.ProtocolError):
-        c.read_publish(0b0100, body_read)  # QoS 2 on a QoS 1 subscription
-    connect = c.connect_packet(
-        "w1", keepalive=30, session_expiry_s=60, receive_maximum=100, username="u", password="p"
-    )
-    assert connect[0] == 0x10 and b"MQTT\x05\xc0" in connect and connect.endswith(c.utf8("u") + c.utf8("p"))
+# -- payloads, without a broker ------------------------------------------------------------------
 
 
 def test_payloads_are_read_into_rows() -> None:

@@ -243,7 +243,7 @@ class MqttWorker:
                 return
 
     def _settle(self, link: MqttLink, messages: list[Message], outcomes: list[Outcome]) -> None:
-        """Acknowledge committed and unroutable groups (in arrival order, one write) and account for them."""
+        """Acknowledge committed and unroutable groups (in arrival order) and account for them."""
         if not outcomes:
             return
         done = {id(m) for o in outcomes for m in o.group.messages}

@@ -20,7 +20,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
@@ -114,7 +114,8 @@ class MqttLink:
         self._lost.set()
         self._connack: asyncio.Future[bool] | None = None
         self._pending: dict[int, asyncio.Future[list[ReasonCode]]] = {}
-        self._sock: Any = None
+        self._sock: Any = None  # paho's socket while the loop watches it, and its descriptor number
+        self._fd = -1
         self._housekeeper: asyncio.Task[None] | None = None
         self._client = self._make_client()
 
@@ -157,7 +158,7 @@ class MqttLink:
         self._lost.clear()
         self.lost_reason = ""
         self._connack = self._loop.create_future()
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.session_expiry_s
         props.ReceiveMaximum = self.receive_maximum
         try:
@@ -172,7 +173,9 @@ class MqttLink:
             )
             self.session_present = await asyncio.wait_for(self._connack, self.connect_timeout)
         except (OSError, TimeoutError, LinkError) as exc:
-            self._mark_lost(f"cannot connect to {self.address}: {exc or type(exc).__name__}")
+            reason = f"cannot connect to {self.address}: {exc or type(exc).__name__}"
+            self._mark_lost(reason)
+            self.lost_reason = reason  # rather than the disconnect that follows a refusal
             await self._drop()
             if self._connack.done() and not self._connack.cancelled():
                 self._connack.exception()  # retrieved: raised below instead
@@ -183,7 +186,9 @@ class MqttLink:
     async def subscribe(self, topic: str) -> None:
         """Subscribe with QoS 1; retained messages only when the subscription is new."""
         options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
-        codes = await self._request(lambda: self._client.subscribe(topic, options=options), f"subscribe to {topic}")
+        codes = await self._request(
+            lambda: self._client.subscribe(topic, options=options), f"subscribe to {topic}"
+        )
         if not codes or codes[0].is_failure:
             why = str(codes[0]) if codes else "no reason code"
             raise LinkError(f"the broker refused the subscription to {topic}: {why}")
@@ -290,6 +295,9 @@ class MqttLink:
             # loop_read reads one packet per call (and nothing when the socket is drained).
             if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS or self._received == before:
                 break
+        sock = self._sock
+        if sock is not None and isinstance(sock, ssl.SSLSocket) and sock.pending():
+            self._loop.call_soon(self._on_readable)  # decrypted bytes the selector cannot see
         if self._inbox and not self._arrived.is_set():
             self._arrived.set()
 
@@ -305,38 +313,40 @@ class MqttLink:
             self._loop.call_soon_threadsafe(fn, *args)
 
     def _on_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
-        self._call_in_loop(self._watch_socket, sock)
+        self._call_in_loop(self._watch_socket, sock, sock.fileno())
 
-    def _watch_socket(self, sock: Any) -> None:
-        if sock.fileno() < 0:  # already closed by the time the loop got here
+    def _watch_socket(self, sock: Any, fd: int) -> None:
+        if sock.fileno() != fd:  # closed meanwhile
             return
-        self._sock = sock
-        self._loop.add_reader(sock, self._on_readable)
+        self._sock, self._fd = sock, fd
+        self._loop.add_reader(fd, self._on_readable)
 
     def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         self._call_in_loop(self._forget_socket, sock)
-        self._call_in_loop(self._mark_lost, f"connection to {self.address} closed")
+        # Deferred: paho calls on_disconnect right after closing, with the better reason.
+        self._loop.call_soon_threadsafe(self._mark_lost, f"connection to {self.address} closed")
 
     def _forget_socket(self, sock: Any) -> None:
-        if sock is self._sock:
-            self._sock = None
-        with contextlib.suppress(ValueError, OSError):
-            self._loop.remove_reader(sock)
-            self._loop.remove_writer(sock)
+        if sock is not self._sock:
+            return
+        # By the descriptor number noted at open: the socket itself may be closed by now.
+        self._loop.remove_reader(self._fd)
+        self._loop.remove_writer(self._fd)
+        self._sock, self._fd = None, -1
 
     def _on_register_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         self._call_in_loop(self._watch_write, sock)
 
     def _watch_write(self, sock: Any) -> None:
-        if sock.fileno() >= 0:
-            self._loop.add_writer(sock, self._on_writable)
+        if sock is self._sock:
+            self._loop.add_writer(self._fd, self._on_writable)
 
     def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         self._call_in_loop(self._unwatch_write, sock)
 
     def _unwatch_write(self, sock: Any) -> None:
-        with contextlib.suppress(ValueError, OSError):
-            self._loop.remove_writer(sock)
+        if sock is self._sock:
+            self._loop.remove_writer(self._fd)
 
     def _on_connect(
         self,
@@ -380,7 +390,13 @@ class MqttLink:
             fut.set_result(codes)
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        self._inbox.append(Delivery(message.topic, message.payload, message.mid, message.qos, self.session))
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = ""  # outside the contract: acknowledged as unroutable, never stored
+        # Typed bytes | bytearray by paho, always bytes on receipt (struct.unpack): no copy needed.
+        payload = cast(bytes, message.payload)
+        self._inbox.append(Delivery(topic, payload, message.mid, message.qos, self.session))
         self._received += 1
 
     def _mark_lost(self, reason: str) -> None:
