@@ -79,7 +79,8 @@ def test_geojson_file_of_records(world: World, tmp_path: Path) -> None:
 def test_rolled_back_batch_does_not_poison_the_id_cache(world: World) -> None:
     """Series created by a transaction that rolls back are not remembered for later batches."""
     from territoria.catalog.service import get_dataset
-    from territoria.ingest.service import Origin, ingest_measurements
+    from territoria.ingest.batches import Origin
+    from territoria.ingest.service import ingest_measurements
 
     row = [(1, {"asset": "L005", "metric": "on", "ts": "2026-11-01T00:00:00Z", "value": 1})]
 

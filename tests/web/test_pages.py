@@ -18,7 +18,8 @@ from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate, Org
 from territoria.catalog.service import create_dataset, create_organisation, upsert_assets
 from territoria.context import Context
 from territoria.db.migrate import upgrade
-from territoria.ingest.service import Origin, ingest_measurements
+from territoria.ingest.batches import Origin
+from territoria.ingest.service import ingest_measurements
 from territoria.settings import Settings
 from territoria.territory.service import load_areas
 

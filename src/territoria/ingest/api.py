@@ -8,21 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import select
 
-from territoria.access.service import require_ingest, require_owner
+from territoria.access.service import Principal, require_ingest, require_owner
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
 from territoria.errors import NotFound
 from territoria.ingest import records
+from territoria.ingest.batches import Origin, batch_result
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import format_of, parse_body
 from territoria.ingest.schemas import BatchResult, QuarantinedRowPublic
-from territoria.ingest.service import (
-    MEASUREMENT_COLUMNS,
-    Origin,
-    batch_result,
-    ingest_measurements,
-)
+from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.timeseries.store import ConcurrentWrite
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -38,6 +34,18 @@ BODY_DOC = {
 }
 
 
+def _origin(principal: Principal, content_type: str | None, idempotency_key: str | None) -> Origin:
+    """Who sends an HTTP batch, in which format, under which idempotency key."""
+    return Origin(
+        source="http",
+        organisation_id=principal.organisation_id,
+        token_id=principal.token_id,
+        content_type=content_type or "",
+        idempotency_key=idempotency_key or None,
+        from_text=format_of(content_type) == "csv",
+    )
+
+
 @router.post("/datasets/{slug}/measurements", response_model=BatchResult, openapi_extra=BODY_DOC)
 def post_measurements(
     slug: str,
@@ -49,15 +57,7 @@ def post_measurements(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> BatchResult:
     """Ingest a batch of measurements (JSON array, NDJSON or CSV `asset,metric,ts,value`)."""
-    fmt = format_of(content_type)
-    origin = Origin(
-        source="http",
-        organisation_id=principal.organisation_id,
-        token_id=principal.token_id,
-        content_type=content_type or "",
-        idempotency_key=idempotency_key or None,
-        from_text=fmt == "csv",
-    )
+    origin = _origin(principal, content_type, idempotency_key)
     checksum = hashlib.sha256(body).hexdigest()
     for attempt in range(3):
         try:
@@ -92,15 +92,7 @@ def post_records(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> BatchResult:
     """Ingest rows of a records dataset, checked against its Table Schema."""
-    fmt = format_of(content_type)
-    origin = Origin(
-        source="http",
-        organisation_id=principal.organisation_id,
-        token_id=principal.token_id,
-        content_type=content_type or "",
-        idempotency_key=idempotency_key or None,
-        from_text=fmt == "csv",
-    )
+    origin = _origin(principal, content_type, idempotency_key)
     with ctx.session(write=True) as session:
         ds = get_dataset(session, slug)
         require_ingest(principal, ds)

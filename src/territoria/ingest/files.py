@@ -17,9 +17,10 @@ from pathlib import Path
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
 from territoria.ingest import records
+from territoria.ingest.batches import Origin
 from territoria.ingest.parsers import Row, feature_to_row, format_of, iter_csv, iter_json_stream, iter_ndjson
 from territoria.ingest.schemas import BatchResult
-from territoria.ingest.service import MEASUREMENT_COLUMNS, Origin, ingest_measurements
+from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.timeseries.store import ConcurrentWrite
 
 CHUNK_ROWS = 50_000

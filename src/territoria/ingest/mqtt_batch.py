@@ -18,10 +18,11 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
+from territoria.ingest.batches import Origin
 from territoria.ingest.mqtt_link import Delivery
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
-from territoria.ingest.service import Origin, ingest_measurements
+from territoria.ingest.service import ingest_measurements
 from territoria.timeseries.store import ConcurrentWrite
 
 log = logging.getLogger(__name__)

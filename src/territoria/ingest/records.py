@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
-from territoria.ingest.models import Batch, QuarantinedRow, Record
+from territoria.ingest.batches import Origin, close_batch, find_replay, open_batch
+from territoria.ingest.models import Record
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
-from territoria.ingest.service import MAX_ERRORS_IN_ANSWER, Origin, find_replay
 from territoria.ingest.validation import RowError, row_error
 from territoria.territory.index import AreaLocator
 
@@ -111,71 +110,52 @@ def _lonlat(row: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
+def _record_key(row: dict[str, Any], pk: list[str]) -> str:
+    """The primary key of a row, or a digest of the whole row when the schema has none."""
+    if pk:
+        return "|".join(str(row.get(k)) for k in pk)
+    return hashlib.sha256(orjson.dumps(row, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _existing(session: Session, ds: Dataset, keys: list[str]) -> dict[str, Record]:
+    """Stored records with these keys (in chunks: every backend bounds the number of parameters)."""
+    found: dict[str, Record] = {}
+    for i in range(0, len(keys), 900):
+        stmt = select(Record).where(Record.dataset_id == ds.id, Record.key.in_(keys[i : i + 900]))
+        found.update({r.key: r for r in session.scalars(stmt)})
+    return found
+
+
 def ingest_records(
     session: Session, ds: Dataset, rows: Iterable[Row], origin: Origin, *, checksum: str, locator: AreaLocator
 ) -> BatchResult:
     """Check and upsert record rows; rejected rows go to quarantine with their reasons."""
     if ds.kind != "records":
         raise Invalid(f"dataset '{ds.slug}' holds time series: send rows to /measurements instead")
-    if origin.idempotency_key and (replay := find_replay(session, ds, origin.idempotency_key)):
+    if replay := find_replay(session, ds, origin.idempotency_key):
         return replay
     fields = _fields(ds)
     schema = ds.table_schema or {}
     pk = schema.get("primaryKey") or []
     pk = [pk] if isinstance(pk, str) else list(pk)
     missing = set(schema.get("missingValues") or [""])
-    batch = Batch(
-        id=str(uuid.uuid4()),
-        dataset_id=ds.id,
-        organisation_id=origin.organisation_id,
-        token_id=origin.token_id,
-        source=origin.source,
-        target="records",
-        content_type=origin.content_type[:64],
-        checksum=checksum,
-        idempotency_key=origin.idempotency_key,
-        created_at=datetime.now(UTC),
-    )
-    session.add(batch)
-    session.flush()
+    batch = open_batch(session, ds, origin, checksum=checksum, target="records")
     good: dict[str, dict[str, Any]] = {}
-    rejected: list[dict[str, Any]] = []
-    errors: list[RowError] = []
+    rejected: list[tuple[int, dict[str, Any] | BadRow, list[RowError]]] = []
     received = 0
     for n, raw in rows:
         received += 1
-        verdict: dict[str, Any] | list[RowError]
-        verdict = (
-            [row_error(n, None, raw.code, raw.message)]
-            if isinstance(raw, BadRow)
-            else (_check_row(n, raw, fields, missing) if fields else dict(raw))
-        )
-        if isinstance(verdict, list):
-            text = raw.raw if isinstance(raw, BadRow) else orjson.dumps(raw, default=str).decode()
-            rejected.append(
-                {"batch_id": batch.id, "dataset_id": ds.id, "row_number": n, "raw": text, "errors": verdict}
-            )
-            errors.extend(verdict)
+        if isinstance(raw, BadRow):
+            rejected.append((n, raw, [row_error(n, None, raw.code, raw.message)]))
             continue
-        key = (
-            "|".join(str(verdict.get(k)) for k in pk)
-            if pk
-            else hashlib.sha256(orjson.dumps(verdict, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        )
-        good[key] = verdict
-    existing = (
-        {
-            r.key: r
-            for r in session.scalars(
-                select(Record).where(Record.dataset_id == ds.id, Record.key.in_(list(good)))
-            )
-        }
-        if good
-        else {}
-    )
+        verdict = _check_row(n, raw, fields, missing) if fields else dict(raw)
+        if isinstance(verdict, list):
+            rejected.append((n, raw, verdict))
+        else:
+            good[_record_key(verdict, pk)] = verdict  # a later row with the same key wins
+    existing = _existing(session, ds, list(good))
     coords = {k: _lonlat(v) for k, v in good.items()}
-    located = [c for c in coords.values() if c is not None]
-    codes = iter(locator.locate_many(located))
+    codes = iter(locator.locate_many([c for c in coords.values() if c is not None]))
     for key, data in good.items():
         rec = existing.get(key) or Record(dataset_id=ds.id, key=key)
         rec.data, rec.batch_id = data, batch.id
@@ -183,19 +163,5 @@ def ingest_records(
         rec.lon, rec.lat = c if c else (None, None)
         rec.area_code = next(codes) if c else None
         session.add(rec)
-    if rejected:
-        session.execute(insert(QuarantinedRow), rejected)
-    batch.received, batch.rejected = received, len(rejected)
-    batch.accepted = received - len(rejected)
     session.flush()
-    return BatchResult(
-        batch_id=batch.id,
-        dataset=ds.slug,
-        source=batch.source,
-        received=batch.received,
-        accepted=batch.accepted,
-        rejected=batch.rejected,
-        errors=errors[:MAX_ERRORS_IN_ANSWER],
-        errors_truncated=len(errors) > MAX_ERRORS_IN_ANSWER,
-        created_at=batch.created_at,
-    )
+    return close_batch(session, batch, ds, received=received, rejected=rejected)

@@ -7,77 +7,24 @@ quarantined with its reasons, in the same transaction as the batch record.
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
-import orjson
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Dataset
 from territoria.db.base import from_us
 from territoria.errors import Invalid
 from territoria.ingest import resolver
+from territoria.ingest.batches import Origin, close_batch, find_replay, open_batch
 from territoria.ingest.fastpath import clean_points
-from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import GoodPoint, MeasurementChecker, RowError, row_error
 from territoria.timeseries.points import Points
 from territoria.timeseries.store import write_points
 
-MAX_ERRORS_IN_ANSWER = 1000
 MEASUREMENT_COLUMNS = ("asset", "metric", "ts", "value")
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Who sends a batch and how."""
-
-    source: str
-    organisation_id: int | None = None
-    token_id: int | None = None
-    content_type: str = ""
-    idempotency_key: str | None = None
-    from_text: bool = False
-
-
-def find_replay(session: Session, ds: Dataset, key: str) -> BatchResult | None:
-    """The stored answer of a batch already received with this idempotency key."""
-    batch = session.scalar(select(Batch).where(Batch.dataset_id == ds.id, Batch.idempotency_key == key))
-    return None if batch is None else batch_result(session, batch, ds.slug, replayed=True)
-
-
-def batch_result(session: Session, batch: Batch, slug: str, *, replayed: bool = False) -> BatchResult:
-    """A batch's answer rebuilt from its record and its quarantined rows."""
-    rows = session.scalars(
-        select(QuarantinedRow)
-        .where(QuarantinedRow.batch_id == batch.id)
-        .order_by(QuarantinedRow.row_number)
-        .limit(MAX_ERRORS_IN_ANSWER + 1)
-    ).all()
-    errors = [e for r in rows for e in r.errors]
-    return BatchResult(
-        batch_id=batch.id,
-        dataset=slug,
-        source=batch.source,
-        received=batch.received,
-        accepted=batch.accepted,
-        rejected=batch.rejected,
-        duplicates=batch.duplicates,
-        errors=errors[:MAX_ERRORS_IN_ANSWER],
-        errors_truncated=len(errors) > MAX_ERRORS_IN_ANSWER or batch.rejected > len(rows),
-        replayed=replayed,
-        created_at=batch.created_at,
-    )
-
-
-def _raw_text(raw: dict[str, Any] | BadRow) -> str:
-    """The row as received, for the quarantine."""
-    return raw.raw if isinstance(raw, BadRow) else orjson.dumps(raw, default=str).decode()
 
 
 @dataclass
@@ -195,23 +142,9 @@ def ingest_measurements(
     """Check, store and account for every measurement row of one batch, in the caller's transaction."""
     if ds.kind != "timeseries":
         raise Invalid(f"dataset '{ds.slug}' holds records: send rows to /records instead")
-    if origin.idempotency_key and (replay := find_replay(session, ds, origin.idempotency_key)):
+    if replay := find_replay(session, ds, origin.idempotency_key):
         return replay
-    batch = Batch(
-        id=str(uuid.uuid4()),
-        dataset_id=ds.id,
-        organisation_id=origin.organisation_id,
-        token_id=origin.token_id,
-        source=origin.source,
-        target="measurements",
-        content_type=origin.content_type[:64],
-        checksum=checksum,
-        idempotency_key=origin.idempotency_key,
-        created_at=datetime.now(UTC),
-    )
-    session.add(batch)
-    session.flush()  # the unique (dataset, idempotency key) guards concurrent retries from here on
-
+    batch = open_batch(session, ds, origin, checksum=checksum, target="measurements")
     materialised = rows if isinstance(rows, list) else list(rows)
     checker = MeasurementChecker({m.name: m for m in ds.metrics}, batch.created_at, future_tolerance_s)
     result = _sort(session, ds, materialised, checker, origin.from_text)
@@ -226,41 +159,11 @@ def ingest_measurements(
                 duplicates += 1
             else:
                 conflicts.append((n, key[1]))
-    rejected = result.rejected
+    raw_by_row = dict(materialised) if result.rejected or conflicts else {}
+    rejected = [(n, raw_by_row[n], errs) for n, errs in result.rejected]
     for n, us in conflicts:
         msg = f"another value is already recorded for this asset, metric and time ({from_us(us).isoformat()})"
-        rejected.append((n, [row_error(n, "value", "DUPLICATE_CONFLICT", msg)]))
-    rejected.sort(key=lambda r: r[0])
-    if rejected:
-        raw_by_row = dict(materialised)
-        session.execute(
-            insert(QuarantinedRow),
-            [
-                {
-                    "batch_id": batch.id,
-                    "dataset_id": ds.id,
-                    "row_number": n,
-                    "raw": _raw_text(raw_by_row[n]),
-                    "errors": errs,
-                }
-                for n, errs in rejected
-            ],
-        )
-    batch.received = len(materialised)
-    batch.rejected = len(rejected)
-    batch.accepted = batch.received - batch.rejected
-    batch.duplicates = duplicates
-    session.flush()
-    errors = [e for _, errs in rejected for e in errs]
-    return BatchResult(
-        batch_id=batch.id,
-        dataset=ds.slug,
-        source=batch.source,
-        received=batch.received,
-        accepted=batch.accepted,
-        rejected=batch.rejected,
-        duplicates=duplicates,
-        errors=errors[:MAX_ERRORS_IN_ANSWER],
-        errors_truncated=len(errors) > MAX_ERRORS_IN_ANSWER,
-        created_at=batch.created_at,
+        rejected.append((n, raw_by_row[n], [row_error(n, "value", "DUPLICATE_CONFLICT", msg)]))
+    return close_batch(
+        session, batch, ds, received=len(materialised), rejected=rejected, duplicates=duplicates
     )

@@ -13,7 +13,8 @@ from territoria.catalog.models import Dataset
 from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate, OrganisationCreate
 from territoria.catalog.service import create_dataset, ensure_organisation, get_dataset, upsert_assets
 from territoria.context import Context
-from territoria.ingest.service import Origin, ingest_measurements
+from territoria.ingest.batches import Origin
+from territoria.ingest.service import ingest_measurements
 from territoria.simulate.city import City
 from territoria.simulate.faults import FaultPlan
 from territoria.simulate.generator import MeasurementRow, measurements

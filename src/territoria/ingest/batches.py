@@ -1,0 +1,137 @@
+"""Batch bookkeeping shared by every ingestion service: open, quarantine, close, replay.
+
+A batch is opened (and flushed) before any row is stored, so that its unique idempotency key guards
+concurrent retries; it is closed with its counts in the same transaction as the rows it accounts for.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from territoria.catalog.models import Dataset
+from territoria.ingest.models import Batch, QuarantinedRow
+from territoria.ingest.parsers import BadRow
+from territoria.ingest.schemas import BatchResult
+from territoria.ingest.validation import RowError
+
+MAX_ERRORS_IN_ANSWER = 1000
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who sends a batch and how."""
+
+    source: str
+    organisation_id: int | None = None
+    token_id: int | None = None
+    content_type: str = ""
+    idempotency_key: str | None = None
+    from_text: bool = False
+
+
+def find_replay(session: Session, ds: Dataset, key: str | None) -> BatchResult | None:
+    """The stored answer of a batch already received with this idempotency key."""
+    if not key:
+        return None
+    batch = session.scalar(select(Batch).where(Batch.dataset_id == ds.id, Batch.idempotency_key == key))
+    return None if batch is None else batch_result(session, batch, ds.slug, replayed=True)
+
+
+def batch_result(session: Session, batch: Batch, slug: str, *, replayed: bool = False) -> BatchResult:
+    """A batch's answer rebuilt from its record and its quarantined rows."""
+    rows = session.scalars(
+        select(QuarantinedRow)
+        .where(QuarantinedRow.batch_id == batch.id)
+        .order_by(QuarantinedRow.row_number)
+        .limit(MAX_ERRORS_IN_ANSWER + 1)
+    ).all()
+    errors = [e for r in rows for e in r.errors]
+    return BatchResult(
+        batch_id=batch.id,
+        dataset=slug,
+        source=batch.source,
+        received=batch.received,
+        accepted=batch.accepted,
+        rejected=batch.rejected,
+        duplicates=batch.duplicates,
+        errors=errors[:MAX_ERRORS_IN_ANSWER],
+        errors_truncated=len(errors) > MAX_ERRORS_IN_ANSWER or batch.rejected > len(rows),
+        replayed=replayed,
+        created_at=batch.created_at,
+    )
+
+
+def open_batch(session: Session, ds: Dataset, origin: Origin, *, checksum: str, target: str) -> Batch:
+    """Record a new batch; from the flush on, a concurrent retry with the same key waits or fails."""
+    batch = Batch(
+        id=str(uuid.uuid4()),
+        dataset_id=ds.id,
+        organisation_id=origin.organisation_id,
+        token_id=origin.token_id,
+        source=origin.source,
+        target=target,
+        content_type=origin.content_type[:64],
+        checksum=checksum,
+        idempotency_key=origin.idempotency_key,
+        created_at=datetime.now(UTC),
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def raw_text(raw: Mapping[str, Any] | BadRow) -> str:
+    """The row as received, for the quarantine."""
+    return raw.raw if isinstance(raw, BadRow) else orjson.dumps(raw, default=str).decode()
+
+
+def close_batch(
+    session: Session,
+    batch: Batch,
+    ds: Dataset,
+    *,
+    received: int,
+    rejected: Sequence[tuple[int, Mapping[str, Any] | BadRow, list[RowError]]],
+    duplicates: int = 0,
+) -> BatchResult:
+    """Quarantine the rejected rows with their reasons, set the counts, and build the answer."""
+    rejected = sorted(rejected, key=lambda r: r[0])
+    if rejected:
+        session.execute(
+            insert(QuarantinedRow),
+            [
+                {
+                    "batch_id": batch.id,
+                    "dataset_id": ds.id,
+                    "row_number": n,
+                    "raw": raw_text(raw),
+                    "errors": errs,
+                }
+                for n, raw, errs in rejected
+            ],
+        )
+    batch.received, batch.rejected = received, len(rejected)
+    batch.accepted = received - len(rejected)
+    batch.duplicates = duplicates
+    session.flush()
+    errors = [e for _, _, errs in rejected for e in errs]
+    return BatchResult(
+        batch_id=batch.id,
+        dataset=ds.slug,
+        source=batch.source,
+        received=batch.received,
+        accepted=batch.accepted,
+        rejected=batch.rejected,
+        duplicates=duplicates,
+        errors=errors[:MAX_ERRORS_IN_ANSWER],
+        errors_truncated=len(errors) > MAX_ERRORS_IN_ANSWER,
+        created_at=batch.created_at,
+    )
