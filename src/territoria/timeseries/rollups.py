@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, SmallInteger, Table, case, func, select
+from sqlalchemy import Column, MetaData, SmallInteger, Table, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
 
-from territoria.db.base import UTCTimestamp
 from territoria.db.dialect import dialect_name
 from territoria.timeseries.models import rollup_day, rollup_hour
 from territoria.timeseries.points import Buckets, Points, bucketise, copy_binary
@@ -23,22 +22,16 @@ from territoria.timeseries.points import Buckets, Points, bucketise, copy_binary
 WIDTHS = ((rollup_hour, 3_600_000_000), (rollup_day, 86_400_000_000))
 
 _meta = MetaData()
+# Same columns as the rollup tables, plus the level they go to; emptied at every commit.
 rollup_stage = Table(
     "rollup_stage",
     _meta,
     Column("width", SmallInteger, nullable=False),
-    Column("series_id", Integer, nullable=False),
-    Column("bucket", UTCTimestamp, nullable=False),
-    Column("n", BigInteger, nullable=False),
-    Column("sum", Float, nullable=False),
-    Column("min", Float, nullable=False),
-    Column("max", Float, nullable=False),
-    Column("last", Float, nullable=False),
-    Column("last_ts", UTCTimestamp, nullable=False),
+    *(Column(c.name, c.type, nullable=False) for c in rollup_hour.columns),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DELETE ROWS",
 )
-_COLUMNS = ["series_id", "bucket", "n", "sum", "min", "max", "last", "last_ts"]
+_COLUMNS = [c.name for c in rollup_hour.columns]
 _KINDS = ["int4", "timestamptz", "int8", "float8", "float8", "float8", "float8", "timestamptz"]
 
 
