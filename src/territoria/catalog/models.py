@@ -41,6 +41,7 @@ class Dataset(Base):
     reporting_interval_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     table_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    schema_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -64,6 +65,8 @@ class Metric(Base):
     min_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     max_value: Mapped[float | None] = mapped_column(Float, nullable=True)
     reporting_interval_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Largest plausible change per hour (in the metric's unit), for the RATE_OF_CHANGE rule.
+    max_rate_per_h: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     dataset: Mapped[Dataset] = relationship(back_populates="metrics")
 

@@ -4,6 +4,7 @@ from territoria.access import models as access_models
 from territoria.catalog import models as catalog_models
 from territoria.db.base import Base
 from territoria.ingest import models as ingest_models
+from territoria.quality import models as quality_models
 from territoria.territory import models as territory_models
 from territoria.timeseries import models as timeseries_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "catalog_models",
     "ingest_models",
     "metadata",
+    "quality_models",
     "territory_models",
     "timeseries_models",
 ]

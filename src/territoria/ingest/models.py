@@ -30,6 +30,9 @@ class Batch(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     checksum: Mapped[str] = mapped_column(String(64), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A resubmission of corrected quarantined rows points at the batch they first came with.
+    replay_of: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    schema_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -44,7 +47,11 @@ class QuarantinedRow(Base):
     row_number: Mapped[int] = mapped_column(Integer)
     raw: Mapped[str] = mapped_column(Text)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resubmitted | discarded
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolution_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    replay_batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -64,4 +71,5 @@ class Record(Base):
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batch.id", ondelete="SET NULL"), nullable=True)
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    schema_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

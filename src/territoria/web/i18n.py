@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from territoria.web import i18n_quarantine, i18n_scores
+
 LANGS = ("fr", "en")
 DEFAULT_LANG = "fr"
 COOKIE = "lang"
@@ -178,6 +180,9 @@ EN: dict[str, str] = {
     "seconds": "{n} s",
 }
 
+# Pages of other stages keep their texts in their own modules, merged here.
+FR.update(i18n_quarantine.FR | i18n_scores.FR)
+EN.update(i18n_quarantine.EN | i18n_scores.EN)
 CATALOGUES: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
 
 

@@ -1,0 +1,1 @@
+"""Qualification: rules, findings, quarantine workflow, quality scores and reports."""

@@ -1,0 +1,56 @@
+"""Pure types of the quality stage: rules, severities and findings (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import datetime
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+Scope = Literal["row", "series", "asset", "dataset"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A quality rule: stable code, severity, what it looks at, and its title in both languages.
+
+    Severity `error` sends the row to quarantine; `warning` stores it with a finding (a flag).
+    """
+
+    code: str
+    severity: Severity
+    scope: Scope
+    title_en: str
+    title_fr: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a rule found, located as precisely as the rule can (row, field, asset, metric, time)."""
+
+    code: str
+    severity: Severity
+    message_en: str
+    message_fr: str
+    row: int | None = None
+    field: str | None = None
+    asset: str | None = None
+    metric: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    details: dict[str, Any] = dataclass_field(default_factory=dict)
+
+    def as_error(self, lang: str = "en") -> dict[str, Any]:
+        """The entry of a batch answer's `errors` list."""
+        return {
+            "row": self.row,
+            "field": self.field,
+            "code": self.code,
+            "message": self.message_fr if lang == "fr" else self.message_en,
+        }
+
+
+def finding(rule: Rule, en: str, fr: str, **where: Any) -> Finding:
+    """A finding of `rule` with its messages and location."""
+    return Finding(code=rule.code, severity=rule.severity, message_en=en, message_fr=fr, **where)
