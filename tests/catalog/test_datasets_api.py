@@ -114,3 +114,27 @@ def test_assets_bad_input_stores_nothing(world: World) -> None:
     assert "A1" not in ids
     r = c.post("/api/v1/datasets/lights/assets", json=[{"id": "D"}, {"id": "D"}], headers=world.operator)
     assert r.status_code == 422 and "repeated" in r.json()["detail"]
+
+
+def test_schema_changes_are_versioned_and_keep_stored_data(world: World) -> None:
+    from sqlalchemy import select
+
+    from territoria.quality.models import SchemaVersion
+
+    c = world.client
+    url = "/api/v1/datasets/lights/measurements"
+    body = [{"asset": "L000", "metric": "power", "ts": "2026-11-01T00:00:00Z", "value": 300}]
+    assert c.post(url, json=body, headers=world.operator).json()["accepted"] == 1
+    patch = {"metrics": [{"name": "power", "unit": "W", "min": 0, "max": 200, "max_rate_per_h": 50}]}
+    r = c.patch("/api/v1/datasets/lights", json=patch, headers=world.operator)
+    assert r.status_code == 200 and r.json()["schema_version"] == 2
+    assert r.json()["metrics"][0]["max_rate_per_h"] == 50
+    # The stored 300 W stays; a new 300 W is now out of range.
+    assert c.get(f"{url}?asset=L000", headers=world.operator).json()["count"] == 1
+    again = [{**body[0], "ts": "2026-11-01T00:15:00Z"}]
+    assert c.post(url, json=again, headers=world.operator).json()["errors"][0]["code"] == "RANGE"
+    with world.ctx.session() as s:
+        versions = s.scalars(select(SchemaVersion.version).order_by(SchemaVersion.version)).all()
+    assert versions == [1, 2]
+    r = c.patch("/api/v1/datasets/lights", json={"schema": {"fields": []}}, headers=world.operator)
+    assert r.status_code == 422

@@ -49,6 +49,7 @@ class MetricCreate(Strict):
     min: float | None = None
     max: float | None = None
     reporting_interval_s: int | None = Field(default=None, gt=0)
+    max_rate_per_h: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _range_order(self) -> MetricCreate:
@@ -67,6 +68,7 @@ class MetricPublic(BaseModel):
     min: float | None
     max: float | None
     reporting_interval_s: int | None
+    max_rate_per_h: float | None = None
 
 
 class DatasetCreate(Strict):
@@ -109,6 +111,9 @@ class DatasetUpdate(Strict):
     reporting_interval_s: int | None = Field(default=None, gt=0)
     keywords: list[str] | None = None
     metrics: list[MetricCreate] | None = None
+    table_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
 
 class DatasetPublic(BaseModel):
@@ -126,6 +131,7 @@ class DatasetPublic(BaseModel):
     metrics: list[MetricPublic]
     table_schema: dict[str, Any] | None = Field(default=None, serialization_alias="schema")
     keywords: list[str]
+    schema_version: int = 1
     assets: int | None = None
     created_at: datetime
     updated_at: datetime

@@ -22,6 +22,7 @@ from territoria.catalog.schemas import (
     OrganisationCreate,
 )
 from territoria.errors import Invalid
+from territoria.quality.models import SchemaVersion
 from territoria.territory.index import AreaLocator
 
 
@@ -58,7 +59,30 @@ def _metric(m: MetricCreate) -> Metric:
         min_value=m.min,
         max_value=m.max,
         reporting_interval_s=m.reporting_interval_s,
+        max_rate_per_h=m.max_rate_per_h,
     )
+
+
+def _record_version(session: Session, ds: Dataset) -> None:
+    """Keep the dataset's current schema as a new version (stored rows keep the one they met)."""
+    session.flush()
+    metrics = [
+        {
+            "name": m.name,
+            "unit": m.unit,
+            "min": m.min_value,
+            "max": m.max_value,
+            "reporting_interval_s": m.reporting_interval_s,
+            "max_rate_per_h": m.max_rate_per_h,
+        }
+        for m in ds.metrics
+    ]
+    session.add(
+        SchemaVersion(
+            dataset_id=ds.id, version=ds.schema_version, table_schema=ds.table_schema, metrics=metrics
+        )
+    )
+    session.flush()
 
 
 def create_dataset(session: Session, body: DatasetCreate, owner: Organisation) -> Dataset:
@@ -79,8 +103,9 @@ def create_dataset(session: Session, body: DatasetCreate, owner: Organisation) -
         keywords=body.keywords,
     )
     ds.metrics = [_metric(m) for m in body.metrics]
+    ds.schema_version = 1
     session.add(ds)
-    session.flush()
+    _record_version(session, ds)
     return ds
 
 
@@ -103,6 +128,7 @@ def update_dataset(session: Session, ds: Dataset, body: DatasetUpdate) -> Datase
         value = getattr(body, field)
         if value is not None:
             setattr(ds, field, value)
+    changed_schema = False
     if body.metrics is not None:
         if ds.kind != "timeseries":
             raise Invalid("only timeseries datasets have metrics")
@@ -113,8 +139,19 @@ def update_dataset(session: Session, ds: Dataset, body: DatasetUpdate) -> Datase
                 row.unit, row.description = m.unit, m.description
                 row.min_value, row.max_value = m.min, m.max
                 row.reporting_interval_s = m.reporting_interval_s
+                row.max_rate_per_h = m.max_rate_per_h
             else:
                 ds.metrics.append(_metric(m))
+        changed_schema = True
+    if body.table_schema is not None:
+        if ds.kind != "records":
+            raise Invalid("only records datasets have a Table Schema; time series have metrics")
+        ds.table_schema = body.table_schema
+        changed_schema = True
+    if changed_schema:
+        # New rows are checked against the new version; stored rows are not re-checked.
+        ds.schema_version += 1
+        _record_version(session, ds)
     session.flush()
     return ds
 
@@ -144,11 +181,13 @@ def dataset_public(ds: Dataset, assets: int | None = None) -> DatasetPublic:
                 min=m.min_value,
                 max=m.max_value,
                 reporting_interval_s=m.reporting_interval_s,
+                max_rate_per_h=m.max_rate_per_h,
             )
             for m in ds.metrics
         ],
         table_schema=ds.table_schema,
         keywords=list(ds.keywords or []),
+        schema_version=ds.schema_version,
         assets=assets,
         created_at=ds.created_at,
         updated_at=ds.updated_at,

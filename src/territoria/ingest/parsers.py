@@ -17,6 +17,7 @@ import ijson
 import orjson
 
 from territoria.errors import Invalid, Unparseable
+from territoria.quality.rules import encoding as encoding_rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +27,13 @@ class BadRow:
     raw: str
     code: str
     message: str
+    message_fr: str = ""
 
 
 Row = tuple[int, "dict[str, Any] | BadRow"]
+
+NOT_OBJECT = "not an object: each row must be a JSON object"
+NOT_OBJECT_FR = "pas un objet : chaque ligne doit être un objet JSON"
 
 FORMATS = ("json", "ndjson", "csv", "geojson")
 
@@ -94,7 +99,9 @@ def parse_json_array(body: bytes) -> Iterator[Row]:
     for n, item in enumerate(doc, start=1):
         yield (
             n,
-            item if isinstance(item, dict) else BadRow(orjson.dumps(item).decode(), "TYPE", "not an object"),
+            item
+            if isinstance(item, dict)
+            else BadRow(orjson.dumps(item).decode(), "TYPE", NOT_OBJECT, NOT_OBJECT_FR),
         )
 
 
@@ -109,13 +116,22 @@ def iter_ndjson(lines: Iterable[bytes]) -> Iterator[Row]:
             item = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             raw = line.decode("utf-8", "backslashreplace").rstrip("\r\n")
-            yield n, BadRow(raw, "PARSE", f"invalid JSON at line {line_no}, column {exc.colno}: {exc.msg}")
+            where = f"line {line_no}, column {exc.colno}"
+            yield (
+                n,
+                BadRow(
+                    raw,
+                    "PARSE",
+                    f"invalid JSON at {where}: {exc.msg}",
+                    f"JSON invalide ({where}) : {exc.msg}",
+                ),
+            )
             continue
         yield (
             n,
             item
             if isinstance(item, dict)
-            else BadRow(line.decode(errors="replace"), "TYPE", "not an object"),
+            else BadRow(line.decode(errors="replace"), "TYPE", NOT_OBJECT, NOT_OBJECT_FR),
         )
 
 
@@ -153,13 +169,22 @@ def iter_csv(lines: Iterable[bytes], required: Sequence[str], *, encoding: str =
             joined.encode("utf-8")
         except UnicodeEncodeError:
             raw = joined.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            bad_bytes = encoding_rule.check(n, encoding)
             yield (
                 n,
-                BadRow(raw, "ENCODING", f"bytes that are not valid {encoding}; re-save the file as UTF-8"),
+                BadRow(raw, "ENCODING", bad_bytes.message_en, bad_bytes.message_fr),
             )
             continue
         if len(fields) != width:
-            yield n, BadRow(joined, "PARSE", f"{len(fields)} fields where the header has {width}")
+            yield (
+                n,
+                BadRow(
+                    joined,
+                    "PARSE",
+                    f"{len(fields)} fields where the header has {width}",
+                    f"{len(fields)} champs alors que l'en-tête en a {width}",
+                ),
+            )
             continue
         yield n, dict(zip(header, fields, strict=True))
 
@@ -171,7 +196,7 @@ def iter_json_stream(fh: io.BufferedReader | io.BytesIO) -> Iterator[Row]:
     prefix = "item" if head == b"[" else "features.item"
     try:
         for n, item in enumerate(ijson.items(fh, prefix, use_float=True), start=1):
-            yield n, item if isinstance(item, dict) else BadRow(str(item), "TYPE", "not an object")
+            yield n, item if isinstance(item, dict) else BadRow(str(item), "TYPE", NOT_OBJECT, NOT_OBJECT_FR)
     except ijson.JSONError as exc:
         raise Unparseable(f"invalid JSON: {exc}") from exc
 

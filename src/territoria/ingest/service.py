@@ -21,6 +21,7 @@ from territoria.ingest.fastpath import clean_points
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import GoodPoint, MeasurementChecker, RowError, row_error
+from territoria.quality.rules import duplicate_conflict
 from territoria.timeseries.points import Points
 from territoria.timeseries.store import write_points
 
@@ -36,7 +37,8 @@ class _Sorted:
     clean: Points | None = None  # the whole batch, when it took the vectorised path
     row_numbers: list[int] = field(default_factory=list)
     repeats: int = 0
-    conflicts: list[tuple[int, int]] = field(default_factory=list)  # (row, us)
+    # (row, us, value already there, value received) of points contradicting another one
+    conflicts: list[tuple[int, int, float, float]] = field(default_factory=list)
     rejected: list[tuple[int, list[RowError]]] = field(default_factory=list)
 
     @property
@@ -62,7 +64,7 @@ class _Sorted:
         elif first[0] == value:
             self.repeats += 1
         else:
-            self.conflicts.append((n, us))
+            self.conflicts.append((n, us, first[0], value))
 
 
 def _sort(
@@ -97,7 +99,7 @@ def _sort_rows(
     isfinite = math.isfinite
     for n, raw in rows:
         if isinstance(raw, BadRow):
-            out.rejected.append((n, [row_error(n, None, raw.code, raw.message)]))
+            out.rejected.append((n, [row_error(n, None, raw.code, raw.message, raw.message_fr or None)]))
             continue
         # The fast path, then the full explanation of what is wrong.
         a, m, t = raw.get("asset"), raw.get("metric"), raw.get("ts")
@@ -158,12 +160,13 @@ def ingest_measurements(
             if stored == value:
                 duplicates += 1
             else:
-                conflicts.append((n, key[1]))
+                conflicts.append((n, key[1], stored, value))
     raw_by_row = dict(materialised) if result.rejected or conflicts else {}
     rejected = [(n, raw_by_row[n], errs) for n, errs in result.rejected]
-    for n, us in conflicts:
-        msg = f"another value is already recorded for this asset, metric and time ({from_us(us).isoformat()})"
-        rejected.append((n, raw_by_row[n], [row_error(n, "value", "DUPLICATE_CONFLICT", msg)]))
+    for n, us, stored, value in conflicts:
+        found = duplicate_conflict.check(n, from_us(us), stored, value)
+        if found is not None:
+            rejected.append((n, raw_by_row[n], [found.as_error()]))
     return close_batch(
         session, batch, ds, received=len(materialised), rejected=rejected, duplicates=duplicates
     )

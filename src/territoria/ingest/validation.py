@@ -9,6 +9,7 @@ from typing import Any
 
 from territoria.catalog.models import Metric
 from territoria.db.base import to_us
+from territoria.quality.rules import future_ts, unknown_asset, unknown_metric
 
 RowError = dict[str, Any]
 
@@ -24,9 +25,14 @@ class GoodPoint:
     value: float
 
 
-def row_error(row: int, field: str | None, code: str, message: str) -> RowError:
-    """One entry of a batch's `errors` list."""
-    return {"row": row, "field": field, "code": code, "message": message}
+def row_error(
+    row: int, field: str | None, code: str, message: str, message_fr: str | None = None
+) -> RowError:
+    """One entry of a batch's `errors` list (English message, and French when given)."""
+    error: RowError = {"row": row, "field": field, "code": code, "message": message}
+    if message_fr is not None:
+        error["message_fr"] = message_fr
+    return error
 
 
 def _unit(unit: str) -> str:
@@ -99,48 +105,46 @@ class MeasurementChecker:
         asset_key, metric_key = raw.get("asset"), raw.get("metric")
         asset_id = metric = None
         if asset_key is None or asset_key == "":
-            errors.append(row_error(n, "asset", "REQUIRED", "missing asset id"))
-        elif (asset_id := assets.get(str(asset_key))) is None:
             errors.append(
-                row_error(
-                    n, "asset", "UNKNOWN_ASSET", f"asset '{asset_key}' is not registered in this dataset"
-                )
+                row_error(n, "asset", "REQUIRED", "missing asset id", "identifiant d'objet manquant")
             )
+        elif (unknown := unknown_asset.check(n, asset_key, assets)) is not None:
+            errors.append(unknown.as_error())
+        else:
+            asset_id = assets[str(asset_key)]
         if metric_key is None or metric_key == "":
-            errors.append(row_error(n, "metric", "REQUIRED", "missing metric name"))
-        elif (metric := self.metrics.get(str(metric_key))) is None:
-            known = ", ".join(sorted(self.metrics))
-            errors.append(
-                row_error(n, "metric", "UNKNOWN_METRIC", f"metric '{metric_key}' unknown; known: {known}")
-            )
+            errors.append(row_error(n, "metric", "REQUIRED", "missing metric name", "nom de mesure manquant"))
+        elif (unknown := unknown_metric.check(n, metric_key, self.metrics)) is not None:
+            errors.append(unknown.as_error())
+        else:
+            metric = self.metrics[str(metric_key)]
         ts = value = None
         try:
             ts = parse_ts(raw.get("ts"))
-            if ts > self.latest_allowed:
-                errors.append(row_error(n, "ts", "FUTURE_TS", f"timestamp {raw.get('ts')} is in the future"))
+            if (future := future_ts.check(n, ts, self.latest_allowed)) is not None:
+                errors.append(future.as_error())
         except ValueError as exc:
-            code = "REQUIRED" if raw.get("ts") in (None, "") else "TYPE"
-            errors.append(row_error(n, "ts", code, f"invalid timestamp: {exc}"))
+            if raw.get("ts") in (None, ""):
+                errors.append(row_error(n, "ts", "REQUIRED", "missing timestamp", "horodatage manquant"))
+            else:
+                errors.append(
+                    row_error(n, "ts", "TYPE", f"invalid timestamp: {exc}", f"horodatage invalide : {exc}")
+                )
         try:
             if raw.get("value") is None:
                 raise LookupError
             value = parse_value(raw["value"], from_text)
         except LookupError:
-            errors.append(row_error(n, "value", "REQUIRED", "missing value"))
+            errors.append(row_error(n, "value", "REQUIRED", "missing value", "valeur manquante"))
         except ValueError as exc:
-            errors.append(row_error(n, "value", "TYPE", f"invalid value: {exc}"))
+            errors.append(row_error(n, "value", "TYPE", f"invalid value: {exc}", f"valeur invalide : {exc}"))
         if value is not None and metric is not None:
             lo, hi = metric.min_value, metric.max_value
             if (lo is not None and value < lo) or (hi is not None and value > hi):
-                errors.append(
-                    row_error(
-                        n,
-                        "value",
-                        "RANGE",
-                        f"{value:g}{_unit(metric.unit)} is outside the valid range {_span(lo, hi)} "
-                        f"of '{metric.name}'",
-                    )
-                )
+                shown, span, name = f"{value:g}{_unit(metric.unit)}", _span(lo, hi), metric.name
+                en = f"{shown} is outside the valid range {span} of '{name}'"
+                fr = f"{shown} est hors de la plage valide {span} de « {name} »"
+                errors.append(row_error(n, "value", "RANGE", en, fr))
         if errors:
             return errors
         assert asset_id is not None and metric is not None and ts is not None and value is not None

@@ -41,13 +41,14 @@ class Finding:
     end: datetime | None = None
     details: dict[str, Any] = dataclass_field(default_factory=dict)
 
-    def as_error(self, lang: str = "en") -> dict[str, Any]:
-        """The entry of a batch answer's `errors` list."""
+    def as_error(self) -> dict[str, Any]:
+        """The entry of a batch answer's `errors` list (English message, French beside it)."""
         return {
             "row": self.row,
             "field": self.field,
             "code": self.code,
-            "message": self.message_fr if lang == "fr" else self.message_en,
+            "message": self.message_en,
+            "message_fr": self.message_fr,
         }
 
 
