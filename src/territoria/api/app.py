@@ -12,6 +12,10 @@ from territoria.api import errors
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.ingest.api import router as ingest_router
+from territoria.quality.api import router as quality_router
+from territoria.quality.pages import router as quality_pages_router
+from territoria.quality.quarantine_api import router as quarantine_router
+from territoria.quality.quarantine_pages import router as quarantine_pages_router
 from territoria.settings import Settings
 from territoria.territory.api import router as territory_router
 from territoria.timeseries.api import router as timeseries_router
@@ -41,9 +45,12 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": context.engine.dialect.name}
 
-    for router in (catalog_router, ingest_router, timeseries_router, territory_router):
+    for router in (catalog_router, quarantine_router, ingest_router, timeseries_router, territory_router):
         app.include_router(router)
+    app.include_router(quality_router)
     mount_web(app)
+    app.include_router(quarantine_pages_router)
+    app.include_router(quality_pages_router)
     return app
 
 

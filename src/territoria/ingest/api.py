@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Header, Response
 
 from territoria.access.service import Principal, require_ingest, require_owner
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
@@ -15,9 +14,9 @@ from territoria.catalog.service import get_dataset
 from territoria.errors import NotFound
 from territoria.ingest import records
 from territoria.ingest.batches import Origin, batch_result
-from territoria.ingest.models import Batch, QuarantinedRow
+from territoria.ingest.models import Batch
 from territoria.ingest.parsers import format_of, parse_body
-from territoria.ingest.schemas import BatchResult, QuarantinedRowPublic
+from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.timeseries.store import ConcurrentWrite
 
@@ -116,33 +115,3 @@ def get_batch(batch_id: str, session: SessionDep, principal: PrincipalDep) -> Ba
         raise NotFound(f"batch '{batch_id}' does not exist")
     require_owner(principal, ds, "batch reports")
     return batch_result(session, batch, ds.slug)
-
-
-@router.get("/datasets/{slug}/quarantine", response_model=list[QuarantinedRowPublic])
-def list_quarantine(
-    slug: str,
-    session: SessionDep,
-    principal: PrincipalDep,
-    batch: Annotated[str | None, Query(max_length=36)] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> list[QuarantinedRowPublic]:
-    """Rejected rows of a dataset with their reasons (owner only)."""
-    ds = get_dataset(session, slug)
-    require_owner(principal, ds, "the quarantine")
-    stmt = select(QuarantinedRow).where(QuarantinedRow.dataset_id == ds.id)
-    if batch:
-        stmt = stmt.where(QuarantinedRow.batch_id == batch)
-    stmt = stmt.order_by(QuarantinedRow.id).limit(limit).offset(offset)
-    return [
-        QuarantinedRowPublic(
-            id=q.id,
-            batch_id=q.batch_id,
-            row=q.row_number,
-            raw=q.raw,
-            errors=q.errors,
-            status=q.status,
-            created_at=q.created_at,
-        )
-        for q in session.scalars(stmt)
-    ]

@@ -1,0 +1,293 @@
+"""HTTP routes of the quarantine workflow and of the quality reports (owner or platform admin only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from territoria.access.service import Principal, require_owner
+from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.catalog.models import Dataset
+from territoria.catalog.service import get_dataset
+from territoria.errors import NotFound
+from territoria.ingest.models import Batch, QuarantinedRow
+from territoria.ingest.schemas import BatchResult
+from territoria.quality import quarantine, reports
+from territoria.timeseries.store import ConcurrentWrite
+from territoria.web.pages import render
+
+router = APIRouter(prefix="/api/v1", tags=["quality"])
+WHAT = "the quarantine"
+
+
+class QuarantinedRowOut(BaseModel):
+    """A rejected row with its reasons and what became of it."""
+
+    id: int
+    batch_id: str
+    row: int
+    raw: str
+    errors: list[dict[str, Any]]
+    status: str
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution_reason: str | None = None
+    replay_batch_id: str | None = None
+
+
+class QuarantineTotals(BaseModel):
+    """Counts of the rows matching a filter: overall, per status, per error code and per field."""
+
+    total: int
+    by_status: dict[str, int]
+    by_code: dict[str, int]
+    by_field: dict[str, int]
+
+
+class CorrectionIn(BaseModel):
+    """A quarantined row to resubmit: corrected fields (`row`), corrected text (`raw`), or neither."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: int
+    row: dict[str, Any] | None = None
+    raw: Annotated[str | None, Field(max_length=100_000)] = None
+    header: Annotated[list[str] | None, Field(max_length=500)] = None
+
+    @model_validator(mode="after")
+    def _one_correction(self) -> CorrectionIn:
+        """Corrected fields or corrected text, not both."""
+        if self.row is not None and self.raw is not None:
+            raise ValueError("give the corrected 'row' or the corrected 'raw' text, not both")
+        return self
+
+
+class RowOutcomeOut(BaseModel):
+    """What became of one resubmitted row (`open` when it failed again: see `errors`)."""
+
+    id: int
+    original_batch: str
+    replay_batch: str
+    row: int
+    status: str
+    errors: list[dict[str, Any]]
+
+
+class ResubmitOut(BaseModel):
+    """The new batches, one per original batch, and every row's outcome."""
+
+    batches: list[BatchResult]
+    rows: list[RowOutcomeOut]
+    resubmitted: int
+    still_open: int
+
+
+class DiscardIn(BaseModel):
+    """Rows to discard and why."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    ids: Annotated[list[int], Field(min_length=1, max_length=quarantine.MAX_ITEMS)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+
+
+class DiscardOut(BaseModel):
+    """Which rows were discarded now, and which already were."""
+
+    discarded: list[int]
+    already_discarded: list[int]
+
+
+def row_out(q: QuarantinedRow) -> QuarantinedRowOut:
+    """The API view of a quarantined row."""
+    return QuarantinedRowOut(
+        id=q.id,
+        batch_id=q.batch_id,
+        row=q.row_number,
+        raw=q.raw,
+        errors=q.errors,
+        status=q.status,
+        created_at=q.created_at,
+        resolved_at=q.resolved_at,
+        resolved_by=q.resolved_by,
+        resolution_reason=q.resolution_reason,
+        replay_batch_id=q.replay_batch_id,
+    )
+
+
+def owned(session: SessionDep, slug: str, principal: Principal, what: str = WHAT) -> Dataset:
+    """The dataset, if the caller is its owner or the platform admin."""
+    ds = get_dataset(session, slug)
+    require_owner(principal, ds, what)
+    return ds
+
+
+Status = Literal["open", "resubmitted", "discarded"]
+BatchQ = Annotated[str | None, Query(max_length=36)]
+CodeQ = Annotated[str | None, Query(max_length=64)]
+FieldQ = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/datasets/{slug}/quarantine", response_model=list[QuarantinedRowOut])
+def list_quarantine(
+    slug: str,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    batch: BatchQ = None,
+    code: CodeQ = None,
+    status: Status | None = None,
+    field: FieldQ = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[QuarantinedRowOut]:
+    """Rejected rows with their reasons, filtered; the number of matches is in `X-Total-Count`."""
+    ds = owned(session, slug, principal)
+    f = quarantine.QuarantineFilter(batch=batch, code=code, status=status, field=field)
+    response.headers["X-Total-Count"] = str(quarantine.count_rows(session, ds, f))
+    return [row_out(q) for q in quarantine.list_rows(session, ds, f, limit=limit, offset=offset)]
+
+
+@router.get("/datasets/{slug}/quarantine/totals", response_model=QuarantineTotals)
+def quarantine_totals(
+    slug: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    batch: BatchQ = None,
+    code: CodeQ = None,
+    status: Status | None = None,
+    field: FieldQ = None,
+) -> QuarantineTotals:
+    """Totals of the matching rows per status, per error code and per field."""
+    ds = owned(session, slug, principal)
+    f = quarantine.QuarantineFilter(batch=batch, code=code, status=status, field=field)
+    return QuarantineTotals(**quarantine.totals(session, ds, f))
+
+
+@router.get("/datasets/{slug}/quarantine.csv", response_class=StreamingResponse)
+def quarantine_csv(
+    slug: str,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    batch: BatchQ = None,
+    code: CodeQ = None,
+    status: Status | None = None,
+    field: FieldQ = None,
+    bom: bool = False,
+    delimiter: Literal[",", ";"] = ",",
+) -> StreamingResponse:
+    """The matching rows as CSV (`bom=true` for spreadsheets: BOM, formulas neutralised), streamed."""
+    ds = owned(session, slug, principal)
+    f = quarantine.QuarantineFilter(batch=batch, code=code, status=status, field=field)
+    dataset_id = ds.id
+
+    def body() -> Iterator[bytes]:
+        """Its own read transaction: the request's one ends before the body is sent."""
+        with ctx.session() as s:
+            target = s.get(Dataset, dataset_id)
+            if target is None:
+                return
+            for chunk in quarantine.csv_lines(s, target, f, bom=bom, delimiter=delimiter):
+                yield chunk.encode("utf-8", "surrogateescape")
+
+    name = f"quarantine-{slug}.csv"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.post("/datasets/{slug}/quarantine/resubmit", response_model=ResubmitOut)
+def resubmit_quarantine(
+    slug: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    items: Annotated[list[CorrectionIn], Body(min_length=1, max_length=quarantine.MAX_ITEMS)],
+) -> ResubmitOut:
+    """Send corrected rows again through the batch service: one new batch per original batch."""
+    corrections = [quarantine.Correction(i.id, i.row, i.raw, i.header) for i in items]
+    for attempt in range(3):
+        try:
+            with ctx.session(write=True) as session:
+                ds = owned(session, slug, principal)
+                result = quarantine.resubmit(
+                    session,
+                    ds,
+                    corrections,
+                    principal,
+                    future_tolerance_s=ctx.settings.future_tolerance_s,
+                    locator=ctx.locator(),
+                )
+            break
+        except ConcurrentWrite:
+            if attempt == 2:
+                raise
+    rows = [RowOutcomeOut(**vars(o)) for o in result.rows]
+    done = sum(1 for r in rows if r.status == "resubmitted")
+    return ResubmitOut(batches=result.batches, rows=rows, resubmitted=done, still_open=len(rows) - done)
+
+
+@router.post("/datasets/{slug}/quarantine/discard", response_model=DiscardOut)
+def discard_quarantine(slug: str, ctx: ContextDep, principal: PrincipalDep, body: DiscardIn) -> DiscardOut:
+    """Discard rows for good, with a reason; who and when are kept with them."""
+    with ctx.session(write=True) as session:
+        ds = owned(session, slug, principal)
+        return DiscardOut(**quarantine.discard(session, ds, body.ids, body.reason, principal))
+
+
+def wants_html(request: Request, fmt: str | None, accept: str | None) -> bool:
+    """`?format=html`, or a browser asking for HTML first."""
+    if fmt is not None:
+        return fmt == "html"
+    return (accept or "").split(",")[0].strip().lower().startswith("text/html")
+
+
+Format = Annotated[Literal["json", "html"] | None, Query(alias="format")]
+
+
+@router.get("/batches/{batch_id}/report", response_model=None)
+def batch_report(
+    batch_id: str,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    fmt: Format = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> dict[str, Any] | HTMLResponse:
+    """What a batch brought, what was rejected and why, what looks suspicious (JSON or HTML)."""
+    batch = session.get(Batch, batch_id)
+    ds = session.get(Dataset, batch.dataset_id) if batch is not None else None
+    if batch is None or ds is None:
+        raise NotFound(f"batch '{batch_id}' does not exist")
+    require_owner(principal, ds, "batch reports")
+    report = reports.batch_report(session, batch, ds)
+    if wants_html(request, fmt, accept):
+        return render(request, ctx, "batch_report.html", {"report": report, "nav": ""})
+    return report
+
+
+@router.get("/datasets/{slug}/report", response_model=None)
+def dataset_report(
+    slug: str,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    fmt: Format = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> dict[str, Any] | HTMLResponse:
+    """A dataset over a period (30 days by default): batches, rows per day, rejections, findings."""
+    ds = owned(session, slug, principal, "quality reports")
+    first, last = reports.period(start, end)
+    report = reports.dataset_report(session, ds, first, last)
+    if wants_html(request, fmt, accept):
+        return render(request, ctx, "dataset_report.html", {"report": report, "nav": ""})
+    return report

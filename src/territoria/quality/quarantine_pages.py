@@ -1,0 +1,235 @@
+"""HTML routes of the quarantine: the page of rejected rows and its discard and resubmit forms.
+
+The forms post here (no script needed) and come back to the page with a message (post/redirect/get).
+Until the web login exists a browser is anonymous: the page is then only shown in demo mode, which is a
+local single-user installation; cross-site posts are refused in every mode.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from territoria.access.service import Principal, require_owner
+from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.catalog.models import Dataset
+from territoria.context import Context
+from territoria.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from territoria.ingest.models import Batch
+from territoria.quality import quarantine, reports
+from territoria.web import service
+from territoria.web.pages import render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+PAGE_SIZE = 50
+CODE = re.compile(r"[A-Z0-9_]{1,64}")
+
+
+def _allowed(session: Session, principal: Principal, ctx: Context, slug: str) -> Dataset | int:
+    """The dataset when this visitor may handle its quarantine, else the HTTP status to answer."""
+    ds = service.visible_dataset(session, principal, ctx.settings, slug)
+    if ds is None:
+        return 404
+    if ctx.settings.demo:
+        return ds
+    try:
+        require_owner(principal, ds, "the quarantine")
+    except Unauthenticated:
+        return 401
+    except Forbidden:
+        return 403
+    return ds
+
+
+def _denied(request: Request, ctx: Context, slug: str, status: int) -> HTMLResponse:
+    """The page saying why the quarantine is not shown."""
+    if status == 404:
+        return render(request, ctx, "not_found.html", {"slug": slug, "nav": ""}, status_code=404)
+    values = {"slug": slug, "denied": status, "nav": ""}
+    return render(request, ctx, "quarantine.html", values, status_code=status)
+
+
+def _same_origin(request: Request) -> bool:
+    """A form post from one of our own pages (browsers send Origin on POST)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return request.headers.get("sec-fetch-site") in (None, "same-origin", "none")
+    return urlsplit(origin).netloc == request.url.netloc
+
+
+@router.get("/datasets/{slug}/quarantine", response_class=HTMLResponse)
+def quarantine_page(
+    slug: str,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    batch: Annotated[str | None, Query(max_length=36)] = None,
+    code: Annotated[str | None, Query(max_length=64)] = None,
+    status: Literal["open", "resubmitted", "discarded", "all"] = "open",
+    field: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    done: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+    n: Annotated[int | None, Query(ge=0)] = None,
+    error: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+    codes: Annotated[str | None, Query(max_length=300, pattern=r"^[A-Z0-9_, ]+$")] = None,
+) -> HTMLResponse:
+    """Rejected rows of a dataset with their reasons, filters, the CSV link and the forms."""
+    ds = _allowed(session, principal, ctx, slug)
+    if isinstance(ds, int):
+        return _denied(request, ctx, slug, ds)
+    f = quarantine.QuarantineFilter(
+        batch=batch or None,
+        code=code or None,
+        status=None if status == "all" else status,
+        field=field or None,
+    )
+    total = quarantine.count_rows(session, ds, f)
+    rows = quarantine.list_rows(session, ds, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    query = {k: v for k, v in {"batch": batch, "code": code, "status": status, "field": field}.items() if v}
+    api_query = {k: v for k, v in query.items() if k != "status" or v != "all"}
+    values: dict[str, Any] = {
+        "ds": ds,
+        "rows": rows,
+        "total": total,
+        "totals": quarantine.totals(session, ds, quarantine.QuarantineFilter(batch=f.batch)),
+        "filters": {"batch": batch or "", "code": code or "", "status": status, "field": field or ""},
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "query": urlencode(query),
+        "csv_url": f"/api/v1/datasets/{ds.slug}/quarantine.csv?" + urlencode({**api_query, "bom": "true"}),
+        "done": done,
+        "done_n": n,
+        "error": error,
+        "codes": codes,
+        "nav": "",
+    }
+    return render(request, ctx, "quarantine.html", values)
+
+
+def _back(slug: str, **params: Any) -> RedirectResponse:
+    """Back to the quarantine page with a message."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return RedirectResponse(f"/datasets/{slug}/quarantine?{query}", status_code=303)
+
+
+def _act(request: Request, ctx: Context, principal: Principal, slug: str) -> Dataset | Response:
+    """Checks common to the forms: same origin, allowed visitor; the dataset in a new write session."""
+    if not _same_origin(request):
+        return _denied(request, ctx, slug, 403)
+    with ctx.session() as session:
+        ds = _allowed(session, principal, ctx, slug)
+        return _denied(request, ctx, slug, ds) if isinstance(ds, int) else ds
+
+
+def _reloaded(session: Session, ds: Dataset, slug: str) -> Dataset:
+    """The dataset again, in the write session."""
+    found = session.get(Dataset, ds.id)
+    if found is None:
+        raise NotFound(slug)
+    return found
+
+
+def _error_key(exc: DomainError) -> str:
+    """The page's message key for a refused action (never the raw text: links must not inject text)."""
+    if isinstance(exc, Conflict):
+        return "conflict"
+    return "not_found" if isinstance(exc, NotFound) else "invalid"
+
+
+@router.post("/datasets/{slug}/quarantine/discard", response_model=None)
+def discard_form(
+    slug: str,
+    request: Request,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    ids: Annotated[list[int] | None, Form()] = None,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Discard the ticked rows with the reason given."""
+    allowed = _act(request, ctx, principal, slug)
+    if isinstance(allowed, Response):
+        return allowed
+    if not ids:
+        return _back(slug, error="none_selected")
+    if not reason.strip():
+        return _back(slug, error="reason_required")
+    try:
+        with ctx.session(write=True) as session:
+            ds = _reloaded(session, allowed, slug)
+            out = quarantine.discard(session, ds, ids, reason, principal)
+    except (Conflict, Invalid, NotFound) as exc:
+        return _back(slug, error=_error_key(exc))
+    return _back(slug, done="discarded", n=len(out["discarded"]))
+
+
+@router.post("/datasets/{slug}/quarantine/resubmit", response_model=None)
+def resubmit_form(
+    slug: str,
+    request: Request,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    id: Annotated[int, Form()],  # noqa: A002 - the form field's name
+    raw: Annotated[str, Form(max_length=100_000)],
+) -> Response:
+    """Resubmit one row with its corrected text."""
+    allowed = _act(request, ctx, principal, slug)
+    if isinstance(allowed, Response):
+        return allowed
+    try:
+        with ctx.session(write=True) as session:
+            ds = _reloaded(session, allowed, slug)
+            result = quarantine.resubmit(
+                session,
+                ds,
+                [quarantine.Correction(id, raw=raw)],
+                principal,
+                future_tolerance_s=ctx.settings.future_tolerance_s,
+                locator=ctx.locator(),
+            )
+    except (Conflict, Invalid, NotFound) as exc:
+        return _back(slug, error=_error_key(exc))
+    outcome = result.rows[0]
+    if outcome.status == "resubmitted":
+        return _back(slug, done="resubmitted", n=1)
+    codes = ", ".join(sorted({c for e in outcome.errors if CODE.fullmatch(c := str(e.get("code")))}))
+    return _back(slug, error="failed_again", codes=codes)
+
+
+@router.get("/datasets/{slug}/report", response_class=HTMLResponse)
+def dataset_report_page(
+    slug: str,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> HTMLResponse:
+    """The quality report of a dataset over a period (same rule as the quarantine page)."""
+    ds = _allowed(session, principal, ctx, slug)
+    if isinstance(ds, int):
+        return _denied(request, ctx, slug, ds)
+    first, last = reports.period(start, end)
+    report = reports.dataset_report(session, ds, first, last)
+    return render(request, ctx, "dataset_report.html", {"report": report, "nav": ""})
+
+
+@router.get("/batches/{batch_id}/report", response_class=HTMLResponse)
+def batch_report_page(
+    batch_id: str, request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep
+) -> HTMLResponse:
+    """The quality report of a batch (same rule as the quarantine page of its dataset)."""
+    batch = session.get(Batch, batch_id)
+    owner = session.get(Dataset, batch.dataset_id) if batch is not None else None
+    ds = _allowed(session, principal, ctx, owner.slug) if owner is not None else 404
+    if batch is None or isinstance(ds, int):
+        return _denied(request, ctx, batch_id, ds if isinstance(ds, int) else 404)
+    report = reports.batch_report(session, batch, ds)
+    return render(request, ctx, "batch_report.html", {"report": report, "nav": ""})
