@@ -22,6 +22,7 @@ from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
 from territoria.process import tune_gc
+from territoria.quality.cli import quality_app
 from territoria.settings import Settings
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(territory_app, name="territory")
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
+app.add_typer(quality_app, name="quality")
 
 console = Console(stderr=True)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from territoria.catalog.types import Latitude, Longitude, Siren, Slug
+from territoria.quality.tableschema import validate_table_schema
 
 OrgKind = Literal["authority", "operator", "partner", "public"]
 DatasetKind = Literal["timeseries", "records"]
@@ -98,6 +99,8 @@ class DatasetCreate(Strict):
             raise ValueError("a timeseries dataset needs at least one metric")
         if self.kind == "records" and self.metrics:
             raise ValueError("a records dataset takes a 'schema' (Table Schema), not 'metrics'")
+        if self.table_schema is not None:
+            validate_table_schema(self.table_schema)
         return self
 
 
@@ -114,6 +117,13 @@ class DatasetUpdate(Strict):
     table_schema: dict[str, Any] | None = Field(default=None, alias="schema")
 
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _valid_schema(self) -> DatasetUpdate:
+        """A new Table Schema must be a valid one."""
+        if self.table_schema is not None:
+            validate_table_schema(self.table_schema)
+        return self
 
 
 class DatasetPublic(BaseModel):

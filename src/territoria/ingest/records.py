@@ -1,15 +1,10 @@
-"""Records ingestion: rows of a Table Schema dataset, upserted on their primary key.
-
-The checks here are the first, essential ones (required, type, enum, range, pattern); the quality
-stage adds the full Frictionless rule set.
-"""
+"""Records ingestion: rows of a Table Schema dataset, checked by the compiled schema, upserted on their
+primary key; rejected rows go to quarantine with every finding."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -20,80 +15,51 @@ from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
 from territoria.ingest.batches import Origin, close_batch, find_replay, open_batch
 from territoria.ingest.models import Record
-from territoria.ingest.parsers import BadRow, Row
+from territoria.ingest.parsers import BadRow, Row, format_of
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import RowError, row_error
+from territoria.quality.tableschema import CompiledSchema, HeaderMismatch, check_header
 from territoria.territory.index import AreaLocator
-
-_TRUE = {"true", "1", "yes", "oui", "vrai"}
-_FALSE = {"false", "0", "no", "non", "faux"}
-
-
-def _fields(ds: Dataset) -> list[dict[str, Any]]:
-    """The Table Schema fields of a records dataset."""
-    schema = ds.table_schema or {}
-    return list(schema.get("fields") or [])
 
 
 def required_columns(ds: Dataset) -> list[str]:
-    """Columns a CSV header must name: the required fields."""
-    return [f["name"] for f in _fields(ds) if (f.get("constraints") or {}).get("required")]
+    """Columns the CSV parser must insist on: none for a schema'd dataset, whose header is checked whole
+    (missing and unexpected columns in one error) by `ingest_records`."""
+    return []
 
 
-def _cast(kind: str, raw: Any) -> Any:
-    """Cast one cell to its Table Schema type; ValueError when it does not fit."""
-    if kind == "integer":
-        if isinstance(raw, bool) or not isinstance(raw, int | str):
-            raise ValueError("expected an integer")
-        return int(raw)
-    if kind == "number":
-        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-            raise ValueError("expected a number")
-        return float(raw.replace(",", ".") if isinstance(raw, str) else raw)
-    if kind == "boolean":
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in _TRUE | _FALSE:
-            return text in _TRUE
-        raise ValueError("expected true or false")
-    if kind == "date":
-        return date.fromisoformat(str(raw)).isoformat()
-    if kind == "datetime":
-        return datetime.fromisoformat(str(raw)).isoformat()
-    return raw if isinstance(raw, str) else orjson.dumps(raw).decode() if kind == "string" else raw
+def _is_csv(origin: Origin) -> bool:
+    """Whether a batch came as CSV (file imports say 'csv', HTTP says its content type)."""
+    if origin.content_type == "csv":
+        return True
+    try:
+        return format_of(origin.content_type) == "csv"
+    except Invalid:
+        return False
 
 
-def _check_row(
-    n: int, raw: dict[str, Any], fields: list[dict[str, Any]], missing: set[str]
-) -> dict[str, Any] | list[RowError]:
-    """The typed row, or every reason it is rejected."""
-    errors: list[RowError] = []
-    out: dict[str, Any] = {}
-    for f in fields:
-        name, cons = f["name"], f.get("constraints") or {}
-        value = raw.get(name)
-        if value is None or (isinstance(value, str) and value.strip() in missing):
-            if cons.get("required"):
-                errors.append(row_error(n, name, "REQUIRED", f"'{name}' is required"))
-            out[name] = None
-            continue
+def _check(
+    ds: Dataset, good_rows: list[tuple[int, dict[str, Any]]], origin: Origin
+) -> tuple[list[dict[str, Any]], dict[int, list[RowError]]]:
+    """Typed rows and, per rejected position, all its findings, from the compiled schema."""
+    schema = ds.table_schema or {}
+    if not schema.get("fields"):
+        return [dict(r) for _, r in good_rows], {}
+    if good_rows and _is_csv(origin):
         try:
-            value = _cast(f.get("type", "string"), value)
-        except (ValueError, TypeError) as exc:
-            errors.append(row_error(n, name, "TYPE", f"'{name}': {exc} (type {f.get('type', 'string')})"))
-            continue
-        if "enum" in cons and value not in cons["enum"]:
-            errors.append(row_error(n, name, "ENUM", f"'{name}' must be one of {cons['enum']}"))
-        if "pattern" in cons and isinstance(value, str) and not re.fullmatch(cons["pattern"], value):
-            errors.append(row_error(n, name, "PATTERN", f"'{name}' does not match {cons['pattern']}"))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if "minimum" in cons and value < cons["minimum"]:
-                errors.append(row_error(n, name, "RANGE", f"'{name}' is below the minimum {cons['minimum']}"))
-            if "maximum" in cons and value > cons["maximum"]:
-                errors.append(row_error(n, name, "RANGE", f"'{name}' is above the maximum {cons['maximum']}"))
-        out[name] = value
-    return errors or out
+            check_header(list(good_rows[0][1]), schema)
+        except HeaderMismatch as exc:
+            raise Invalid(f"{exc.message_en} / {exc.message_fr}", errors=exc.errors()) from exc
+    compiled = CompiledSchema(schema)
+    names = compiled.field_names
+    columns = {name: [r.get(name) for _, r in good_rows] for name in names}
+    report = compiled.validate(columns, row_numbers=[n for n, _ in good_rows])
+    position = {n: i for i, (n, _) in enumerate(good_rows)}
+    errors: dict[int, list[RowError]] = {}
+    for f in report.findings:
+        if f.severity == "error" and f.row is not None:
+            errors.setdefault(position[f.row], []).append(f.as_error())
+    return report.typed_rows(), errors
 
 
 def _lonlat(row: dict[str, Any]) -> tuple[float, float] | None:
@@ -103,7 +69,9 @@ def _lonlat(row: dict[str, Any]) -> tuple[float, float] | None:
             return float(row["lon"]), float(row["lat"])
         xy = row.get("coordonneesXY")
         if isinstance(xy, str):
-            lon, lat = orjson.loads(xy)
+            xy = orjson.loads(xy)
+        if isinstance(xy, list | tuple):
+            lon, lat = xy
             return float(lon), float(lat)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         return None
@@ -134,31 +102,32 @@ def ingest_records(
         raise Invalid(f"dataset '{ds.slug}' holds time series: send rows to /measurements instead")
     if replay := find_replay(session, ds, origin.idempotency_key):
         return replay
-    fields = _fields(ds)
     schema = ds.table_schema or {}
     pk = schema.get("primaryKey") or []
     pk = [pk] if isinstance(pk, str) else list(pk)
-    missing = set(schema.get("missingValues") or [""])
     batch = open_batch(session, ds, origin, checksum=checksum, target="records")
-    good: dict[str, dict[str, Any]] = {}
     rejected: list[tuple[int, dict[str, Any] | BadRow, list[RowError]]] = []
+    readable: list[tuple[int, dict[str, Any]]] = []
     received = 0
     for n, raw in rows:
         received += 1
         if isinstance(raw, BadRow):
             rejected.append((n, raw, [row_error(n, None, raw.code, raw.message)]))
-            continue
-        verdict = _check_row(n, raw, fields, missing) if fields else dict(raw)
-        if isinstance(verdict, list):
-            rejected.append((n, raw, verdict))
         else:
-            good[_record_key(verdict, pk)] = verdict  # a later row with the same key wins
+            readable.append((n, raw))
+    typed, errors = _check(ds, readable, origin)
+    good: dict[str, dict[str, Any]] = {}
+    for i, (n, raw) in enumerate(readable):
+        if i in errors:
+            rejected.append((n, raw, errors[i]))
+        else:
+            good[_record_key(typed[i], pk)] = typed[i]  # a later row with the same key wins
     existing = _existing(session, ds, list(good))
     coords = {k: _lonlat(v) for k, v in good.items()}
     codes = iter(locator.locate_many([c for c in coords.values() if c is not None]))
     for key, data in good.items():
         rec = existing.get(key) or Record(dataset_id=ds.id, key=key)
-        rec.data, rec.batch_id = data, batch.id
+        rec.data, rec.batch_id, rec.schema_version = data, batch.id, ds.schema_version
         c = coords[key]
         rec.lon, rec.lat = c if c else (None, None)
         rec.area_code = next(codes) if c else None

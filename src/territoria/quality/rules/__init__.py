@@ -4,15 +4,55 @@ from __future__ import annotations
 
 from territoria.quality.model import Rule
 from territoria.quality.rules import (
+    area_mismatch,
+    duplicate,
     duplicate_conflict,
     encoding,
+    enum,
+    foreign_key,
     future_ts,
+    gap,
+    latlon_swapped,
+    out_of_territory,
     parse,
+    pattern,
+    rate_of_change,
+    required,
+    spike,
+    stale_source,
+    stuck_value,
+    unique,
     unknown_asset,
     unknown_metric,
 )
+from territoria.quality.rules import range as range_rule
+from territoria.quality.rules import type as type_rule
 
-RULES: dict[str, Rule] = {
-    module.RULE.code: module.RULE
-    for module in (parse, encoding, unknown_asset, unknown_metric, future_ts, duplicate_conflict)
-}
+_MODULES = (
+    # rows: readable, typed, within constraints, referring to known things, not repeated
+    parse,
+    encoding,
+    type_rule,
+    required,
+    enum,
+    pattern,
+    range_rule,
+    unique,
+    foreign_key,
+    unknown_asset,
+    unknown_metric,
+    future_ts,
+    duplicate,
+    duplicate_conflict,
+    # series
+    gap,
+    stuck_value,
+    spike,
+    rate_of_change,
+    stale_source,
+    # assets
+    latlon_swapped,
+    out_of_territory,
+    area_mismatch,
+)
+RULES: dict[str, Rule] = {module.RULE.code: module.RULE for module in _MODULES}

@@ -1,0 +1,87 @@
+"""`territoria quality …`: run the series and asset rules on the stored data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from territoria.context import Context
+from territoria.db.migrate import upgrade
+from territoria.quality.rules import (
+    area_mismatch,
+    gap,
+    latlon_swapped,
+    out_of_territory,
+    rate_of_change,
+    spike,
+    stale_source,
+    stuck_value,
+)
+from territoria.quality.series import RunReport, run_quality
+from territoria.settings import Settings
+
+quality_app = typer.Typer(help="Data quality: series and asset rules.", no_args_is_help=True)
+console = Console(stderr=True)
+TITLES = {
+    m.RULE.code: m.RULE.title_en
+    for m in (
+        gap,
+        stuck_value,
+        spike,
+        rate_of_change,
+        stale_source,
+        latlon_swapped,
+        out_of_territory,
+        area_mismatch,
+    )
+}
+
+
+def summary(report: RunReport) -> Table:
+    """The findings of a run per rule code: seen in this run, and of those, new."""
+    table = Table(title=f"Quality run: {', '.join(report.datasets) or 'no time-series dataset'}")
+    table.add_column("code")
+    table.add_column("rule")
+    table.add_column("found", justify="right")
+    table.add_column("new", justify="right")
+    for code in sorted(report.found):
+        table.add_row(code, TITLES.get(code, ""), str(report.found[code]), str(report.new[code]))
+    table.add_row("total", "", str(report.total), str(sum(report.new.values())), style="bold")
+    return table
+
+
+@quality_app.command("run")
+def run(
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset slug (default: every time-series dataset)")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Rescan all history, not only data since the last run")
+    ] = False,
+) -> None:
+    """Run the series rules (gaps, stuck values, spikes, …) and the asset rules, and store findings."""
+    ctx = Context(Settings())
+    upgrade(ctx.engine)
+    tasks: dict[str, TaskID] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+
+        def on_progress(slug: str, done: int, total: int) -> None:
+            """Advance the bar of a dataset."""
+            if slug not in tasks:
+                tasks[slug] = progress.add_task(slug, total=total)
+            progress.update(tasks[slug], completed=done, total=total)
+
+        report = run_quality(ctx, dataset, full=full, progress=on_progress)
+    if dataset is not None and not report.datasets:
+        console.print(f"[bold red]error:[/] no time-series dataset '{dataset}': see GET /api/v1/datasets")
+        raise typer.Exit(1)
+    console.print(summary(report))
+    console.print(
+        f"{report.series} series, {report.points} points and {report.assets} assets checked "
+        f"in {report.seconds:.1f} s"
+    )

@@ -1,0 +1,67 @@
+"""RATE_OF_CHANGE: a value changing faster than the metric's maximum plausible rate."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from territoria.catalog.models import Metric
+from territoria.db.base import from_us
+from territoria.quality.model import Finding, Rule, finding
+
+RULE = Rule("RATE_OF_CHANGE", "warning", "series", "Implausible rate of change", "Variation invraisemblable")
+US_PER_HOUR = 3_600_000_000
+
+
+def rates_per_hour(ts_us: NDArray[np.int64], values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """|Δvalue| / Δt in units per hour between consecutive points (Δt > 0 by construction)."""
+    dt_h = np.diff(np.asarray(ts_us, dtype=np.int64)) / US_PER_HOUR
+    dv = np.abs(np.diff(np.asarray(values, dtype=np.float64)))
+    return np.divide(dv, dt_h, out=np.zeros_like(dv), where=dt_h > 0)
+
+
+def check(
+    ts_us: NDArray[np.int64], values: NDArray[np.float64], *, metric: Metric, asset: str
+) -> list[Finding]:
+    """Runs of consecutive steps faster than metric.max_rate_per_h (nothing when it is not set)."""
+    limit = metric.max_rate_per_h
+    ts = np.asarray(ts_us, dtype=np.int64)
+    if limit is None or limit <= 0 or ts.size < 2:
+        return []
+    rates = rates_per_hour(ts, values)
+    steps = np.flatnonzero(rates > limit * (1 + 1e-9)).tolist()
+    found: list[Finding] = []
+    run: list[int] = []
+    for i in [*steps, -1]:
+        if run and (i < 0 or i != run[-1] + 1):
+            found.append(_finding(ts, rates, run, metric, asset, limit))
+            run = []
+        if i >= 0:
+            run.append(i)
+    return found
+
+
+def _finding(
+    ts: NDArray[np.int64],
+    rates: NDArray[np.float64],
+    run: list[int],
+    metric: Metric,
+    asset: str,
+    limit: float,
+) -> Finding:
+    """One finding for consecutive too-fast steps, from the first step's start to the last step's end."""
+    fastest = float(rates[run].max())
+    start, end = from_us(int(ts[run[0]])), from_us(int(ts[run[-1] + 1]))
+    unit = "" if metric.unit in ("", "1") else f" {metric.unit}"
+    return finding(
+        RULE,
+        f"changes by up to {fastest:.4g}{unit}/h between {start.isoformat()} and {end.isoformat()}, "
+        f"faster than the plausible {limit:g}{unit}/h",
+        f"varie jusqu'à {fastest:.4g}{unit}/h entre le {start.isoformat()} et le {end.isoformat()}, "
+        f"plus vite que le maximum plausible de {limit:g}{unit}/h",
+        asset=asset,
+        metric=metric.name,
+        start=start,
+        end=end,
+        details={"max_rate_per_h": fastest, "limit_per_h": limit, "steps": len(run)},
+    )

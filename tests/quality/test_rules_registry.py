@@ -1,0 +1,22 @@
+"""Every rule is registered once, with a stable upper-case code, a severity and both titles."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import territoria.quality.rules as rules_pkg
+from territoria.quality.rules import RULES
+
+
+def test_every_rule_module_is_registered_with_both_languages() -> None:
+    modules = [m.name for m in pkgutil.iter_modules(rules_pkg.__path__) if not m.name.startswith("_")]
+    codes = []
+    for name in modules:
+        rule = importlib.import_module(f"territoria.quality.rules.{name}").RULE
+        assert rule.code == name.upper(), (name, rule.code)
+        assert rule.severity in ("error", "warning") and rule.scope in ("row", "series", "asset", "dataset")
+        assert rule.title_en and rule.title_fr and rule.title_en != rule.title_fr
+        assert RULES[rule.code] is rule, f"{rule.code} is not in RULES"
+        codes.append(rule.code)
+    assert sorted(codes) == sorted(RULES)
