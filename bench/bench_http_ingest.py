@@ -167,6 +167,7 @@ def http_run(
         "TERRITORIA_DATABASE_URL": url,
         "TERRITORIA_SECRET_KEY": uuid.uuid4().hex * 2,
         "TERRITORIA_LOG_LEVEL": "warning",
+        "TERRITORIA_QUALITY_INTERVAL_S": "0",  # no background pass during the measurement
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "territoria.cli", "serve", "--port", str(port), "--workers", str(workers)],

@@ -23,6 +23,7 @@ from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
 from territoria.process import tune_gc
 from territoria.quality.cli import quality_app
+from territoria.quality.schedule import QualitySchedule
 from territoria.settings import Settings
 
 app = typer.Typer(
@@ -197,6 +198,15 @@ def import_cmd(
     print()
 
 
+def _start_quality_schedule(ctx: Context) -> QualitySchedule | None:
+    """The periodic quality pass of a server process (one per deployment is enough)."""
+    if ctx.settings.quality_interval_s <= 0:
+        return None
+    schedule = QualitySchedule(ctx, ctx.settings.quality_interval_s)
+    schedule.start()
+    return schedule
+
+
 def _require_free_port(host: str, port: int) -> None:
     """Fail before any long work when the port is taken."""
     import socket
@@ -272,7 +282,12 @@ def serve(
         )
         return
     tune_gc()
-    uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=level)
+    schedule = _start_quality_schedule(ctx)
+    try:
+        uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=level)
+    finally:
+        if schedule is not None:
+            schedule.stop_event.set()
 
 
 @app.command("simulate")
@@ -311,6 +326,7 @@ def demo(
     token = admin_token(ctx)
     feed = LiveFeed(ctx, city, plan.seed, live_period)
     feed.start()
+    schedule = _start_quality_schedule(ctx)
     console.print(f"\n[bold green]Territoria demo[/] on http://127.0.0.1:{port}/  (API docs: /api/docs)")
     console.print("admin token (platform administrator, valid 30 days):")
     print(token, flush=True)
@@ -318,6 +334,8 @@ def demo(
         uvicorn.run(create_app(context=ctx), host="127.0.0.1", port=port, log_level="warning")
     finally:
         feed.stop_event.set()
+        if schedule is not None:
+            schedule.stop_event.set()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     mqtt_batch_size: int = 5000
     mqtt_batch_wait_ms: int = 200
     log_level: str = "INFO"
+    quality_interval_s: int = 300  # series rules and scores refreshed this often by serve/demo; 0: never
 
     def require_real_secret(self) -> None:
         """Refuse the published demo secret key outside the demo."""

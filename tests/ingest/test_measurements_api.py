@@ -115,6 +115,13 @@ def test_same_point_is_never_stored_twice(world: World) -> None:
     r = post(world, rows(50))
     assert r.json()["duplicates"] == 50
     assert count_measurements(world) == 50
+    warning = r.json()["warnings"][0]
+    assert warning["code"] == "DUPLICATE" and "50 point(s)" in warning["message"] and warning["message_fr"]
+    from territoria.quality.models import FindingRow
+
+    with world.ctx.session() as s:
+        found = s.scalars(select(FindingRow).where(FindingRow.code == "DUPLICATE")).all()
+    assert len(found) == 2 and {f.details["count"] for f in found} == {50}
 
 
 def test_bad_bodies(world: World) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class BatchResult(BaseModel):
@@ -20,6 +20,8 @@ class BatchResult(BaseModel):
     duplicates: int = 0
     errors: list[dict[str, Any]]
     errors_truncated: bool = False
+    # Stored rows that deserve a look (e.g. DUPLICATE); they are also kept as findings.
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
     replayed: bool = False
     created_at: datetime | None = None
 

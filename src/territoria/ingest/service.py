@@ -21,7 +21,8 @@ from territoria.ingest.fastpath import clean_points
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import GoodPoint, MeasurementChecker, RowError, row_error
-from territoria.quality.rules import duplicate_conflict
+from territoria.quality.findings import store_batch_finding
+from territoria.quality.rules import duplicate, duplicate_conflict
 from territoria.timeseries.points import Points
 from territoria.timeseries.store import write_points
 
@@ -37,6 +38,7 @@ class _Sorted:
     clean: Points | None = None  # the whole batch, when it took the vectorised path
     row_numbers: list[int] = field(default_factory=list)
     repeats: int = 0
+    repeat_rows: list[int] = field(default_factory=list)  # a sample, for the DUPLICATE warning
     # (row, us, value already there, value received) of points contradicting another one
     conflicts: list[tuple[int, int, float, float]] = field(default_factory=list)
     rejected: list[tuple[int, list[RowError]]] = field(default_factory=list)
@@ -63,6 +65,8 @@ class _Sorted:
             self.unique[key] = (value, n)
         elif first[0] == value:
             self.repeats += 1
+            if len(self.repeat_rows) < 100:
+                self.repeat_rows.append(n)
         else:
             self.conflicts.append((n, us, first[0], value))
 
@@ -152,6 +156,7 @@ def ingest_measurements(
     result = _sort(session, ds, materialised, checker, origin.from_text)
     written = write_points(session, result.points)
     duplicates = result.repeats
+    duplicate_rows = result.repeat_rows
     conflicts = result.conflicts
     if written.existing:
         index = result.index()
@@ -159,6 +164,8 @@ def ingest_measurements(
             value, n = index[key]
             if stored == value:
                 duplicates += 1
+                if len(duplicate_rows) < 100:
+                    duplicate_rows.append(n)
             else:
                 conflicts.append((n, key[1], stored, value))
     raw_by_row = dict(materialised) if result.rejected or conflicts else {}
@@ -167,6 +174,10 @@ def ingest_measurements(
         found = duplicate_conflict.check(n, from_us(us), stored, value)
         if found is not None:
             rejected.append((n, raw_by_row[n], [found.as_error()]))
-    return close_batch(
+    answer = close_batch(
         session, batch, ds, received=len(materialised), rejected=rejected, duplicates=duplicates
     )
+    if (warning := duplicate.summary(duplicates, sorted(duplicate_rows))) is not None:
+        store_batch_finding(session, ds, batch.id, warning)
+        answer.warnings.append(warning.as_error())
+    return answer

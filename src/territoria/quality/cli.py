@@ -11,34 +11,14 @@ from rich.table import Table
 
 from territoria.context import Context
 from territoria.db.migrate import upgrade
-from territoria.quality.rules import (
-    area_mismatch,
-    gap,
-    latlon_swapped,
-    out_of_territory,
-    rate_of_change,
-    spike,
-    stale_source,
-    stuck_value,
-)
+from territoria.quality.rules import RULES
+from territoria.quality.scores import refresh_scores
 from territoria.quality.series import RunReport, run_quality
 from territoria.settings import Settings
 
 quality_app = typer.Typer(help="Data quality: series and asset rules.", no_args_is_help=True)
 console = Console(stderr=True)
-TITLES = {
-    m.RULE.code: m.RULE.title_en
-    for m in (
-        gap,
-        stuck_value,
-        spike,
-        rate_of_change,
-        stale_source,
-        latlon_swapped,
-        out_of_territory,
-        area_mismatch,
-    )
-}
+TITLES = {code: rule.title_en for code, rule in RULES.items()}
 
 
 def summary(report: RunReport) -> Table:
@@ -80,6 +60,8 @@ def run(
     if dataset is not None and not report.datasets:
         console.print(f"[bold red]error:[/] no time-series dataset '{dataset}': see GET /api/v1/datasets")
         raise typer.Exit(1)
+    with ctx.session(write=True) as session:
+        refresh_scores(session, days=2)
     console.print(summary(report))
     console.print(
         f"{report.series} series, {report.points} points and {report.assets} assets checked "

@@ -17,6 +17,8 @@ from territoria.catalog.service import get_organisation
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.ingest.models import Batch
+from territoria.quality.scores import refresh_scores
+from territoria.quality.series import run_quality
 from territoria.simulate.city import City, build_city
 from territoria.simulate.faults import FaultPlan
 from territoria.simulate.generator import live_rows, rows_count
@@ -75,6 +77,12 @@ def populate(ctx: Context, plan: DemoPlan, console: Console) -> City:
         f"history: {totals.received:,} measurements received, {totals.accepted:,} stored, "
         f"{totals.rejected:,} quarantined (injected faults) in {totals.batches} batches"
     )
+    with console.status("quality: series and asset rules, daily scores"):
+        report = run_quality(ctx, full=True)
+        with ctx.session(write=True) as session:
+            refresh_scores(session, days=plan.days + 1)
+    found = ", ".join(f"{code} {n}" for code, n in sorted(report.found.items())) or "nothing"
+    console.print(f"quality: {found} found in {report.seconds:.1f} s")
     return city
 
 

@@ -27,3 +27,18 @@ def check(row: int, ts: datetime, stored: float, new: float) -> Finding | None:
         start=ts,
         details={"value": new},
     )
+
+
+def summary(count: int, rows: list[int]) -> Finding | None:
+    """One warning for a batch that repeats `count` points already received (rows: a sample)."""
+    if count <= 0:
+        return None
+    shown = ", ".join(str(r) for r in rows[:10]) + (" …" if count > len(rows[:10]) else "")
+    return finding(
+        RULE,
+        f"{count} point(s) of this batch were already received with the same value and are kept once "
+        f"(rows {shown})",
+        f"{count} point(s) de ce lot avaient déjà été reçus avec la même valeur et ne sont conservés "
+        f"qu'une fois (lignes {shown})",
+        details={"count": count, "rows": rows[:100]},
+    )
