@@ -103,3 +103,20 @@ def test_rolled_back_batch_does_not_poison_the_id_cache(world: World) -> None:
     assert r.json()["accepted"] == 1
     q = world.client.get("/api/v1/datasets/lights/measurements?asset=L005&metric=on", headers=world.operator)
     assert q.json()["count"] == 1
+
+
+def test_foreign_key_to_another_dataset(world: World) -> None:
+    create(world)
+    schema = {
+        "fields": [{"name": "id", "type": "string"}, {"name": "bin", "type": "string"}],
+        "primaryKey": ["id"],
+        "foreignKeys": [{"fields": ["bin"], "reference": {"resource": "bins", "fields": ["id"]}}],
+    }
+    body = {"slug": "pickups", "title": "Pick-ups", "domain": "waste", "kind": "records", "schema": schema}
+    assert world.client.post("/api/v1/datasets", json=body, headers=world.operator).status_code == 201
+    bins = [{"id": "B1", "kind": "glass", "capacity_l": 2000}]
+    world.client.post("/api/v1/datasets/bins/records", json=bins, headers=world.operator)
+    rows = [{"id": "P1", "bin": "B1"}, {"id": "P2", "bin": "B9"}]
+    r = world.client.post("/api/v1/datasets/pickups/records", json=rows, headers=world.operator)
+    assert (r.json()["accepted"], r.json()["rejected"]) == (1, 1)
+    assert r.json()["errors"][0]["code"] == "FOREIGN_KEY" and r.json()["errors"][0]["row"] == 2

@@ -107,3 +107,28 @@ def test_irve_dataset_quarantines_with_schema_names(world: World) -> None:
     text = r.text
     assert "missing column(s): nom_station, observations" in text
     assert "unexpected column(s): station, obs" in text
+
+
+def test_irve_schema_attached_by_name(world) -> None:  # type: ignore[no-untyped-def]
+    """A dataset takes the national IRVE schema by name; the official example passes."""
+    from territoria.quality.tableschema.irve import irve_example
+
+    body = {
+        "slug": "irve",
+        "title": "IRVE",
+        "domain": "ev-charging",
+        "kind": "records",
+        "schema": "irve-statique",
+    }
+    r = world.client.post("/api/v1/datasets", json=body, headers=world.operator)
+    assert r.status_code == 201, r.text
+    assert r.json()["schema"]["fields"][0]["name"] == "nom_amenageur"
+    r = world.client.post(
+        "/api/v1/datasets/irve/records",
+        content=irve_example("statique").encode(),
+        headers={**world.operator, "content-type": "text/csv"},
+    )
+    assert r.json()["rejected"] == 0 and r.json()["accepted"] >= 1
+    bad = {**body, "slug": "irve2", "schema": "irve-v9"}
+    r = world.client.post("/api/v1/datasets", json=bad, headers=world.operator)
+    assert r.status_code == 422 and "irve-statique" in r.text

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from territoria.catalog.types import Latitude, Longitude, Siren, Slug
 from territoria.quality.tableschema import validate_table_schema
+from territoria.quality.tableschema.irve import irve_dynamic_schema, irve_static_schema
+
+# National schemas shipped with the platform, attachable by name: {"schema": "irve-statique"}.
+PACKAGED_SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "irve-statique": irve_static_schema,
+    "irve-dynamique": irve_dynamic_schema,
+}
+
+
+def packaged_schema(value: Any) -> Any:
+    """A packaged schema named by a string becomes its descriptor; anything else passes unchanged."""
+    if isinstance(value, str):
+        if value not in PACKAGED_SCHEMAS:
+            raise ValueError(
+                f"unknown schema '{value}'; packaged schemas: {', '.join(sorted(PACKAGED_SCHEMAS))}"
+            )
+        return PACKAGED_SCHEMAS[value]()
+    return value
+
+
+SchemaDescriptor = Annotated[dict[str, Any] | None, BeforeValidator(packaged_schema)]
 
 OrgKind = Literal["authority", "operator", "partner", "public"]
 DatasetKind = Literal["timeseries", "records"]
@@ -84,7 +106,7 @@ class DatasetCreate(Strict):
     licence: str = "etalab-2.0"
     reporting_interval_s: int | None = Field(default=None, gt=0)
     metrics: list[MetricCreate] = Field(default_factory=list)
-    table_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    table_schema: SchemaDescriptor = Field(default=None, alias="schema")
     keywords: list[str] = Field(default_factory=list)
 
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
@@ -114,7 +136,7 @@ class DatasetUpdate(Strict):
     reporting_interval_s: int | None = Field(default=None, gt=0)
     keywords: list[str] | None = None
     metrics: list[MetricCreate] | None = None
-    table_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    table_schema: SchemaDescriptor = Field(default=None, alias="schema")
 
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 

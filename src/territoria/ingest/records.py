@@ -4,7 +4,7 @@ primary key; rejected rows go to quarantine with every finding."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from territoria.ingest.parsers import BadRow, Row, format_of
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import RowError, row_error
 from territoria.quality.tableschema import CompiledSchema, HeaderMismatch, check_header
+from territoria.quality.tableschema.engine import Resolver
 from territoria.territory.index import AreaLocator
 
 
@@ -38,8 +39,21 @@ def _is_csv(origin: Origin) -> bool:
         return False
 
 
+def _resolver(session: Session) -> Resolver:
+    """Foreign keys to another dataset: the key tuples (as text) its stored records hold."""
+
+    def known(resource: str, fields: Sequence[str]) -> set[tuple[Any, ...]]:
+        target = session.scalar(select(Dataset.id).where(Dataset.slug == resource))
+        if target is None:
+            raise Invalid(f"the schema refers to dataset '{resource}', which does not exist")
+        datas = session.scalars(select(Record.data).where(Record.dataset_id == target))
+        return {tuple(str(d.get(f)) for f in fields) for d in datas}
+
+    return known
+
+
 def _check(
-    ds: Dataset, good_rows: list[tuple[int, dict[str, Any]]], origin: Origin
+    session: Session, ds: Dataset, good_rows: list[tuple[int, dict[str, Any]]], origin: Origin
 ) -> tuple[list[dict[str, Any]], dict[int, list[RowError]]]:
     """Typed rows and, per rejected position, all its findings, from the compiled schema."""
     schema = ds.table_schema or {}
@@ -53,7 +67,8 @@ def _check(
     compiled = CompiledSchema(schema)
     names = compiled.field_names
     columns = {name: [r.get(name) for _, r in good_rows] for name in names}
-    report = compiled.validate(columns, row_numbers=[n for n, _ in good_rows])
+    numbers = [n for n, _ in good_rows]
+    report = compiled.validate(columns, row_numbers=numbers, resolver=_resolver(session))
     position = {n: i for i, (n, _) in enumerate(good_rows)}
     errors: dict[int, list[RowError]] = {}
     for f in report.findings:
@@ -115,7 +130,7 @@ def ingest_records(
             rejected.append((n, raw, [row_error(n, None, raw.code, raw.message)]))
         else:
             readable.append((n, raw))
-    typed, errors = _check(ds, readable, origin)
+    typed, errors = _check(session, ds, readable, origin)
     good: dict[str, dict[str, Any]] = {}
     for i, (n, raw) in enumerate(readable):
         if i in errors:
