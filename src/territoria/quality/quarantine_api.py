@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -134,22 +134,28 @@ CodeQ = Annotated[str | None, Query(max_length=64)]
 FieldQ = Annotated[str | None, Query(max_length=200)]
 
 
+def _filter(
+    batch: BatchQ = None, code: CodeQ = None, status: Status | None = None, field: FieldQ = None
+) -> Any:
+    """The quarantine filter of a request's query parameters."""
+    return quarantine.QuarantineFilter(batch=batch, code=code, status=status, field=field)
+
+
+FilterDep = Annotated[quarantine.QuarantineFilter, Depends(_filter)]
+
+
 @router.get("/datasets/{slug}/quarantine", response_model=list[QuarantinedRowOut])
 def list_quarantine(
     slug: str,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
-    batch: BatchQ = None,
-    code: CodeQ = None,
-    status: Status | None = None,
-    field: FieldQ = None,
+    f: FilterDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[QuarantinedRowOut]:
     """Rejected rows with their reasons, filtered; the number of matches is in `X-Total-Count`."""
     ds = owned(session, slug, principal)
-    f = quarantine.QuarantineFilter(batch=batch, code=code, status=status, field=field)
     response.headers["X-Total-Count"] = str(quarantine.count_rows(session, ds, f))
     return [row_out(q) for q in quarantine.list_rows(session, ds, f, limit=limit, offset=offset)]
 
@@ -159,14 +165,10 @@ def quarantine_totals(
     slug: str,
     session: SessionDep,
     principal: PrincipalDep,
-    batch: BatchQ = None,
-    code: CodeQ = None,
-    status: Status | None = None,
-    field: FieldQ = None,
+    f: FilterDep,
 ) -> QuarantineTotals:
     """Totals of the matching rows per status, per error code and per field."""
     ds = owned(session, slug, principal)
-    f = quarantine.QuarantineFilter(batch=batch, code=code, status=status, field=field)
     return QuarantineTotals(**quarantine.totals(session, ds, f))
 
 
@@ -176,16 +178,12 @@ def quarantine_csv(
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
-    batch: BatchQ = None,
-    code: CodeQ = None,
-    status: Status | None = None,
-    field: FieldQ = None,
+    f: FilterDep,
     bom: bool = False,
     delimiter: Literal[",", ";"] = ",",
 ) -> StreamingResponse:
     """The matching rows as CSV (`bom=true` for spreadsheets: BOM, formulas neutralised), streamed."""
     ds = owned(session, slug, principal)
-    f = quarantine.QuarantineFilter(batch=batch, code=code, status=status, field=field)
     dataset_id = ds.id
 
     def body() -> Iterator[bytes]:
