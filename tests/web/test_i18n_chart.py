@@ -76,3 +76,8 @@ def test_line_chart_breaks_on_gaps_and_labels_days() -> None:
 def test_domain_colours_are_stable() -> None:
     assert domain_colour("water") == "#1f6fb2"
     assert domain_colour("bees") == domain_colour("bees") and domain_colour("bees").startswith("#")
+
+
+def test_large_numbers_are_grouped_per_language() -> None:
+    assert i18n.number(1383211, "en") == "1,383,211"
+    assert i18n.number(1383211.5, "fr") == "1\u202f383\u202f211,50"

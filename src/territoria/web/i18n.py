@@ -231,8 +231,11 @@ def short_date(value: datetime, lang: str) -> str:
 
 
 def number(value: float, lang: str, decimals: int | None = None) -> str:
-    """A number with the language's decimal separator (whole numbers without decimals by default)."""
+    """A number as each language writes it: 1,383,211.5 in English, 1 383 211,5 in French."""
     if decimals is None:
         decimals = 0 if float(value).is_integer() else 2
-    text = f"{value:.{decimals}f}"
-    return text.replace(".", ",") if lang == "fr" else text
+    text = f"{value:,.{decimals}f}"
+    if lang == "fr":
+        # French groups digits with a narrow no-break space and uses a decimal comma.
+        return text.replace(",", "\u202f").replace(".", ",")
+    return text
