@@ -62,3 +62,13 @@ InseeCode = Annotated[str, AfterValidator(check_insee)]
 Siren = Annotated[str, AfterValidator(check_siren)]
 Longitude = Annotated[float, AfterValidator(check_lon)]
 Latitude = Annotated[float, AfterValidator(check_lat)]
+
+
+def check_row_id(value: int) -> int:
+    """A database row id: a positive 64-bit integer."""
+    if not 1 <= value <= 2**63 - 1:
+        raise ValueError("an id is a positive integer below 2^63")
+    return value
+
+
+RowId = Annotated[int, AfterValidator(check_row_id)]

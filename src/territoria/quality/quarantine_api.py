@@ -14,6 +14,7 @@ from territoria.access.service import Principal, require_owner
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
+from territoria.catalog.types import RowId
 from territoria.errors import NotFound
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.schemas import BatchResult
@@ -55,7 +56,7 @@ class CorrectionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    id: int
+    id: RowId
     row: dict[str, Any] | None = None
     raw: Annotated[str | None, Field(max_length=100_000)] = None
     header: Annotated[list[str] | None, Field(max_length=500)] = None
@@ -93,7 +94,7 @@ class DiscardIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    ids: Annotated[list[int], Field(min_length=1, max_length=quarantine.MAX_ITEMS)]
+    ids: Annotated[list[RowId], Field(min_length=1, max_length=quarantine.MAX_ITEMS)]
     reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
 
 
