@@ -184,8 +184,10 @@ def import_cmd(
     )
     for err in report.sample_errors[:10]:
         console.print(f"  row {err.get('row')}: [yellow]{err.get('code')}[/] {err.get('message')}")
-    if report.rejected:
+    if report.rejected and report.target == "rows":
         console.print(f"rejected rows are in quarantine: GET /api/v1/datasets/{dataset}/quarantine")
+    elif report.target == "assets":
+        console.print(f"assets registered from the features: GET /api/v1/datasets/{dataset}/assets")
     json.dump(
         {
             "batches": len(report.batches),

@@ -84,3 +84,35 @@ def test_import_command_prints_totals(world: World, tmp_path: Path, monkeypatch:
     assert json.loads(result.stdout.strip().splitlines()[-1])["accepted"] == 300
     result = CliRunner().invoke(app, ["import", str(path), "--dataset", "nope"])
     assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_geojson_of_a_timeseries_dataset_registers_its_assets(world: World, tmp_path: Path) -> None:
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "NEW-1",
+                "geometry": {"type": "Point", "coordinates": [7.0128, 43.5513]},
+                "properties": {"kind": "light", "power_rating_w": 70},
+            },
+            {
+                "type": "Feature",
+                "id": "NEW-2",
+                "geometry": {"type": "Point", "coordinates": [700, 43.5]},
+                "properties": {},
+            },
+            {
+                "type": "Feature",
+                "properties": {"name": "no id"},
+                "geometry": {"type": "Point", "coordinates": [7, 43.6]},
+            },
+        ],
+    }
+    path = tmp_path / "lights.geojson"
+    path.write_text(json.dumps(doc))
+    report = import_file(world.ctx, path, "lights")
+    assert (report.target, report.received, report.accepted, report.rejected) == ("assets", 3, 1, 2)
+    assert {e["row"] for e in report.sample_errors} == {2, 3}
+    r = world.client.get("/api/v1/datasets/lights/assets?area=06029", headers=world.operator)
+    assert [a["id"] for a in r.json()] == ["NEW-1"] and r.json()[0]["properties"]["power_rating_w"] == 70

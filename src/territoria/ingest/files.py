@@ -14,8 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from territoria.catalog.service import get_dataset
+from pydantic import ValidationError
+
+from territoria.catalog.schemas import AssetIn
+from territoria.catalog.service import assets_from_geojson, get_dataset, upsert_assets
 from territoria.context import Context
+from territoria.errors import Invalid
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
 from territoria.ingest.parsers import Row, feature_to_row, format_of, iter_csv, iter_json_stream, iter_ndjson
@@ -36,6 +40,7 @@ class ImportReport:
     rejected: int = 0
     duplicates: int = 0
     skipped_batches: int = 0
+    target: str = "rows"  # or "assets" for a GeoJSON of a time-series dataset
     sample_errors: list[dict[str, object]] = field(default_factory=list)
 
     def add(self, result: BatchResult) -> None:
@@ -88,6 +93,8 @@ def import_file(
         ds = get_dataset(session, dataset)
         kind = ds.kind
         required = list(MEASUREMENT_COLUMNS) if kind == "timeseries" else records.required_columns(ds)
+    if fmt == "geojson" and kind == "timeseries":
+        return _import_assets(ctx, path, dataset, chunk_rows=chunk_rows, on_progress=on_progress)
     report = ImportReport()
     with path.open("rb") as fh:
         rows = _rows(fh, fmt, required, encoding)
@@ -132,3 +139,56 @@ def _ingest_chunk(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _asset_or_errors(n: int, feature: object) -> AssetIn | list[dict[str, object]]:
+    """One feature as an asset, or why it cannot be one."""
+    try:
+        if not isinstance(feature, dict):
+            raise Invalid("not a GeoJSON feature")
+        return AssetIn.model_validate(assets_from_geojson({"features": [feature]})[0])
+    except Invalid as exc:
+        return [{"row": n, "field": None, "code": "INVALID_ASSET", "message": exc.message}]
+    except ValidationError as exc:
+        return [
+            {
+                "row": n,
+                "field": ".".join(map(str, e["loc"])) or None,
+                "code": "INVALID_ASSET",
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+
+
+def _import_assets(
+    ctx: Context,
+    path: Path,
+    dataset: str,
+    *,
+    chunk_rows: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> ImportReport:
+    """A GeoJSON file for a time-series dataset registers its assets (upsert on the feature id)."""
+    report = ImportReport(target="assets")
+    locator = ctx.locator()
+    with path.open("rb") as fh:
+        features = iter_json_stream(fh)
+        while chunk := list(itertools.islice(features, chunk_rows)):
+            good: list[AssetIn] = []
+            for n, feature in chunk:
+                verdict = _asset_or_errors(n, feature)
+                if isinstance(verdict, AssetIn):
+                    good.append(verdict)
+                else:
+                    report.rejected += 1
+                    if len(report.sample_errors) < 20:
+                        report.sample_errors.extend(verdict)
+            unique = list({a.id: a for a in good}.values())  # a later feature with the same id wins
+            with ctx.session(write=True) as session:
+                upsert_assets(session, get_dataset(session, dataset), unique, locator)
+            report.received += len(chunk)
+            report.accepted += len(good)
+            if on_progress:
+                on_progress(fh.tell(), report.received)
+    return report
