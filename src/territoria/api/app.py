@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from territoria import __version__
-from territoria.api import errors
+from territoria.api import errors, security
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.ingest.api import router as ingest_router
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     )
     app.state.context = context
     errors.install(app)
+    security.install(app)
 
     @app.get("/healthz", tags=["system"])
     def healthz() -> dict[str, Any]:

@@ -1,0 +1,36 @@
+"""Security headers on every answer (API, pages, static files, errors)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+# JSON and files are never meant to be framed or to run anything; pages set their own, richer CSP.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+HSTS = "max-age=31536000; includeSubDomains"
+# The interactive API docs load their own script and styles from the docs page itself.
+DOCS_PATHS = ("/api/docs", "/api/docs/oauth2-redirect")
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """Adds nosniff, referrer policy, framing refusal and, behind TLS, HSTS; keeps a page's own CSP."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        """Answer, then add what is missing."""
+        response = await call_next(request)
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if "Content-Security-Policy" not in headers and request.url.path not in DOCS_PATHS:
+            headers["Content-Security-Policy"] = API_CSP
+        # Behind a TLS-terminating proxy the scheme arrives in X-Forwarded-Proto.
+        scheme = request.headers.get("x-forwarded-proto", request.url.scheme)
+        if scheme == "https":
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
+
+
+def install(app: FastAPI) -> None:
+    """Register the middleware."""
+    app.add_middleware(SecurityHeaders)
