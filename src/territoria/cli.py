@@ -18,6 +18,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from territoria.access.audit_cli import audit_app
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
@@ -38,6 +39,7 @@ app.add_typer(territory_app, name="territory")
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 app.add_typer(quality_app, name="quality")
+app.add_typer(audit_app, name="audit")
 
 console = Console(stderr=True)
 

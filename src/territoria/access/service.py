@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territoria.access.audit import record
 from territoria.access.models import ApiToken
 from territoria.catalog.models import Dataset, Organisation
 from territoria.errors import Forbidden, Invalid, Unauthenticated
@@ -57,6 +58,7 @@ def create_token(
     datasets: Sequence[str] | None = None,
     name: str = "",
     ttl_days: int | None = None,
+    actor: str = "cli",
 ) -> tuple[ApiToken, str]:
     """Create a token; the clear secret is returned once and never stored."""
     unknown = sorted(set(scopes) - set(SCOPES))
@@ -74,6 +76,19 @@ def create_token(
     )
     session.add(token)
     session.flush()
+    record(
+        session,
+        actor=actor,
+        action="token.create",
+        target=f"token:{token.id}",
+        organisation_id=org.id,
+        details={
+            "scopes": token.scopes,
+            "datasets": token.datasets,
+            "name": name,
+            "expires_at": token.expires_at,
+        },
+    )
     return token, secret
 
 

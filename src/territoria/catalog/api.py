@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import TypeAdapter, ValidationError
 
+from territoria.access.audit import principal_actor, record
 from territoria.access.service import can_read, require_ingest, require_manage, require_read
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.catalog import service
@@ -38,7 +39,16 @@ def create_dataset(body: DatasetCreate, ctx: ContextDep, principal: PrincipalDep
     assert principal.organisation_slug is not None
     with ctx.session(write=True) as session:
         owner = service.get_organisation(session, principal.organisation_slug)
-        return service.dataset_public(service.create_dataset(session, body, owner), 0)
+        ds = service.create_dataset(session, body, owner)
+        record(
+            session,
+            actor=principal_actor(principal),
+            action="dataset.create",
+            target=f"dataset:{ds.slug}",
+            organisation_id=owner.id,
+            details={"access": ds.access, "kind": ds.kind},
+        )
+        return service.dataset_public(ds, 0)
 
 
 @router.get("/datasets/{slug}", response_model=DatasetPublic)
@@ -55,9 +65,17 @@ def update_dataset(slug: str, body: DatasetUpdate, ctx: ContextDep, principal: P
     with ctx.session(write=True) as session:
         ds = service.get_dataset(session, slug)
         require_manage(principal, ds)
-        return service.dataset_public(
-            service.update_dataset(session, ds, body), service.count_assets(session, ds)
+        before = ds.schema_version
+        service.update_dataset(session, ds, body)
+        record(
+            session,
+            actor=principal_actor(principal),
+            action="dataset.schema_change" if ds.schema_version != before else "dataset.update",
+            target=f"dataset:{ds.slug}",
+            organisation_id=principal.organisation_id,
+            details=body.model_dump(exclude_unset=True, by_alias=True),
         )
+        return service.dataset_public(ds, service.count_assets(session, ds))
 
 
 @router.get("/datasets/{slug}/assets", response_model=list[AssetPublic])

@@ -1,5 +1,6 @@
 """Import every table module so that Base.metadata is complete (Alembic, tests)."""
 
+from territoria.access import audit_models
 from territoria.access import models as access_models
 from territoria.catalog import models as catalog_models
 from territoria.db.base import Base
@@ -12,6 +13,7 @@ metadata = Base.metadata
 
 __all__ = [
     "access_models",
+    "audit_models",
     "catalog_models",
     "ingest_models",
     "metadata",

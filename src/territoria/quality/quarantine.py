@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session
 
+from territoria.access.audit import principal_actor, record
 from territoria.access.service import Principal
 from territoria.catalog.models import Dataset
 from territoria.db.dialect import dialect_name
@@ -387,6 +388,14 @@ def resubmit(
         batches.append(result)
         outcomes.extend(rows)
     order = {c.id: i for i, c in enumerate(corrections)}
+    record(
+        session,
+        actor=principal_actor(principal),
+        action="quarantine.resubmit",
+        target=f"dataset:{ds.slug}",
+        organisation_id=principal.organisation_id,
+        details={"ids": [c.id for c in corrections], "batches": [b.batch_id for b in batches]},
+    )
     return ResubmitResult(batches, sorted(outcomes, key=lambda o: order[o.id]))
 
 
@@ -414,4 +423,13 @@ def discard(
         q.status, q.resolved_at, q.resolved_by, q.resolution_reason = "discarded", now, who, reason
         done.append(i)
     session.flush()
+    if done:
+        record(
+            session,
+            actor=principal_actor(principal),
+            action="quarantine.discard",
+            target=f"dataset:{ds.slug}",
+            organisation_id=principal.organisation_id,
+            details={"ids": done, "reason": reason},
+        )
     return {"discarded": done, "already_discarded": already}

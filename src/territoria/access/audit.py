@@ -1,0 +1,268 @@
+"""Audit trail service: append hash-chained events in the caller's transaction, and verify the chain."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from territoria.access.audit_models import GENESIS_HASH, AuditEvent
+from territoria.db.base import utcnow
+from territoria.db.dialect import dialect_name
+
+if TYPE_CHECKING:  # access.service records events: no import cycle at run time
+    from territoria.access.service import Principal
+
+# Key of the PostgreSQL transaction-level advisory lock that serialises appends ("TRTAUDIT").
+AUDIT_LOCK_KEY = 0x5452544155444954
+PAGE_SIZE = 1000
+
+
+INT64 = 2**63
+
+
+def _normalise(value: Any) -> Any:
+    """JSON value as both backends hand it back.
+
+    JSONB prints integral floats as integers (1e20 comes back as 100000000000000000000), so they
+    become ints here; numbers beyond 64-bit integers, which orjson cannot hash, become strings.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def canonical_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Details reduced to plain JSON (dates to ISO strings, …) that survives a store/load round trip."""
+    plain = orjson.loads(orjson.dumps(_normalise(dict(details or {})), option=orjson.OPT_NON_STR_KEYS))
+    result: dict[str, Any] = _normalise(plain)
+    return result
+
+
+def _iso(at: datetime) -> str:
+    """Fixed-width ISO form of an aware instant in UTC."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def event_hash(
+    *,
+    id: int,
+    at: datetime,
+    actor: str,
+    organisation_id: int | None,
+    action: str,
+    target: str,
+    details: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of the canonical serialisation of an event's fields and its predecessor's hash."""
+    payload = {
+        "id": id,
+        "at": _iso(at),
+        "actor": actor,
+        "organisation_id": organisation_id,
+        "action": action,
+        "target": target,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class EventFields(Protocol):
+    """What hashing needs of an event: an AuditEvent or a row of the table."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def organisation_id(self) -> int | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def details(self) -> Any: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+
+
+def hash_of(event: EventFields) -> str:
+    """The hash an event's stored fields should have."""
+    return event_hash(
+        id=event.id,
+        at=event.at,
+        actor=event.actor,
+        organisation_id=event.organisation_id,
+        action=event.action,
+        target=event.target,
+        details=event.details,
+        prev_hash=event.prev_hash,
+    )
+
+
+def principal_actor(principal: Principal) -> str:
+    """The actor string of an API caller: 'org:lightco/token:3', or 'anonymous'."""
+    if principal.token_id is None:
+        return "anonymous"
+    return f"org:{principal.organisation_slug or principal.organisation_id}/token:{principal.token_id}"
+
+
+def _lock_chain(session: Session) -> None:
+    """Serialise appenders until the end of the transaction.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: writers are serialised by the database
+    lock (BEGIN IMMEDIATE for write sessions); a deferred transaction that read a stale head fails
+    to write rather than forking the chain, and the primary key (previous id + 1) refuses a fork.
+    """
+    if dialect_name(session) == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    details: Mapping[str, Any] | None = None,
+    organisation_id: int | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction: it commits or rolls back with what it describes."""
+    _lock_chain(session)
+    head = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    prev_id, prev_hash = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
+    event = AuditEvent(
+        id=prev_id + 1,
+        at=utcnow(),
+        actor=actor,
+        organisation_id=organisation_id,
+        action=action,
+        target=target,
+        details=canonical_details(details),
+        prev_hash=prev_hash,
+    )
+    event.hash = hash_of(event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Outcome of a chain walk: events found intact, and the first broken one with the reason."""
+
+    ok: bool
+    checked: int
+    first_bad_id: int | None = None
+    reason: str | None = None
+    head_hash: str | None = None
+
+
+def _pages(session: Session, page_size: int) -> Iterator[EventFields]:
+    """All stored events in id order, page by page (keyset), as plain rows (no identity map)."""
+    table = AuditEvent.__table__
+    last_id = 0
+    while True:
+        page: list[Any] = list(
+            session.execute(
+                select(*table.c).where(table.c.id > last_id).order_by(table.c.id).limit(page_size)
+            )
+        )
+        if not page:
+            return
+        yield from page
+        last_id = page[-1].id
+
+
+def _problem(event: EventFields, expected_id: int, expected_prev: str) -> str | None:
+    """Why an event breaks the chain, or None when it is intact."""
+    if event.id != expected_id:
+        missing = f"{expected_id}" if event.id == expected_id + 1 else f"{expected_id}…{event.id - 1}"
+        return f"event {missing} missing before event {event.id} (deleted rows)"
+    if event.prev_hash != expected_prev:
+        return "prev_hash does not match the previous event's hash (row deleted, reordered or rewritten)"
+    if hash_of(event) != event.hash:
+        return "hash does not match the event's content (row modified)"
+    return None
+
+
+def verify(session: Session, *, page_size: int = PAGE_SIZE) -> VerifyReport:
+    """Walk the whole chain in id order in bounded memory; stop at the first broken event."""
+    checked, expected_prev = 0, GENESIS_HASH
+    for event in _pages(session, page_size):
+        reason = _problem(event, checked + 1, expected_prev)
+        if reason is not None:
+            return VerifyReport(False, checked, event.id, reason, expected_prev)
+        checked, expected_prev = checked + 1, event.hash
+    return VerifyReport(True, checked, head_hash=expected_prev if checked else None)
+
+
+def list_events(
+    session: Session,
+    *,
+    action: str | None = None,
+    organisation_id: int | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[AuditEvent]:
+    """Newest events first, optionally filtered by action (exact, or a prefix ending in '.')."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        if action.endswith("."):
+            query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+        else:
+            query = query.where(AuditEvent.action == action)
+    if organisation_id is not None:
+        query = query.where(AuditEvent.organisation_id == organisation_id)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return list(session.scalars(query))
+
+
+class AuditEventPublic(BaseModel):
+    """An audit event as the API shows it."""
+
+    model_config = ConfigDict(strict=True, from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    organisation_id: int | None
+    action: str
+    target: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def audit_table_row(event: AuditEvent) -> tuple[str, str, str, str, str, str]:
+    """An event as text cells: id, time, actor, action, target, details (compact JSON)."""
+    return (
+        str(event.id),
+        _iso(event.at).replace("+00:00", "Z"),
+        event.actor,
+        event.action,
+        event.target,
+        orjson.dumps(event.details, option=orjson.OPT_SORT_KEYS).decode(),
+    )

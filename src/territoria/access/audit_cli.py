@@ -1,0 +1,69 @@
+"""`territoria audit …`: check the hash chain of the audit trail and list its events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from territoria.access.audit import audit_table_row, list_events, verify
+from territoria.context import Context
+from territoria.db.migrate import upgrade
+from territoria.settings import Settings
+
+audit_app = typer.Typer(help="Audit trail: hash-chained security events.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _context() -> Context:
+    """A context on the environment's settings, with the schema up to date."""
+    ctx = Context(Settings())
+    upgrade(ctx.engine)
+    return ctx
+
+
+@audit_app.command("verify")
+def verify_command() -> None:
+    """Walk the whole chain; exit 1 at the first modified, deleted or reordered event."""
+    ctx = _context()
+    try:
+        with ctx.session() as session:
+            report = verify(session)
+    finally:
+        ctx.engine.dispose()
+    if report.ok:
+        typer.echo(f"{report.checked} events, chain intact / chaîne intacte")
+        if report.head_hash:
+            typer.echo(f"head {report.head_hash}")
+        return
+    console.print(
+        f"[bold red]chain broken / chaîne rompue[/] at event {report.first_bad_id} "
+        f"({report.checked} events intact before it): {report.reason}"
+    )
+    raise typer.Exit(1)
+
+
+@audit_app.command("list")
+def list_command(
+    action: Annotated[
+        str | None, typer.Option(help="Only this action (e.g. token.create), or a prefix such as 'dataset.'")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest events to show")] = 50,
+) -> None:
+    """Show the newest events of the audit trail."""
+    ctx = _context()
+    try:
+        with ctx.session() as session:
+            events = list_events(session, action=action, limit=limit)
+    finally:
+        ctx.engine.dispose()
+    table = Table(title=f"Audit trail ({len(events)} events, newest first)")
+    for name, justify in (("id", "right"), ("at (UTC)", "left"), ("actor", "left"), ("action", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("target")
+    table.add_column("details", overflow="fold")
+    for event in events:
+        table.add_row(*audit_table_row(event))
+    Console().print(table)
