@@ -8,6 +8,7 @@ from numpy.typing import NDArray
 from territoria.catalog.models import Metric
 from territoria.db.base import from_us
 from territoria.quality.model import Finding, Rule, finding
+from territoria.quality.rules._runs import consecutive_runs
 
 RULE = Rule("RATE_OF_CHANGE", "warning", "series", "Implausible rate of change", "Variation invraisemblable")
 US_PER_HOUR = 3_600_000_000
@@ -30,15 +31,7 @@ def check(
         return []
     rates = rates_per_hour(ts, values)
     steps = np.flatnonzero(rates > limit * (1 + 1e-9)).tolist()
-    found: list[Finding] = []
-    run: list[int] = []
-    for i in [*steps, -1]:
-        if run and (i < 0 or i != run[-1] + 1):
-            found.append(_finding(ts, rates, run, metric, asset, limit))
-            run = []
-        if i >= 0:
-            run.append(i)
-    return found
+    return [_finding(ts, rates, run, metric, asset, limit) for run in consecutive_runs(steps)]
 
 
 def _finding(

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from territoria.catalog.models import Metric
 from territoria.db.base import from_us
 from territoria.quality.model import Finding, Rule, finding
+from territoria.quality.rules._runs import consecutive_runs
 
 RULE = Rule("SPIKE", "warning", "series", "Spike", "Pic aberrant")
 THRESHOLD = 6.0
@@ -111,15 +112,7 @@ def check(
         if (s.centred[i] or _isolated(s, i, float(vals[i])))
         and (s.mad[i] > 0 or _record(float(vals[i]), top, bottom))
     ]
-    found: list[Finding] = []
-    run: list[int] = []
-    for i in [*flagged, -1]:
-        if run and (i < 0 or i != run[-1] + 1):
-            found.append(_spike(ts, vals, s, run, metric, asset))
-            run = []
-        if i >= 0:
-            run.append(i)
-    return found
+    return [_spike(ts, vals, s, run, metric, asset) for run in consecutive_runs(flagged)]
 
 
 def _spike(
