@@ -40,3 +40,7 @@ class Forbidden(DomainError):
 
 class TooLarge(DomainError):
     """The body exceeds the configured limit."""
+
+
+class TooManyRequests(DomainError):
+    """Too many attempts in a short time (failed logins): wait and try again."""

@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     mqtt_batch_wait_ms: int = 200
     log_level: str = "INFO"
     quality_interval_s: int = 300  # series rules and scores refreshed this often by serve/demo; 0: never
+    retention_interval_s: int = 86_400  # personal data past retention purged this often by serve/demo
+    public_url: str = "http://127.0.0.1:8000"  # base of the invitation and password-reset links
+    session_hours: int = 12  # a web session lasts this long after login
+    login_max_failures: int = 5  # consecutive failures that lock an account …
+    login_lockout_minutes: int = 15  # … for this long
+    login_rate_per_client: int = 20  # failed logins per client address per window before 429
+    login_rate_window_minutes: int = 15
+    invite_hours: int = 72
+    reset_hours: int = 2
 
     def require_real_secret(self) -> None:
         """Refuse the published demo secret key outside the demo."""

@@ -21,7 +21,7 @@ from territoria.access.audit import (
 )
 from territoria.access.audit_cli import audit_app
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
-from territoria.access.service import ANONYMOUS, Principal
+from territoria.access.principal import ANONYMOUS, Principal
 from territoria.context import Context
 
 

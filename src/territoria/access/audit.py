@@ -18,7 +18,7 @@ from territoria.db.base import utcnow
 from territoria.db.dialect import dialect_name
 
 if TYPE_CHECKING:  # access.service records events: no import cycle at run time
-    from territoria.access.service import Principal
+    from territoria.access.principal import Principal
 
 # Key of the PostgreSQL transaction-level advisory lock that serialises appends ("TRTAUDIT").
 AUDIT_LOCK_KEY = 0x5452544155444954
@@ -120,10 +120,8 @@ def hash_of(event: EventFields) -> str:
 
 
 def principal_actor(principal: Principal) -> str:
-    """The actor string of an API caller: 'org:lightco/token:3', or 'anonymous'."""
-    if principal.token_id is None:
-        return "anonymous"
-    return f"org:{principal.organisation_slug or principal.organisation_id}/token:{principal.token_id}"
+    """The actor string of a caller: 'org:lightco/token:3', 'user:ana@example.org@org:city', 'anonymous'."""
+    return principal.actor
 
 
 def _lock_chain(session: Session) -> None:

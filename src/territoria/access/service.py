@@ -1,48 +1,25 @@
-"""Tokens and the first access policy: who may read and who may ingest which dataset."""
+"""API tokens for machines: creation, revocation, and the principal a bearer token stands for."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territoria.access.agreement_models import Agreement
 from territoria.access.audit import record
 from territoria.access.models import ApiToken
-from territoria.catalog.models import Dataset, Organisation
-from territoria.errors import Forbidden, Invalid, Unauthenticated
+from territoria.access.principal import Grant, Principal
+from territoria.access.roles import scope_capabilities
+from territoria.catalog.models import Organisation
+from territoria.errors import Invalid, NotFound, Unauthenticated
 
 SCOPES = ("ingest", "read", "admin")
 TOKEN_PREFIX = "trt_"  # noqa: S105 - a public prefix, not a secret
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller: anonymous, or a token of one organisation with scopes."""
-
-    organisation_id: int | None = None
-    organisation_slug: str | None = None
-    organisation_kind: str | None = None
-    token_id: int | None = None
-    scopes: frozenset[str] = frozenset()
-    datasets: frozenset[str] | None = None
-
-    @property
-    def anonymous(self) -> bool:
-        """True without a token."""
-        return self.token_id is None
-
-    @property
-    def platform_admin(self) -> bool:
-        """An admin token of the authority administers the whole platform."""
-        return "admin" in self.scopes and self.organisation_kind == "authority"
-
-
-ANONYMOUS = Principal()
 
 
 def _hash(secret: str) -> str:
@@ -95,7 +72,7 @@ def create_token(
 def authenticate(session: Session, authorization: str | None) -> Principal:
     """The principal of an `Authorization: Bearer …` header (anonymous without one)."""
     if not authorization:
-        return ANONYMOUS
+        return Principal()
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated(
@@ -109,66 +86,65 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
         or (token.expires_at is not None and token.expires_at < now)
     ):
         raise Unauthenticated("invalid, expired or revoked token")
+    org = token.organisation
     return Principal(
         organisation_id=token.organisation_id,
-        organisation_slug=token.organisation.slug,
-        organisation_kind=token.organisation.kind,
+        organisation_slug=org.slug,
+        organisation_kind=org.kind,
         token_id=token.id,
         scopes=frozenset(token.scopes),
+        capabilities=scope_capabilities(token.scopes),
         datasets=frozenset(token.datasets) if token.datasets else None,
+        grants=live_grants(session, org.id),
+        # The authority's admin tokens administer the platform, as its admin users do.
+        is_platform_admin="admin" in token.scopes and org.kind == "authority",
     )
 
 
-def _token_allows(principal: Principal, ds: Dataset) -> bool:
-    """The token's optional dataset list includes this dataset."""
-    return principal.datasets is None or ds.slug in principal.datasets
+def live_grants(session: Session, organisation_id: int) -> dict[int, Grant]:
+    """The agreements currently in force for an organisation, by dataset id."""
+    now = datetime.now(UTC)
+    rows = session.scalars(
+        select(Agreement).where(
+            Agreement.organisation_id == organisation_id,
+            Agreement.revoked_at.is_(None),
+            Agreement.starts_at <= now,
+            Agreement.expires_at > now,
+        )
+    )
+    grants: dict[int, Grant] = {}
+    for row in rows:
+        fields = frozenset(row.fields) if row.fields is not None else None
+        previous = grants.get(row.dataset_id)
+        # Two agreements on one dataset add up: the union of their fields, the later expiry.
+        if previous is not None:
+            fields = None if fields is None or previous.fields is None else fields | previous.fields
+            row_expiry = max(row.expires_at, previous.expires_at)
+        else:
+            row_expiry = row.expires_at
+        grants[row.dataset_id] = Grant(row.id, row.purpose, fields, row_expiry)
+    return grants
 
 
-def can_read(principal: Principal, ds: Dataset) -> bool:
-    """Open datasets for everyone; others for their owner's tokens and the platform admin."""
-    if ds.access == "open":
-        return True
-    if principal.anonymous or not _token_allows(principal, ds):
-        return False
-    if principal.platform_admin:
-        return True
-    return principal.organisation_id == ds.owner_id and bool(principal.scopes & {"read", "admin"})
+def list_tokens(session: Session, organisation_id: int) -> list[ApiToken]:
+    """An organisation's tokens, newest first (secrets are never shown again)."""
+    query = select(ApiToken).where(ApiToken.organisation_id == organisation_id)
+    return list(session.scalars(query.order_by(ApiToken.id.desc())))
 
 
-def require_read(principal: Principal, ds: Dataset) -> None:
-    """Refuse a read the principal is not allowed (private data looks absent to anonymous callers)."""
-    if can_read(principal, ds):
-        return
-    if principal.anonymous:
-        raise Unauthenticated(f"dataset '{ds.slug}' is not open: send a token")
-    raise Forbidden(f"your organisation has no read access to dataset '{ds.slug}'")
-
-
-def require_ingest(principal: Principal, ds: Dataset) -> None:
-    """Ingest needs an `ingest` token of the dataset's owner organisation (or the platform admin)."""
-    if principal.anonymous:
-        raise Unauthenticated("sending data needs a token with the 'ingest' scope")
-    if principal.platform_admin and _token_allows(principal, ds):
-        return
-    if principal.organisation_id != ds.owner_id:
-        raise Forbidden(f"only the owner organisation of '{ds.slug}' may send data to it")
-    if "ingest" not in principal.scopes or not _token_allows(principal, ds):
-        raise Forbidden(f"this token may not send data to '{ds.slug}' (needs the 'ingest' scope)")
-
-
-def require_manage(principal: Principal, ds: Dataset | None = None) -> None:
-    """Creating or changing datasets needs an admin token (of the owner, for an existing dataset)."""
-    if principal.anonymous:
-        raise Unauthenticated("managing datasets needs a token with the 'admin' scope")
-    if "admin" not in principal.scopes:
-        raise Forbidden("managing datasets needs a token with the 'admin' scope")
-    if ds is not None and not principal.platform_admin and principal.organisation_id != ds.owner_id:
-        raise Forbidden(f"only the owner organisation of '{ds.slug}' may change it")
-
-
-def require_owner(principal: Principal, ds: Dataset, what: str) -> None:
-    """Raw material (quarantine, batches) is for the owner organisation and the platform admin only."""
-    if principal.anonymous:
-        raise Unauthenticated(f"{what} needs a token of the owner of '{ds.slug}'")
-    if not (principal.platform_admin or principal.organisation_id == ds.owner_id):
-        raise Forbidden(f"only the owner organisation of '{ds.slug}' sees {what}")
+def revoke_token(session: Session, token_id: int, organisation_id: int | None, *, actor: str) -> ApiToken:
+    """Revoke a token (of that organisation, unless None: the platform admin revokes any)."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (organisation_id is not None and token.organisation_id != organisation_id):
+        raise NotFound(f"no token {token_id} in your organisation")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        record(
+            session,
+            actor=actor,
+            action="token.revoke",
+            target=f"token:{token.id}",
+            organisation_id=token.organisation_id,
+            details={"name": token.name, "prefix": token.prefix},
+        )
+    return token

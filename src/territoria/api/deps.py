@@ -1,16 +1,32 @@
-"""FastAPI dependencies: context, session, principal and bounded request bodies."""
+"""FastAPI dependencies: context, session, principal (token or web session, CSRF) and bounded bodies."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from territoria.access.service import Principal, authenticate
+from territoria.access.audit import record
+from territoria.access.principal import Principal
+from territoria.access.service import authenticate
+from territoria.access.websessions import (
+    COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    csrf_ok,
+    find_session,
+    principal_of_session,
+)
 from territoria.context import Context
-from territoria.errors import TooLarge
+from territoria.errors import Forbidden, TooLarge, Unauthenticated
+
+log = logging.getLogger(__name__)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def get_context(request: Request) -> Context:
@@ -25,12 +41,73 @@ def get_session(ctx: Annotated[Context, Depends(get_context)]) -> Iterator[Sessi
         yield session
 
 
-def get_principal(
-    session: Annotated[Session, Depends(get_session)],
+def write_journal(ctx: Context, principal: Principal, request: Request) -> None:
+    """Append the request's security events to the audit trail in their own transaction."""
+    if not principal.journal.events:
+        return
+    where = {"method": request.method, "path": request.url.path}
+    try:
+        with ctx.session(write=True) as session:
+            for event in principal.journal.events:
+                record(
+                    session,
+                    actor=principal.actor,
+                    action=event["action"],
+                    target=event["target"],
+                    organisation_id=principal.organisation_id,
+                    details={**event["details"], **where},
+                )
+    except Exception:  # the answer must not fail because its audit note could not be written
+        log.exception("could not write %d audit event(s)", len(principal.journal.events))
+    principal.journal.events.clear()
+
+
+async def _csrf_presented(request: Request) -> str | None:
+    """The CSRF token sent with an unsafe request: header for scripts, form field for forms."""
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _resolve(ctx: Context, request: Request, authorization: str | None) -> Principal:
+    """Bearer token first (machines), else the session cookie (browsers), else anonymous."""
+    cookie = request.cookies.get(COOKIE)
+    with ctx.session() as session:
+        if authorization or not cookie:
+            return authenticate(session, authorization)
+        return principal_of_session(session, find_session(session, cookie))
+
+
+async def get_principal(
+    request: Request,
+    ctx: Annotated[Context, Depends(get_context)],
     authorization: Annotated[str | None, Header()] = None,
-) -> Principal:
-    """The caller, from the bearer token."""
-    return authenticate(session, authorization)
+) -> AsyncIterator[Principal]:
+    """The caller; its security events reach the audit trail whatever the request's outcome."""
+    try:
+        principal = await run_in_threadpool(_resolve, ctx, request, authorization)
+    except Unauthenticated as exc:
+        # A presented credential that does not hold (tampered, expired, revoked) is worth a trace.
+        failed = Principal()
+        failed.journal.add("auth.invalid_credential", "request", reason=exc.message)
+        await run_in_threadpool(write_journal, ctx, failed, request)
+        raise
+    request.state.principal = principal
+    try:
+        unsafe = principal.session_id is not None and request.method not in SAFE_METHODS
+        if unsafe and not csrf_ok(principal, await _csrf_presented(request)):
+            principal.journal.add("access.denied", "request", reason="missing or wrong CSRF token")
+            raise Forbidden(
+                "missing or wrong CSRF token: reload the page and try again "
+                f"(scripts send the '{CSRF_HEADER}' header)"
+            )
+        yield principal
+    finally:
+        await run_in_threadpool(write_journal, ctx, principal, request)
 
 
 async def read_body(request: Request) -> bytes:

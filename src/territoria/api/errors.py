@@ -17,6 +17,7 @@ from territoria.errors import (
     Invalid,
     NotFound,
     TooLarge,
+    TooManyRequests,
     Unauthenticated,
     Unparseable,
 )
@@ -29,6 +30,7 @@ STATUS: list[tuple[type[DomainError], int, str]] = [
     (NotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),
     (TooLarge, 413, "Payload too large"),
+    (TooManyRequests, 429, "Too many requests"),
     (Unparseable, 400, "Unparseable body"),
     (Invalid, 422, "Invalid input"),
 ]

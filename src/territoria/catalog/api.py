@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import TypeAdapter, ValidationError
 
 from territoria.access.audit import principal_actor, record
-from territoria.access.service import can_read, require_ingest, require_manage, require_read
+from territoria.access.policy import can_read, require_ingest, require_manage, require_read
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.catalog import service
 from territoria.catalog.schemas import (

@@ -42,6 +42,9 @@ class Dataset(Base):
     table_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
     schema_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Fields holding personal data: pseudonymised for anyone but the owner, purged after retention.
+    personal_fields: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,6 +1,6 @@
 """Import every table module so that Base.metadata is complete (Alembic, tests)."""
 
-from territoria.access import audit_models
+from territoria.access import agreement_models, audit_models, user_models
 from territoria.access import models as access_models
 from territoria.catalog import models as catalog_models
 from territoria.db.base import Base
@@ -13,6 +13,7 @@ metadata = Base.metadata
 
 __all__ = [
     "access_models",
+    "agreement_models",
     "audit_models",
     "catalog_models",
     "ingest_models",
@@ -20,4 +21,5 @@ __all__ = [
     "quality_models",
     "territory_models",
     "timeseries_models",
+    "user_models",
 ]

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from territoria.access.service import Principal, require_ingest, require_owner
+from territoria.access.policy import require_ingest, require_owner
+from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from territoria.access.audit import principal_actor, record
-from territoria.access.service import Principal
+from territoria.access.principal import Principal
 from territoria.catalog.models import Dataset
 from territoria.db.dialect import dialect_name
 from territoria.errors import Conflict, Invalid, NotFound
@@ -83,9 +83,7 @@ class ResubmitResult:
 
 def actor(principal: Principal) -> str:
     """Who acts, as kept in the quarantine's history."""
-    if principal.anonymous:
-        return "demo"
-    return f"{principal.organisation_slug or principal.organisation_id}/token:{principal.token_id}"
+    return principal.actor
 
 
 def _errors_table(session: Session) -> Any:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from territoria.access.service import require_read
+from territoria.access.policy import require_read
 from territoria.api.deps import PrincipalDep, SessionDep
 from territoria.catalog.service import get_dataset
 from territoria.timeseries.query import MAX_POINTS, parse_bound, query_series

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from territoria.access.service import Principal, can_read
+from territoria.access.policy import can_read
+from territoria.access.principal import Principal
 from territoria.catalog.models import Asset, Dataset, Metric, Series
 from territoria.catalog.service import list_datasets
 from territoria.settings import Settings

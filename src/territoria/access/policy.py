@@ -1,0 +1,171 @@
+"""The one place that decides who may do what with a dataset.
+
+Every API route, page, export and query goes through `decide`/`require` (and the wrappers below):
+ownership, roles, token limits, data-sharing agreements and open access are weighed here and nowhere
+else. Refusals are noted in the principal's journal, which the request writes to the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from territoria.access.principal import Grant, Principal
+from territoria.access.roles import Capability
+from territoria.catalog.models import Dataset
+from territoria.errors import Forbidden, Unauthenticated
+
+Via = Literal["owner", "agreement", "open", "none"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether an action is allowed, on what ground, and the agreement that allows it if any."""
+
+    allowed: bool
+    via: Via
+    reason: str = ""
+    grant: Grant | None = None
+
+
+WHAT: dict[Capability, str] = {
+    Capability.READ: "read",
+    Capability.INGEST: "send data to",
+    Capability.QUARANTINE: "see the rejected rows and batch reports of",
+    Capability.MANAGE: "change",
+    Capability.SHARE: "share",
+    Capability.PUBLISH: "publish",
+    Capability.MEMBERS: "manage the members of",
+}
+
+
+def _token_allows(principal: Principal, ds: Dataset) -> bool:
+    """A token limited to some datasets includes this one."""
+    return principal.datasets is None or ds.slug in principal.datasets
+
+
+def is_owner(principal: Principal, ds: Dataset) -> bool:
+    """The principal acts for the organisation that owns the dataset."""
+    return principal.organisation_id is not None and principal.organisation_id == ds.owner_id
+
+
+def decide(principal: Principal, ds: Dataset, capability: Capability) -> Decision:
+    """May this principal exercise this capability on this dataset, and why."""
+    if capability is Capability.READ and ds.access == "open":
+        return Decision(True, "open")
+    if principal.anonymous:
+        return Decision(False, "none", f"dataset '{ds.slug}' is not open: log in or send a token")
+    if not _token_allows(principal, ds):
+        return Decision(False, "none", f"this token is limited to other datasets than '{ds.slug}'")
+    if is_owner(principal, ds):
+        if principal.can(capability):
+            return Decision(True, "owner")
+        return Decision(
+            False, "none", f"your role does not allow you to {WHAT[capability]} dataset '{ds.slug}'"
+        )
+    grant = principal.grants.get(ds.id)
+    if capability is Capability.READ and grant is not None and principal.can(Capability.READ):
+        return Decision(True, "agreement", grant=grant)
+    if capability is Capability.READ:
+        return Decision(
+            False,
+            "none",
+            f"your organisation has no read access to dataset '{ds.slug}': "
+            "ask its owner for a data-sharing agreement",
+        )
+    return Decision(False, "none", f"only the owner organisation of '{ds.slug}' may {WHAT[capability]} it")
+
+
+def require(principal: Principal, ds: Dataset, capability: Capability) -> Decision:
+    """The decision if allowed; otherwise note the refusal and raise 401 (anonymous) or 403."""
+    decision = decide(principal, ds, capability)
+    if decision.allowed:
+        if decision.via == "agreement" and decision.grant is not None:
+            principal.journal.add("dataset.read", f"dataset:{ds.slug}", agreement=decision.grant.agreement_id)
+        return decision
+    principal.journal.add(
+        "access.denied", f"dataset:{ds.slug}", capability=capability.value, reason=decision.reason
+    )
+    if principal.anonymous:
+        raise Unauthenticated(decision.reason)
+    raise Forbidden(decision.reason)
+
+
+def can_read(principal: Principal, ds: Dataset) -> bool:
+    """True when the principal may read the dataset (nothing is noted)."""
+    return decide(principal, ds, Capability.READ).allowed
+
+
+def readable(principal: Principal, datasets: Iterable[Dataset]) -> list[Dataset]:
+    """The datasets this principal may read, in the given order."""
+    return [ds for ds in datasets if can_read(principal, ds)]
+
+
+def require_read(principal: Principal, ds: Dataset) -> Decision:
+    """Refuse a read the principal is not allowed."""
+    return require(principal, ds, Capability.READ)
+
+
+def require_ingest(principal: Principal, ds: Dataset) -> None:
+    """Sending data needs the `ingest` capability in the owner organisation."""
+    require(principal, ds, Capability.INGEST)
+
+
+def require_owner(principal: Principal, ds: Dataset, what: str = "") -> None:
+    """Rejected rows and batch reports are for the owner's producers, stewards and admins."""
+    del what  # the reason names the capability; kept for call sites that describe the view
+    require(principal, ds, Capability.QUARANTINE)
+
+
+def require_manage(principal: Principal, ds: Dataset | None = None) -> None:
+    """Creating a dataset, or changing one, needs the `manage` capability (in the owner organisation)."""
+    if ds is not None:
+        require(principal, ds, Capability.MANAGE)
+        return
+    require_capability(principal, Capability.MANAGE, "create datasets", target="dataset:*")
+
+
+def require_capability(principal: Principal, capability: Capability, what: str, *, target: str) -> None:
+    """An organisation-level action (no dataset yet): the capability in the principal's organisation."""
+    if principal.anonymous:
+        principal.journal.add("access.denied", target, capability=capability.value, reason="anonymous")
+        raise Unauthenticated(f"to {what}, log in or send a token")
+    if principal.organisation_id is None or not principal.can(capability):
+        reason = f"your role does not allow you to {what}"
+        principal.journal.add("access.denied", target, capability=capability.value, reason=reason)
+        raise Forbidden(reason)
+
+
+def require_platform_admin(principal: Principal, what: str, *, target: str) -> None:
+    """Platform administration (organisations, people, the audit trail) is for the authority's admins."""
+    if principal.anonymous:
+        principal.journal.add("access.denied", target, capability="platform_admin", reason="anonymous")
+        raise Unauthenticated(f"to {what}, log in as a platform administrator")
+    if not principal.platform_admin:
+        reason = f"only a platform administrator may {what}"
+        principal.journal.add("access.denied", target, capability="platform_admin", reason=reason)
+        raise Forbidden(reason)
+
+
+def allowed_fields(principal: Principal, ds: Dataset) -> frozenset[str] | None:
+    """Fields (records) or metrics (time series) the principal may read; None: all of them."""
+    if ds.access == "open" or is_owner(principal, ds):
+        return None
+    grant = principal.grants.get(ds.id)
+    return grant.fields if grant is not None else frozenset()
+
+
+def require_field(principal: Principal, ds: Dataset, name: str) -> None:
+    """Refuse reading a metric or field left out of the principal's agreement."""
+    fields = allowed_fields(principal, ds)
+    if fields is None or name in fields:
+        return
+    reason = f"the data-sharing agreement on '{ds.slug}' does not include '{name}'"
+    principal.journal.add("access.denied", f"dataset:{ds.slug}", field=name, reason=reason)
+    raise Forbidden(reason)
+
+
+def sees_personal(principal: Principal, ds: Dataset) -> bool:
+    """Personal fields are shown in clear to the owner organisation only."""
+    return is_owner(principal, ds) and principal.can(Capability.READ)
