@@ -118,3 +118,32 @@ def build_world(ctx: Context, assets: int = 20) -> World:
 def world(ctx: Context) -> World:
     """The standard small world on each backend."""
     return build_world(ctx)
+
+
+def web_login(
+    ctx: Context,
+    client: TestClient,
+    *,
+    org: str,
+    role: str,
+    email: str | None = None,
+    platform_admin: bool = False,
+) -> str:
+    """Create a user with that role in `org`, open a web session on the client; returns its CSRF token."""
+    from territoria.access.users import create_user, find_user, set_membership
+    from territoria.access.websessions import COOKIE, LoginResult, login
+    from territoria.catalog.service import get_organisation
+
+    address = email or f"{role}@{org}.example.org"
+    password = "correct horse battery staple"  # noqa: S105 - a test password
+    with ctx.session(write=True) as s:
+        user = find_user(s, address) or create_user(
+            s, address, password=password, platform_admin=platform_admin
+        )
+        set_membership(s, user, get_organisation(s, org), role, actor="test")
+    with ctx.session(write=True) as s:
+        result = login(s, ctx.settings, address, password, "testclient")
+        assert isinstance(result, LoginResult), result
+        csrf = result.session.csrf_token
+    client.cookies.set(COOKIE, result.cookie)
+    return csrf

@@ -18,7 +18,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from territoria.access.agreement_cli import agreement_app
 from territoria.access.audit_cli import audit_app
+from territoria.access.retention import start_retention_schedule
+from territoria.access.retention_cli import retention_app
+from territoria.access.user_cli import user_app
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
@@ -40,6 +44,9 @@ app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 app.add_typer(quality_app, name="quality")
 app.add_typer(audit_app, name="audit")
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(retention_app, name="retention")
+app.add_typer(user_app, name="user")
 
 console = Console(stderr=True)
 
@@ -287,11 +294,14 @@ def serve(
         return
     tune_gc()
     schedule = _start_quality_schedule(ctx)
+    retention = start_retention_schedule(ctx)
     try:
         uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=level)
     finally:
         if schedule is not None:
             schedule.stop_event.set()
+        if retention is not None:
+            retention.stop_event.set()
 
 
 @app.command("simulate")
@@ -321,17 +331,21 @@ def demo(
 
     from territoria.api.app import create_app
     from territoria.simulate.demo import DemoPlan, LiveFeed, admin_token, data_dir_url, populate
+    from territoria.simulate.demo_people import install_people, people_table
 
     _require_free_port("127.0.0.1", port)
     ctx = context(database_url=data_dir_url(data_dir), demo=True)
     tune_gc()
     plan = DemoPlan(assets=assets, days=days)
     city = populate(ctx, plan, console)
+    people = install_people(ctx)
     token = admin_token(ctx)
     feed = LiveFeed(ctx, city, plan.seed, live_period)
     feed.start()
     schedule = _start_quality_schedule(ctx)
+    retention = start_retention_schedule(ctx)
     console.print(f"\n[bold green]Territoria demo[/] on http://127.0.0.1:{port}/  (API docs: /api/docs)")
+    console.print(people_table(people, port))
     console.print("admin token (platform administrator, valid 30 days):")
     print(token, flush=True)
     try:
@@ -340,6 +354,8 @@ def demo(
         feed.stop_event.set()
         if schedule is not None:
             schedule.stop_event.set()
+        if retention is not None:
+            retention.stop_event.set()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
-from tests.conftest import World
+from tests.conftest import World, web_login
 from tests.quality.test_scores import D, E, add_open_dataset, load_days
 
 from territoria.api.app import create_app
@@ -26,12 +26,14 @@ def client_for(ctx: Context) -> TestClient:
 
 
 def prepared(world: World) -> TestClient:
-    """Lights (private, two scored days) and meters (open) of LightCo, scored; a demo client."""
+    """Lights (private, two scored days) and meters (open) of LightCo, scored; a client logged in at LightCo."""
     load_days(world.ctx)
     add_open_dataset(world.ctx)
     with world.ctx.session(write=True) as s:
         scores.compute_scores(s, None, [E, D])
-    return client_for(world.ctx)
+    client = client_for(world.ctx)
+    web_login(world.ctx, client, org="lightco", role="analyst")
+    return client
 
 
 def assert_csp_friendly(html: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.conftest import World
+from tests.conftest import World, web_login
 
 from territoria.api.app import create_app
 from territoria.context import Context
@@ -284,53 +284,56 @@ def test_records_rows_resubmitted(qw: World) -> None:
 
 def test_quarantine_page(qw: World) -> None:
     send(qw, BAD_BATCH)
+    assert qw.client.get("/datasets/lights/quarantine").status_code == 404  # private: not visible
+    csrf = web_login(qw.ctx, qw.client, org="lightco", role="producer")
     page = qw.client.get("/datasets/lights/quarantine?lang=fr")
     assert page.status_code == 200 and "Quarantaine" in page.text
     assert "UNKNOWN_ASSET" in page.text and "GHOST" in page.text
     assert "quarantine.csv" in page.text and 'for="discard-reason"' in page.text
     assert "<script" not in page.text and " style=" not in page.text
+    assert f'name="csrf_token" value="{csrf}"' in page.text
     en = qw.client.get("/datasets/lights/quarantine?lang=en&code=RANGE")
     assert "Quarantine of" in en.text and "1 matching row(s)" in en.text and "GHOST" not in en.text
     ids = [r["id"] for r in quarantined(qw)]
+    r = qw.client.post("/datasets/lights/quarantine/discard", data={"ids": ids[:1], "reason": "x"})
+    assert r.status_code == 403  # no CSRF token
     r = qw.client.post(
-        "/datasets/lights/quarantine/discard", data={"ids": ids[:1], "reason": ""}, follow_redirects=False
+        "/datasets/lights/quarantine/discard",
+        data={"ids": ids[:1], "reason": "", "csrf_token": csrf},
+        follow_redirects=False,
     )
     assert r.status_code == 303 and "reason_required" in r.headers["location"]
     r = qw.client.post(
         "/datasets/lights/quarantine/discard",
-        data={"ids": [str(i) for i in ids[:2]], "reason": "bad meter"},
+        data={"ids": [str(i) for i in ids[:2]], "reason": "bad meter", "csrf_token": csrf},
         follow_redirects=False,
     )
     assert r.status_code == 303 and "done=discarded" in r.headers["location"]
     assert qw.client.get(r.headers["location"] + "&lang=en").text.count("2 row(s) discarded") == 1
-    assert [g["resolved_by"] for g in quarantined(qw, status="discarded")] == ["anonymous", "anonymous"]
+    by = [g["resolved_by"] for g in quarantined(qw, status="discarded")]
+    assert by == ["user:producer@lightco.example.org@org:lightco"] * 2
     raw = '{"asset": "L001", "metric": "power", "ts": "2026-11-01T00:00:00Z", "value": 5}'
     r = qw.client.post(
-        "/datasets/lights/quarantine/resubmit", data={"id": str(ids[2]), "raw": raw}, follow_redirects=False
+        "/datasets/lights/quarantine/resubmit",
+        data={"id": str(ids[2]), "raw": raw, "csrf_token": csrf},
+        follow_redirects=False,
     )
     assert "done=resubmitted" in r.headers["location"]
     r = qw.client.post(
         "/datasets/lights/quarantine/discard",
-        data={"ids": [str(ids[3])], "reason": "x"},
+        data={"ids": [str(ids[3])], "reason": "x", "csrf_token": csrf},
         headers={"origin": "https://evil.example"},
     )
     assert r.status_code == 403
-    qw.ctx.settings.demo = False
-    try:
-        assert qw.client.get("/datasets/lights/quarantine").status_code == 404  # private: not visible
-    finally:
-        qw.ctx.settings.demo = True
+    web_login(qw.ctx, qw.client, org="lightco", role="analyst")
+    assert qw.client.get("/datasets/lights/quarantine").status_code == 403  # analysts do not see raw rows
 
 
 def test_quarantine_page_outside_the_demo(qw: World) -> None:
     r = qw.client.patch("/api/v1/datasets/lights", json={"access": "open"}, headers=qw.operator)
     assert r.status_code == 200, r.text
-    qw.ctx.settings.demo = False
-    try:
-        r = qw.client.get("/datasets/lights/quarantine?lang=en")
-        assert r.status_code == 401 and "owner only" in r.text
-        r = qw.client.get("/datasets/lights/quarantine?lang=fr", headers=qw.other)
-        assert r.status_code == 403 and "Seul le producteur" in r.text
-        assert qw.client.get("/datasets/lights/quarantine", headers=qw.operator).status_code == 200
-    finally:
-        qw.ctx.settings.demo = True
+    r = qw.client.get("/datasets/lights/quarantine?lang=en")
+    assert r.status_code == 401 and "owner only" in r.text
+    r = qw.client.get("/datasets/lights/quarantine?lang=fr", headers=qw.other)
+    assert r.status_code == 403 and "Seul le producteur" in r.text
+    assert qw.client.get("/datasets/lights/quarantine", headers=qw.operator).status_code == 200

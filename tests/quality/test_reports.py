@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import World
+from tests.conftest import World, web_login
 from tests.quality.test_quarantine import BAD_BATCH, Q, quality_app, quarantined, send
 
 from territoria.catalog.models import Dataset
@@ -124,6 +124,8 @@ def test_reports_in_html(qw: World, lang: str, words: tuple[str, str]) -> None:
 
 def test_report_pages_for_the_browser(qw: World) -> None:
     first = send(qw, BAD_BATCH)
+    assert qw.client.get(f"/batches/{first['batch_id']}/report").status_code == 404  # anonymous browser
+    web_login(qw.ctx, qw.client, org="lightco", role="producer")
     r = qw.client.get(f"/batches/{first['batch_id']}/report?lang=en")
     assert r.status_code == 200 and "What was rejected and why" in r.text and "UNKNOWN_ASSET" in r.text
     r = qw.client.get("/datasets/lights/report?lang=fr")
@@ -131,10 +133,6 @@ def test_report_pages_for_the_browser(qw: World) -> None:
     assert qw.client.get("/batches/nope/report").status_code == 404
     page = qw.client.get("/datasets/lights/quarantine?lang=en").text
     assert f"/batches/{first['batch_id']}/report" in page and "/datasets/lights/report" in page
-    qw.ctx.settings.demo = False
-    try:  # outside the demo, a browser without a token sees no private dataset's reports
-        assert qw.client.get(f"/batches/{first['batch_id']}/report").status_code == 404
-        assert qw.client.get(f"/batches/{first['batch_id']}/report", headers=qw.operator).status_code == 200
-        assert qw.client.get("/datasets/lights/report", headers=qw.other).status_code == 404
-    finally:
-        qw.ctx.settings.demo = True
+    qw.client.cookies.clear()
+    assert qw.client.get(f"/batches/{first['batch_id']}/report", headers=qw.operator).status_code == 200
+    assert qw.client.get("/datasets/lights/report", headers=qw.other).status_code == 404

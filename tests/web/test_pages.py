@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import web_login
 
 from territoria.access.service import create_token
+from territoria.access.websessions import COOKIE
 from territoria.api.app import create_app
 from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate, OrganisationCreate
 from territoria.catalog.service import create_dataset, create_organisation, upsert_assets
@@ -29,11 +31,13 @@ HOURS = 72
 
 @dataclass
 class Site:
-    """Two apps on one database: the local demo, and a production-like (non-demo) server."""
+    """Two apps on one database: the demo with a logged-in analyst of the operator, and an anonymous visitor
+    of a production-like (non-demo) server."""
 
     demo: TestClient
     public: TestClient
     owner_token: str
+    session_cookie: str
 
 
 def _populate(ctx: Context) -> str:
@@ -113,16 +117,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     upgrade(demo_ctx.engine)
     secret = _populate(demo_ctx)
     public_ctx = Context(Settings(database_url=url, demo=False, secret_key="s" * 48))
-    yield Site(TestClient(create_app(context=demo_ctx)), TestClient(create_app(context=public_ctx)), secret)
+    demo = TestClient(create_app(context=demo_ctx))
+    web_login(demo_ctx, demo, org="lightco", role="analyst")
+    cookie = demo.cookies[COOKIE]
+    yield Site(demo, TestClient(create_app(context=public_ctx)), secret, cookie)
     demo_ctx.engine.dispose()
     public_ctx.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cookies(site: Site) -> None:
-    """Each test starts without the language cookie a previous test may have set."""
+    """Each test starts without the language cookie a previous test may have set (still logged in)."""
     site.demo.cookies.clear()
     site.public.cookies.clear()
+    site.demo.cookies.set(COOKIE, site.session_cookie)
 
 
 def assert_csp_friendly(html: str) -> None:

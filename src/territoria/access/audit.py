@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
@@ -216,6 +216,38 @@ def verify(session: Session, *, page_size: int = PAGE_SIZE) -> VerifyReport:
     return VerifyReport(True, checked, head_hash=expected_prev if checked else None)
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to show; every criterion given narrows the selection."""
+
+    action: str | None = None  # exact, or a prefix ending in '.' ('agreement.')
+    actor: str | None = None  # prefix: 'user:ana@' or 'org:lightco/'
+    target: str | None = None  # prefix: 'dataset:lights' or 'agreement:'
+    organisation_id: int | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE clauses of this filter (bound parameters, LIKE wildcards escaped)."""
+        where: list[ColumnElement[bool]] = []
+        if self.action:
+            if self.action.endswith("."):
+                where.append(AuditEvent.action.startswith(self.action, autoescape=True))
+            else:
+                where.append(AuditEvent.action == self.action)
+        if self.actor:
+            where.append(AuditEvent.actor.startswith(self.actor, autoescape=True))
+        if self.target:
+            where.append(AuditEvent.target.startswith(self.target, autoescape=True))
+        if self.organisation_id is not None:
+            where.append(AuditEvent.organisation_id == self.organisation_id)
+        if self.since is not None:
+            where.append(AuditEvent.at >= self.since)
+        if self.until is not None:
+            where.append(AuditEvent.at < self.until)
+        return where
+
+
 def list_events(
     session: Session,
     *,
@@ -223,19 +255,40 @@ def list_events(
     organisation_id: int | None = None,
     limit: int = 50,
     before_id: int | None = None,
+    actor: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEvent]:
-    """Newest events first, optionally filtered by action (exact, or a prefix ending in '.')."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-    if action:
-        if action.endswith("."):
-            query = query.where(AuditEvent.action.startswith(action, autoescape=True))
-        else:
-            query = query.where(AuditEvent.action == action)
-    if organisation_id is not None:
-        query = query.where(AuditEvent.organisation_id == organisation_id)
+    """Newest events first, filtered as `EventFilter` says; `before_id` pages back (keyset)."""
+    where = EventFilter(action, actor, target, organisation_id, since, until)
+    query = select(AuditEvent).where(*where.conditions()).order_by(AuditEvent.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     return list(session.scalars(query))
+
+
+def iter_events(session: Session, where: EventFilter, *, page_size: int = PAGE_SIZE) -> Iterator[AuditEvent]:
+    """Every matching event in chain order, page by page (keyset), in bounded memory.
+
+    The walk stops at the head seen when it starts: events appended meanwhile (the export's own
+    trace among them) belong to the next export.
+    """
+    head = session.scalar(select(func.max(AuditEvent.id))) or 0
+    last_id = 0
+    while True:
+        query = (
+            select(AuditEvent)
+            .where(*where.conditions(), AuditEvent.id > last_id, AuditEvent.id <= head)
+            .order_by(AuditEvent.id)
+            .limit(page_size)
+        )
+        page = list(session.scalars(query))
+        if not page:
+            return
+        yield from page
+        last_id = page[-1].id
+        session.expunge_all()
 
 
 class AuditEventPublic(BaseModel):
@@ -252,6 +305,21 @@ class AuditEventPublic(BaseModel):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+def event_record(event: AuditEvent) -> dict[str, Any]:
+    """An event as plain JSON with the very values its hash covers (exports can be checked outside)."""
+    return {
+        "id": event.id,
+        "at": _iso(event.at),
+        "actor": event.actor,
+        "organisation_id": event.organisation_id,
+        "action": event.action,
+        "target": event.target,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
 
 
 def audit_table_row(event: AuditEvent) -> tuple[str, str, str, str, str, str]:

@@ -92,6 +92,15 @@ def require(principal: Principal, ds: Dataset, capability: Capability) -> Decisi
     raise Forbidden(decision.reason)
 
 
+def check_read(principal: Principal, ds: Dataset) -> bool:
+    """Like `require_read` for pages that answer "not found" rather than raise: notes reads and refusals."""
+    try:
+        require(principal, ds, Capability.READ)
+    except (Unauthenticated, Forbidden):
+        return False
+    return True
+
+
 def can_read(principal: Principal, ds: Dataset) -> bool:
     """True when the principal may read the dataset (nothing is noted)."""
     return decide(principal, ds, Capability.READ).allowed
@@ -169,3 +178,53 @@ def require_field(principal: Principal, ds: Dataset, name: str) -> None:
 def sees_personal(principal: Principal, ds: Dataset) -> bool:
     """Personal fields are shown in clear to the owner organisation only."""
     return is_owner(principal, ds) and principal.can(Capability.READ)
+
+
+def require_org_capability(
+    principal: Principal, organisation_id: int | None, capability: Capability, what: str, *, target: str
+) -> None:
+    """An action on one organisation (members, tokens, audit events): its own people, or a platform admin."""
+    if principal.anonymous:
+        principal.journal.add("access.denied", target, capability=capability.value, reason="anonymous")
+        raise Unauthenticated(f"to {what}, log in or send a token")
+    if principal.platform_admin:
+        return
+    own = organisation_id is not None and principal.organisation_id == organisation_id
+    if not own or not principal.can(capability):
+        reason = f"your role does not allow you to {what}"
+        principal.journal.add("access.denied", target, capability=capability.value, reason=reason)
+        raise Forbidden(reason)
+
+
+def require_delegable(
+    principal: Principal,
+    granted: frozenset[Capability],
+    datasets: frozenset[str] | None,
+    *,
+    platform_admin: bool,
+    target: str,
+) -> None:
+    """A new token carries no more than its creator: capabilities, dataset limit, platform administration."""
+    reason = ""
+    missing = sorted(c.value for c in granted - principal.capabilities)
+    if missing:
+        reason = f"a token cannot receive rights you do not hold ({', '.join(missing)})"
+    elif principal.datasets is not None and (datasets is None or not datasets <= principal.datasets):
+        reason = "your token is limited to some datasets: a token you create must stay within them"
+    elif platform_admin and not principal.platform_admin:
+        # An admin token of the authority administers the platform: only a platform admin may mint one.
+        reason = "only a platform administrator may create an admin token for the authority"
+    if reason:
+        principal.journal.add("access.denied", target, capability=Capability.MEMBERS.value, reason=reason)
+        raise Forbidden(reason)
+
+
+def check_agreement_party(principal: Principal, agreement_id: int, owner_id: int, recipient_id: int) -> bool:
+    """Both sides of an agreement and platform admins see it; others are refused (noted; callers say 404)."""
+    if principal.platform_admin or principal.organisation_id in (owner_id, recipient_id):
+        return True
+    reason = "not a party to this data-sharing agreement"
+    principal.journal.add("access.denied", f"agreement:{agreement_id}", reason=reason)
+    if principal.anonymous:
+        raise Unauthenticated("log in or send a token to see data-sharing agreements")
+    return False

@@ -8,10 +8,18 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from territoria import __version__
+from territoria.access import redact
+from territoria.access.admin_pages import router as admin_pages_router
+from territoria.access.api import router as access_router
+from territoria.access.audit_api import router as audit_router
+from territoria.access.link_pages import router as link_pages_router
+from territoria.access.me_api import router as me_router
+from territoria.access.pages import router as access_pages_router
 from territoria.api import errors, security
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.ingest.api import router as ingest_router
+from territoria.ingest.records_api import router as records_router
 from territoria.quality.api import router as quality_router
 from territoria.quality.pages import router as quality_pages_router
 from territoria.quality.quarantine_api import router as quarantine_router
@@ -27,6 +35,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     if context is None:
         context = Context(settings or Settings())
     context.settings.require_real_secret()
+    redact.install()
     app = FastAPI(
         title="Territoria",
         version=__version__,
@@ -49,7 +58,14 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     for router in (catalog_router, quarantine_router, ingest_router, timeseries_router, territory_router):
         app.include_router(router)
     app.include_router(quality_router)
+    app.include_router(records_router)
+    app.include_router(me_router)
+    app.include_router(access_router)
+    app.include_router(audit_router)
     mount_web(app)
+    app.include_router(access_pages_router)
+    app.include_router(admin_pages_router)
+    app.include_router(link_pages_router)
     app.include_router(quarantine_pages_router)
     app.include_router(quality_pages_router)
     return app

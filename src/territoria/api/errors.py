@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from territoria.errors import (
@@ -45,9 +45,18 @@ def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] |
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
-def _domain(_request: Request, exc: Exception) -> JSONResponse:
+def _is_page(request: Request) -> bool:
+    """A browser asking for a page (scripts and the API get problem+json)."""
+    return not request.url.path.startswith("/api/") and "authorization" not in request.headers
+
+
+def _domain(request: Request, exc: Exception) -> Response:
     """Map a domain error to its status."""
     assert isinstance(exc, DomainError)
+    if isinstance(exc, Unauthenticated) and _is_page(request):
+        from territoria.access.pages import login_required  # the pages import the app's dependencies
+
+        return login_required(request)
     for cls, status, title in STATUS:
         if isinstance(exc, cls):
             return problem(status, title, exc.message, exc.errors)

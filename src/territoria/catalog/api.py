@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import TypeAdapter, ValidationError
 
 from territoria.access.audit import principal_actor, record
+from territoria.access.personal import view_of
 from territoria.access.policy import can_read, require_ingest, require_manage, require_read
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.catalog import service
@@ -81,6 +82,7 @@ def update_dataset(slug: str, body: DatasetUpdate, ctx: ContextDep, principal: P
 @router.get("/datasets/{slug}/assets", response_model=list[AssetPublic])
 def list_assets(
     slug: str,
+    ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
     area: Annotated[str | None, Query(max_length=16)] = None,
@@ -89,7 +91,8 @@ def list_assets(
     """Assets of a dataset, optionally in one commune."""
     ds = service.get_dataset(session, slug)
     require_read(principal, ds)
-    return service.list_assets(session, ds, area=area, limit=limit)
+    view = view_of(principal, ds, ctx.settings.secret_key)
+    return service.list_assets(session, ds, area=area, limit=limit, view=view)
 
 
 def _asset_items(body: bytes) -> list[AssetIn]:

@@ -32,6 +32,52 @@ def packaged_schema(value: Any) -> Any:
 
 SchemaDescriptor = Annotated[dict[str, Any] | None, BeforeValidator(packaged_schema)]
 
+# What a time-series dataset may declare personal: the asset's external id (a smart meter number), its
+# name, its position (non-owners then see only its commune) and any of its properties.
+ASSET_PERSONAL = ("asset", "asset.name", "asset.location")
+ASSET_PROPERTY = "asset.properties."
+MAX_RETENTION_DAYS = 36_500
+FieldName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def schema_personal(schema: dict[str, Any] | None) -> list[str]:
+    """Fields a Table Schema marks `"personal": true`."""
+    marked: list[str] = []
+    for field in (schema or {}).get("fields") or []:
+        flag = field.get("personal", False) if isinstance(field, dict) else False
+        if not isinstance(flag, bool):
+            raise ValueError(f"schema: field '{field.get('name')}': 'personal' must be true or false")
+        if flag:
+            marked.append(str(field["name"]))
+    return marked
+
+
+def check_personal_fields(kind: str, schema: dict[str, Any] | None, names: list[str]) -> list[str]:
+    """The personal fields of a dataset: the names given and those its Table Schema marks, checked."""
+    if kind == "timeseries":
+        bad = [
+            n
+            for n in names
+            if n not in ASSET_PERSONAL and not (n.startswith(ASSET_PROPERTY) and n != ASSET_PROPERTY)
+        ]
+        if bad:
+            raise ValueError(
+                f"personal_fields: {', '.join(repr(b) for b in bad)} cannot be declared on a time-series "
+                "dataset; use 'asset', 'asset.name', 'asset.location' or 'asset.properties.<key>'"
+            )
+        return sorted(set(names))
+    fields = [f.get("name") for f in (schema or {}).get("fields") or [] if isinstance(f, dict)]
+    if names and not fields:
+        raise ValueError("personal_fields: give the dataset a Table Schema first; they name its fields")
+    unknown = [n for n in names if n not in fields]
+    if unknown:
+        raise ValueError(
+            f"personal_fields: {', '.join(repr(u) for u in unknown)} not in the Table Schema "
+            f"(its fields: {', '.join(str(f) for f in fields)})"
+        )
+    return sorted(set(names) | set(schema_personal(schema)))
+
+
 OrgKind = Literal["authority", "operator", "partner", "public"]
 DatasetKind = Literal["timeseries", "records"]
 Access = Literal["private", "shared", "open"]
@@ -108,6 +154,9 @@ class DatasetCreate(Strict):
     metrics: list[MetricCreate] = Field(default_factory=list)
     table_schema: SchemaDescriptor = Field(default=None, alias="schema")
     keywords: list[str] = Field(default_factory=list)
+    # Pseudonymised for anyone but the owner; for records also a Table Schema field's `"personal": true`.
+    personal_fields: list[FieldName] = Field(default_factory=list, max_length=500)
+    retention_days: int | None = Field(default=None, ge=1, le=MAX_RETENTION_DAYS)
 
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
@@ -123,6 +172,7 @@ class DatasetCreate(Strict):
             raise ValueError("a records dataset takes a 'schema' (Table Schema), not 'metrics'")
         if self.table_schema is not None:
             validate_table_schema(self.table_schema)
+        self.personal_fields = check_personal_fields(self.kind, self.table_schema, self.personal_fields)
         return self
 
 
@@ -137,6 +187,10 @@ class DatasetUpdate(Strict):
     keywords: list[str] | None = None
     metrics: list[MetricCreate] | None = None
     table_schema: SchemaDescriptor = Field(default=None, alias="schema")
+    # Replaces the declared list when given (checked against the dataset by the service).
+    personal_fields: list[FieldName] | None = Field(default=None, max_length=500)
+    # An explicit null removes the retention period.
+    retention_days: int | None = Field(default=None, ge=1, le=MAX_RETENTION_DAYS)
 
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
@@ -145,6 +199,7 @@ class DatasetUpdate(Strict):
         """A new Table Schema must be a valid one."""
         if self.table_schema is not None:
             validate_table_schema(self.table_schema)
+            schema_personal(self.table_schema)
         return self
 
 
@@ -164,6 +219,8 @@ class DatasetPublic(BaseModel):
     table_schema: dict[str, Any] | None = Field(default=None, serialization_alias="schema")
     keywords: list[str]
     schema_version: int = 1
+    personal_fields: list[str] = Field(default_factory=list)
+    retention_days: int | None = None
     assets: int | None = None
     created_at: datetime
     updated_at: datetime

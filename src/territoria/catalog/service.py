@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from territoria.access.personal import ASSET, View, mask_asset
 from territoria.catalog.errors import DatasetNotFound, OrganisationNotFound, SlugTaken
 from territoria.catalog.models import Asset, Dataset, Metric, Organisation, Series
 from territoria.catalog.schemas import (
@@ -20,6 +21,8 @@ from territoria.catalog.schemas import (
     MetricCreate,
     MetricPublic,
     OrganisationCreate,
+    check_personal_fields,
+    schema_personal,
 )
 from territoria.errors import Invalid
 from territoria.quality.models import SchemaVersion
@@ -101,6 +104,8 @@ def create_dataset(session: Session, body: DatasetCreate, owner: Organisation) -
         reporting_interval_s=body.reporting_interval_s,
         table_schema=body.table_schema,
         keywords=body.keywords,
+        personal_fields=body.personal_fields,
+        retention_days=body.retention_days,
     )
     ds.metrics = [_metric(m) for m in body.metrics]
     ds.schema_version = 1
@@ -152,8 +157,24 @@ def update_dataset(session: Session, ds: Dataset, body: DatasetUpdate) -> Datase
         # New rows are checked against the new version; stored rows are not re-checked.
         ds.schema_version += 1
         _record_version(session, ds)
+    _update_personal(ds, body)
     session.flush()
     return ds
+
+
+def _update_personal(ds: Dataset, body: DatasetUpdate) -> None:
+    """Apply a new list of personal fields, a new schema's `personal` marks and the retention period."""
+    if "retention_days" in body.model_fields_set:
+        ds.retention_days = body.retention_days
+    if body.personal_fields is not None:
+        try:
+            ds.personal_fields = check_personal_fields(ds.kind, ds.table_schema, body.personal_fields)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from exc
+    elif body.table_schema is not None and ds.kind == "records":
+        # Declarations are kept when only the schema changes: a field dropped from the schema still
+        # holds personal values in the stored records, which retention must still purge.
+        ds.personal_fields = sorted(set(ds.personal_fields or []) | set(schema_personal(ds.table_schema)))
 
 
 def count_assets(session: Session, ds: Dataset) -> int:
@@ -188,6 +209,8 @@ def dataset_public(ds: Dataset, assets: int | None = None) -> DatasetPublic:
         table_schema=ds.table_schema,
         keywords=list(ds.keywords or []),
         schema_version=ds.schema_version,
+        personal_fields=list(ds.personal_fields or []),
+        retention_days=ds.retention_days,
         assets=assets,
         created_at=ds.created_at,
         updated_at=ds.updated_at,
@@ -262,28 +285,32 @@ def assets_from_geojson(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def list_assets(
-    session: Session, ds: Dataset, *, area: str | None = None, limit: int = 10000
+    session: Session, ds: Dataset, *, area: str | None = None, limit: int = 10000, view: View | None = None
 ) -> list[AssetPublic]:
-    """Assets of a dataset, optionally in one area."""
+    """Assets of a dataset, optionally in one area, as `view` shows them (None: as stored)."""
     stmt = select(Asset).where(Asset.dataset_id == ds.id)
     if area:
         stmt = stmt.where(Asset.area_code == area)
-    rows = session.scalars(stmt.order_by(Asset.external_id).limit(limit))
-    return [
-        AssetPublic(
-            id=a.external_id,
-            kind=a.kind,
-            network=a.network,
-            name=a.name,
-            lon=a.lon,
-            lat=a.lat,
-            area_code=a.area_code,
-            in_territory=a.in_territory,
-            properties=a.properties or {},
-            active=a.active,
+    # Ordering pseudonymised ids by their clear value would hint at it: creation order instead.
+    order = Asset.id if view is not None and view.hides(ASSET) else Asset.external_id
+    out: list[AssetPublic] = []
+    for a in session.scalars(stmt.order_by(order).limit(limit)):
+        shown = mask_asset(view, a.external_id, a.name, a.lon, a.lat, a.properties)
+        out.append(
+            AssetPublic(
+                id=shown.id,
+                kind=a.kind,
+                network=a.network,
+                name=shown.name,
+                lon=shown.lon,
+                lat=shown.lat,
+                area_code=a.area_code,
+                in_territory=a.in_territory,
+                properties=shown.properties,
+                active=a.active,
+            )
         )
-        for a in rows
-    ]
+    return out
 
 
 def series_map(session: Session, ds: Dataset) -> dict[tuple[int, int], int]:

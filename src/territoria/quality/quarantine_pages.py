@@ -1,8 +1,8 @@
 """HTML routes of the quarantine: the page of rejected rows and its discard and resubmit forms.
 
 The forms post here (no script needed) and come back to the page with a message (post/redirect/get).
-Until the web login exists a browser is anonymous: the page is then only shown in demo mode, which is a
-local single-user installation; cross-site posts are refused in every mode.
+The page is for the dataset owner's producers, stewards and admins, logged in (the policy decides);
+form posts carry the session's CSRF token, and cross-site posts are refused as well.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from territoria.access.policy import require_owner
+from territoria.access.policy import can_read, require_owner
 from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
@@ -24,7 +25,6 @@ from territoria.context import Context
 from territoria.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from territoria.ingest.models import Batch
 from territoria.quality import quarantine, reports
-from territoria.web import service
 from territoria.web.pages import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -33,18 +33,21 @@ CODE = re.compile(r"[A-Z0-9_]{1,64}")
 
 
 def _allowed(session: Session, principal: Principal, ctx: Context, slug: str) -> Dataset | int:
-    """The dataset when this visitor may handle its quarantine, else the HTTP status to answer."""
-    ds = service.visible_dataset(session, principal, ctx.settings, slug)
+    """The dataset when this visitor may handle its quarantine, else the HTTP status to answer.
+
+    A feed's ingest-only token handles its rejections without reading the dataset; a visitor who may
+    not even read the dataset gets 404, as if it did not exist.
+    """
+    del ctx
+    ds = session.scalar(select(Dataset).where(Dataset.slug == slug))
     if ds is None:
         return 404
-    if ctx.settings.demo:
-        return ds
     try:
         require_owner(principal, ds, "the quarantine")
     except Unauthenticated:
-        return 401
+        return 401 if can_read(principal, ds) else 404
     except Forbidden:
-        return 403
+        return 403 if can_read(principal, ds) else 404
     return ds
 
 

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from territoria.access.policy import require_read
-from territoria.api.deps import PrincipalDep, SessionDep
+from territoria.access.personal import view_of
+from territoria.access.policy import require_field, require_read
+from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.service import get_dataset
-from territoria.timeseries.query import MAX_POINTS, parse_bound, query_series
+from territoria.timeseries.query import MAX_POINTS, names, parse_bound, query_series
 from territoria.timeseries.schemas import Agg, Resolution, SeriesQueryResult
 
 router = APIRouter(prefix="/api/v1", tags=["timeseries"])
@@ -18,6 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["timeseries"])
 @router.get("/datasets/{slug}/measurements", response_model=SeriesQueryResult)
 def get_measurements(
     slug: str,
+    ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
     asset: Annotated[str | None, Query(max_length=10_000, description="asset id(s), comma-separated")] = None,
@@ -29,9 +31,15 @@ def get_measurements(
     area: Annotated[str | None, Query(max_length=1000, description="INSEE code(s) of communes")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 10_000,
 ) -> SeriesQueryResult:
-    """Raw or resampled points; hour, day and month come from rollups, never from raw scans."""
+    """Raw or resampled points; hour, day and month come from rollups, never from raw scans.
+
+    A metric left out of the caller's data-sharing agreement is refused when asked for and left out
+    otherwise; personal asset ids are pseudonyms for anyone but the owner (filter with those).
+    """
     ds = get_dataset(session, slug)
     require_read(principal, ds)
+    for name in names(metric) or []:
+        require_field(principal, ds, name)
     return query_series(
         session,
         ds,
@@ -43,4 +51,5 @@ def get_measurements(
         agg=agg,
         area=area,
         limit=limit,
+        view=view_of(principal, ds, ctx.settings.secret_key),
     )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from territoria.access.personal import ASSET, PREFIX, View, pseudonym_index
 from territoria.catalog.models import Asset, Dataset, Metric, Series
 from territoria.errors import Invalid
 from territoria.timeseries.models import measurement, rollup_day, rollup_hour
@@ -30,18 +31,55 @@ def parse_bound(raw: str | None, name: str) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def names(raw: str | None) -> list[str] | None:
+    """The comma-separated names of a filter; None when there is no filter."""
+    if not raw:
+        return None
+    return [n.strip() for n in raw.split(",") if n.strip()]
+
+
 def _series_filter(
-    stmt: Select[Any], ds: Dataset, asset: str | None, metric: str | None, area: str | None
+    stmt: Select[Any], ds: Dataset, assets: list[str] | None, metrics: list[str] | None, area: str | None
 ) -> Select[Any]:
-    """Restrict a statement joined to series/asset/metric to the dataset and the filters."""
+    """Restrict a statement joined to series/asset/metric to the dataset and the filters.
+
+    None is no filter; an empty list matches nothing (e.g. every metric asked is left out).
+    """
     stmt = stmt.where(Asset.dataset_id == ds.id)
-    if asset:
-        stmt = stmt.where(Asset.external_id.in_([a.strip() for a in asset.split(",") if a.strip()]))
-    if metric:
-        stmt = stmt.where(Metric.name.in_([m.strip() for m in metric.split(",") if m.strip()]))
+    if assets is not None:
+        stmt = stmt.where(Asset.external_id.in_(assets))
+    if metrics is not None:
+        stmt = stmt.where(Metric.name.in_(metrics))
     if area:
         stmt = stmt.where(Asset.area_code.in_([c.strip() for c in area.split(",") if c.strip()]))
     return stmt
+
+
+def _clear_assets(session: Session, ds: Dataset, view: View, asked: list[str]) -> list[str]:
+    """The clear ids behind the pseudonyms a caller filters on; clear ids it should not know match nothing.
+
+    Pseudonyms are keyed hashes, so they are resolved by hashing the dataset's ids (a few microseconds
+    per asset) rather than stored: no column to migrate or keep in step with a rotated secret key.
+    """
+    wanted = {a for a in asked if a.startswith(PREFIX)}
+    if not wanted:
+        return []
+    ids = session.scalars(select(Asset.external_id).where(Asset.dataset_id == ds.id))
+    index = pseudonym_index(view, ASSET, ids)
+    return [index[a] for a in wanted if a in index]
+
+
+def _restrict(
+    session: Session, ds: Dataset, view: View | None, assets: list[str] | None, metrics: list[str] | None
+) -> tuple[list[str] | None, list[str] | None]:
+    """Apply a view to the filters: only allowed metrics, and pseudonyms resolved to assets."""
+    if view is None:
+        return assets, metrics
+    if view.fields is not None:
+        metrics = [m for m in (metrics if metrics is not None else sorted(view.fields)) if view.shows(m)]
+    if assets is not None and view.hides(ASSET):
+        assets = _clear_assets(session, ds, view, assets)
+    return assets, metrics
 
 
 def _aggregate(n: int, total: float, lo: float, hi: float, last: float, agg: Agg) -> float:
@@ -83,11 +121,19 @@ def query_series(
     agg: Agg = "avg",
     area: str | None = None,
     limit: int = 10_000,
+    view: View | None = None,
 ) -> SeriesQueryResult:
-    """Points of a dataset's series, filtered, at the asked resolution."""
+    """Points of a dataset's series, filtered, at the asked resolution, as `view` shows them.
+
+    With a view, metrics left out of it are left out of the answer (a caller asking for one explicitly
+    is refused before, by `policy.require_field`) and personal asset ids are pseudonyms, in the
+    `asset` filter as in the points.
+    """
     if start and end and start > end:
         raise Invalid("'start' is after 'end'")
     limit = max(1, min(limit, MAX_POINTS))
+    assets, metrics = _restrict(session, ds, view, names(asset), names(metric))
+    hidden = view is not None and view.hides(ASSET)
     joins = (Series, Asset, Metric)
     if resolution == "raw":
         table, tcol = measurement, measurement.c.ts
@@ -113,7 +159,7 @@ def query_series(
         .join(Asset, Asset.id == Series.asset_id)
         .join(Metric, Metric.id == Series.metric_id)
     )
-    stmt = _series_filter(stmt, ds, asset, metric, area)
+    stmt = _series_filter(stmt, ds, assets, metrics, area)
     if start:
         stmt = stmt.where(
             tcol
@@ -125,7 +171,8 @@ def query_series(
         )
     if end:
         stmt = stmt.where(tcol < end)
-    stmt = stmt.order_by(Asset.external_id, Metric.name, tcol)
+    # Ordering pseudonymised ids by their clear value would hint at it: creation order instead.
+    stmt = stmt.order_by(Asset.id if hidden else Asset.external_id, Metric.name, tcol)
     if resolution == "month":
         points = _month_rollup(session.execute(stmt), agg)
         truncated = len(points) > limit
@@ -141,6 +188,8 @@ def query_series(
                 Point(asset=a, metric=m, ts=b, value=_aggregate(n, s, lo, hi, last, agg))
                 for a, m, b, n, s, lo, hi, last, _lt in rows
             ]
+    if hidden and view is not None:
+        points = _pseudonymised(view, points)
     return SeriesQueryResult(
         dataset=ds.slug,
         resolution=resolution,
@@ -154,3 +203,13 @@ def query_series(
         truncated=truncated,
         data=points,
     )
+
+
+def _pseudonymised(view: View, points: list[Point]) -> list[Point]:
+    """The points with each asset id replaced by its pseudonym (computed once per asset)."""
+    seen: dict[str, str] = {}
+    for p in points:
+        if p.asset not in seen:
+            seen[p.asset] = view.mask(ASSET, p.asset)
+        p.asset = seen[p.asset]
+    return points

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from territoria.web import i18n_quarantine, i18n_scores
+from territoria.web import i18n_access, i18n_admin, i18n_quarantine, i18n_scores
 
 LANGS = ("fr", "en")
 DEFAULT_LANG = "fr"
@@ -183,6 +183,10 @@ EN: dict[str, str] = {
 # Pages of other stages keep their texts in their own modules, merged here.
 FR.update(i18n_quarantine.FR | i18n_scores.FR)
 EN.update(i18n_quarantine.EN | i18n_scores.EN)
+FR.update(i18n_access.FR)
+EN.update(i18n_access.EN)
+FR.update(i18n_admin.FR)
+EN.update(i18n_admin.EN)
 CATALOGUES: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
 
 

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from territoria import __version__
+from territoria.access.personal import view_of
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.models import Dataset
@@ -85,7 +86,13 @@ def render(
         """Bound number formatting for the template."""
         return i18n.number(value, lang, decimals)
 
+    # Set by PrincipalDep; pages that resolve no principal (login, one-time links) show a visitor.
+    viewer = getattr(request.state, "principal", None)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context = {
+        "viewer": viewer,
+        "csrf_token": getattr(viewer, "csrf_token", None),
+        "login_href": "/login" if here == "/" else "/login?" + urlencode({"next": here}),
         "lang": lang,
         "_": translate,
         "label": label,
@@ -160,10 +167,14 @@ def dataset_page(
     if ds is None:
         return render(request, ctx, "not_found.html", {"slug": slug}, status_code=404)
     lang = page_lang(request)
-    first = ds.metrics[0] if ds.metrics else None
+    # The chart shows the first metric the visitor may read (an agreement may leave some out).
+    shown = view_of(principal, ds, ctx.settings.secret_key)
+    first = next((m for m in ds.metrics if shown.shows(m.name)), None)
     chart = line_chart(service.hourly_average(session, first), lang) if first is not None else None
+    public = dataset_public(ds, count_assets(session, ds))
     values = {
-        "ds": dataset_public(ds, count_assets(session, ds)),
+        "ds": public,
+        "chart_metric": next((m for m in public.metrics if first is not None and m.name == first.name), None),
         "owner": ds.owner.name,
         "spread": service.asset_spread(session, ds),
         "chart": chart,
@@ -181,7 +192,8 @@ def dataset_assets_geojson(
     ds = service.visible_dataset(session, principal, ctx.settings, slug)
     if ds is None:
         raise DatasetNotFound(slug)
-    body = orjson.dumps(service.asset_features(session, ds))
+    view = view_of(principal, ds, ctx.settings.secret_key)
+    body = orjson.dumps(service.asset_features(session, ds, view=view))
     return Response(body, media_type="application/geo+json", headers={"Cache-Control": "no-cache"})
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from territoria.access.policy import can_read
+from territoria.access.personal import ASSET, View, mask_asset
+from territoria.access.policy import check_read, readable
 from territoria.access.principal import Principal
 from territoria.catalog.models import Asset, Dataset, Metric, Series
 from territoria.catalog.service import list_datasets
@@ -45,18 +46,19 @@ def domain_colour(domain: str) -> str:
 
 
 def visible_datasets(session: Session, principal: Principal, settings: Settings) -> list[Dataset]:
-    """The datasets the pages may show to this visitor, by slug.
-
-    Until the web login exists, a page visitor is the API's principal: anonymous for a browser, so
-    only open datasets. In demo mode everything is shown, because the demo is a local, single-user
-    installation of simulated data. This is the one place where the pages decide visibility.
-    """
-    return [ds for ds in list_datasets(session) if settings.demo or can_read(principal, ds)]
+    """The datasets the pages may show to this visitor (open ones only when anonymous)."""
+    del settings  # the demo no longer shows everything: its visitors log in like anyone else
+    return readable(principal, list_datasets(session))
 
 
 def visible_dataset(session: Session, principal: Principal, settings: Settings, slug: str) -> Dataset | None:
-    """The dataset with that slug if the visitor may see it (None otherwise, as if it did not exist)."""
-    return next((ds for ds in visible_datasets(session, principal, settings) if ds.slug == slug), None)
+    """The dataset with that slug if the visitor may see it (None otherwise, as if it did not exist).
+
+    The read, or the refusal, is noted for the audit trail like an API read.
+    """
+    del settings
+    ds = session.scalar(select(Dataset).where(Dataset.slug == slug))
+    return ds if ds is not None and check_read(principal, ds) else None
 
 
 def asset_counts(session: Session, datasets: Sequence[Dataset]) -> dict[int, int]:
@@ -119,33 +121,43 @@ def asset_spread(session: Session, ds: Dataset, top: int = 10) -> AssetSpread:
     return AssetSpread(rows, int(unlocated or 0), int(outside or 0))
 
 
-def asset_features(session: Session, ds: Dataset, limit: int = MAX_MAP_ASSETS) -> dict[str, Any]:
-    """The located assets of a dataset as a compact GeoJSON FeatureCollection for the maps."""
+def asset_features(
+    session: Session, ds: Dataset, limit: int = MAX_MAP_ASSETS, view: View | None = None
+) -> dict[str, Any]:
+    """The located assets of a dataset as a compact GeoJSON FeatureCollection for the maps.
+
+    Seen through `view` (None: as stored): personal ids and names are pseudonyms, and a personal
+    position becomes a null geometry (the commune stays), which the map leaves out.
+    """
     names = commune_names(session)
     cols = (Asset.external_id, Asset.name, Asset.kind, Asset.network, Asset.lon, Asset.lat, Asset.area_code)
+    order = Asset.id if view is not None and view.hides(ASSET) else Asset.external_id
     stmt = (
         select(*cols, Asset.in_territory)
         .where(Asset.dataset_id == ds.id, Asset.lon.is_not(None), Asset.lat.is_not(None))
-        .order_by(Asset.external_id)
+        .order_by(order)
         .limit(limit + 1)
     )
     rows = session.execute(stmt).all()
-    features = [
-        {
-            "type": "Feature",
-            "id": ext_id,
-            "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {
-                "name": name,
-                "kind": kind,
-                "network": network,
-                "area_code": code,
-                "commune": names.get(code, "") if code else "",
-                "in_territory": bool(inside),
-            },
-        }
-        for ext_id, name, kind, network, lon, lat, code, inside in rows[:limit]
-    ]
+    features = []
+    for ext_id, name, kind, network, lon, lat, code, inside in rows[:limit]:
+        shown = mask_asset(view, ext_id, name, lon, lat, None)
+        point = None if shown.lon is None else {"type": "Point", "coordinates": [shown.lon, shown.lat]}
+        features.append(
+            {
+                "type": "Feature",
+                "id": shown.id,
+                "geometry": point,
+                "properties": {
+                    "name": shown.name,
+                    "kind": kind,
+                    "network": network,
+                    "area_code": code,
+                    "commune": names.get(code, "") if code else "",
+                    "in_territory": bool(inside),
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features, "truncated": len(rows) > limit}
 
 

@@ -1,0 +1,128 @@
+"""`territoria agreement …`: create, list and revoke data-sharing agreements from the console.
+
+The console is the installation's operator (actor "cli"): no policy check, every change audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from territoria.access import agreements
+from territoria.catalog.service import get_organisation
+from territoria.context import Context
+from territoria.db.migrate import upgrade
+from territoria.errors import DomainError
+from territoria.settings import Settings
+
+agreement_app = typer.Typer(help="Data-sharing agreements between organisations.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _context() -> Context:
+    """A context on the environment's settings, with the schema up to date."""
+    ctx = Context(Settings())
+    upgrade(ctx.engine)
+    return ctx
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    """Print a refusal with its reasons, and exit with status 1."""
+    console.print(f"[bold red]error:[/] {exc.message}")
+    return typer.Exit(1)
+
+
+def _date(value: str, option: str) -> date:
+    """A YYYY-MM-DD option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"'{value}' is not a date: use YYYY-MM-DD", param_hint=option) from exc
+
+
+@agreement_app.command("create")
+def create_command(
+    dataset: Annotated[str, typer.Option(help="slug of the shared dataset")],
+    org: Annotated[str, typer.Option(help="slug of the recipient organisation")],
+    purpose: Annotated[str, typer.Option(help="what the data will be used for")],
+    expires: Annotated[str, typer.Option(help="last day of the agreement, YYYY-MM-DD (at most 5 years)")],
+    field: Annotated[
+        list[str] | None, typer.Option(help="a shared metric or field; repeat; none: every field")
+    ] = None,
+) -> None:
+    """Share a dataset with another organisation until the end of the expiry day (UTC)."""
+    terms = agreements.Terms(
+        dataset=dataset,
+        recipient=org,
+        purpose=purpose,
+        expires_at=agreements.end_of_day(_date(expires, "--expires")),
+        fields=field or None,
+    )
+    ctx = _context()
+    try:
+        with ctx.session(write=True) as session:
+            agreement = agreements.create_agreement(session, terms, None)
+            ident, fields, until = agreement.id, agreement.fields, agreement.expires_at
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        ctx.engine.dispose()
+    shared = ", ".join(fields) if fields else "every field"
+    console.print(f"agreement {ident}: {dataset} shared with {org} ({shared}) until {until.isoformat()}")
+    print(ident)
+
+
+@agreement_app.command("list")
+def list_command(
+    org: Annotated[
+        str | None, typer.Option(help="only agreements this organisation gave or received")
+    ] = None,
+    status: Annotated[str | None, typer.Option(help="active, upcoming, expired or revoked")] = None,
+) -> None:
+    """Show agreements, newest first."""
+    if status is not None and status not in agreements.STATUSES:
+        raise typer.BadParameter(f"choose among {', '.join(agreements.STATUSES)}", param_hint="--status")
+    wanted = next((s for s in agreements.STATUSES if s == status), None)
+    ctx = _context()
+    table = Table(title="Data-sharing agreements")
+    for name in ("id", "dataset", "owner", "recipient", "purpose", "fields", "starts", "expires", "status"):
+        table.add_column(name, overflow="fold")
+    try:
+        with ctx.session() as session:
+            scope = get_organisation(session, org).id if org else None
+            for a in agreements.list_agreements(session, scope, status=wanted):
+                table.add_row(
+                    str(a.id),
+                    a.dataset.slug,
+                    a.dataset.owner.slug,
+                    a.organisation.slug,
+                    a.purpose,
+                    ", ".join(a.fields) if a.fields else "all",
+                    a.starts_at.strftime("%Y-%m-%d %H:%M"),
+                    a.expires_at.strftime("%Y-%m-%d %H:%M"),
+                    agreements.status_of(a),
+                )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        ctx.engine.dispose()
+    Console().print(table)
+
+
+@agreement_app.command("revoke")
+def revoke_command(agreement_id: Annotated[int, typer.Argument(help="the agreement's number")]) -> None:
+    """End an agreement now (revoking twice changes nothing)."""
+    ctx = _context()
+    try:
+        with ctx.session(write=True) as session:
+            agreement = agreements.revoke_agreement(session, agreement_id, None)
+            when = agreement.revoked_at
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        ctx.engine.dispose()
+    console.print(f"agreement {agreement_id} revoked" + (f" ({when.isoformat()})" if when else ""))
