@@ -331,7 +331,7 @@ def demo(
 
     from territoria.api.app import create_app
     from territoria.simulate.demo import DemoPlan, LiveFeed, admin_token, data_dir_url, populate
-    from territoria.simulate.demo_people import install_people, people_table
+    from territoria.simulate.demo_people import install_people, people_lines
 
     _require_free_port("127.0.0.1", port)
     ctx = context(database_url=data_dir_url(data_dir), demo=True)
@@ -345,7 +345,8 @@ def demo(
     schedule = _start_quality_schedule(ctx)
     retention = start_retention_schedule(ctx)
     console.print(f"\n[bold green]Territoria demo[/] on http://127.0.0.1:{port}/  (API docs: /api/docs)")
-    console.print(people_table(people, port))
+    for line in people_lines(people, port):
+        console.print(line, soft_wrap=True, highlight=False)
     console.print("admin token (platform administrator, valid 30 days):")
     print(token, flush=True)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from rich.table import Table
 from sqlalchemy import select
 
 from territoria.access.agreement_models import Agreement
@@ -95,8 +94,9 @@ def install_people(ctx: Context) -> list[DemoUser]:
                 )
                 set_membership(session, user, get_organisation(session, spec.org), spec.role, actor="demo")
         meters = get_dataset(session, networks.ELECTRICITY_METERS.slug)
-        # A smart meter identifies a household: its id is personal data, pseudonymised for others.
-        meters.personal_fields = ["asset"]
+        # A smart meter identifies a household: its id and position are personal data, so others see a
+        # pseudonym and the commune only.
+        meters.personal_fields = ["asset", "asset.location"]
         meters.retention_days = 730
         for share in shares():
             ds = get_dataset(session, share.dataset)
@@ -131,13 +131,10 @@ def install_people(ctx: Context) -> list[DemoUser]:
     return list(USERS)
 
 
-def people_table(users: list[DemoUser], port: int) -> Table:
-    """The demo accounts as a table for the console."""
-    table = Table(
-        title=f"Log in at http://127.0.0.1:{port}/login — password: {DEMO_PASSWORD}", title_justify="left"
-    )
-    for column in ("e-mail", "organisation", "role", "what it shows"):
-        table.add_column(column)
-    for user in users:
-        table.add_row(user.email, user.org, user.role, user.about)
-    return table
+def people_lines(users: list[DemoUser], port: int) -> list[str]:
+    """The demo accounts, one per line (never truncated, whatever the terminal's width)."""
+    lines = [
+        f"Log in at http://127.0.0.1:{port}/login with one of these accounts (password: {DEMO_PASSWORD}):"
+    ]
+    lines += [f"  {u.email:<28} {u.role:<9} {u.org} — {u.about}" for u in users]
+    return lines

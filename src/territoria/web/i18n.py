@@ -20,7 +20,8 @@ FR: dict[str, str] = {
     "lang.label": "Langue",
     "lang.fr": "Français",
     "lang.en": "English",
-    "demo.banner": "Mode démonstration : données simulées, tous les jeux de données sont visibles.",
+    "demo.banner": "Mode démonstration : données simulées. Connectez-vous avec un des comptes affichés au "
+    "lancement de la démo (par exemple elus@metropole.demo, mot de passe territoria-demo).",
     "home.title": "Tableau de bord",
     "home.datasets": "Jeux de données",
     "home.count": "{n} jeu(x) de données visible(s)",
@@ -105,7 +106,8 @@ EN: dict[str, str] = {
     "lang.label": "Language",
     "lang.fr": "Français",
     "lang.en": "English",
-    "demo.banner": "Demo mode: simulated data, every dataset is visible.",
+    "demo.banner": "Demo mode: simulated data. Log in with one of the accounts printed when the demo "
+    "started (for instance elus@metropole.demo, password territoria-demo).",
     "home.title": "Dashboard",
     "home.datasets": "Datasets",
     "home.count": "{n} visible dataset(s)",
