@@ -37,6 +37,7 @@ WHAT: dict[Capability, str] = {
     Capability.SHARE: "share",
     Capability.PUBLISH: "publish",
     Capability.MEMBERS: "manage the members of",
+    Capability.ANALYSE: "build indicators on",
 }
 
 

@@ -26,6 +26,7 @@ class Capability(StrEnum):
     SHARE = "share"  # create and revoke data-sharing agreements
     PUBLISH = "publish"  # build open-data releases
     MEMBERS = "members"  # invite people, change roles, create tokens
+    ANALYSE = "analyse"  # define KPIs, plan targets and contract clauses
 
 
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
@@ -42,10 +43,11 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE,
             Capability.SHARE,
             Capability.PUBLISH,
+            Capability.ANALYSE,
         }
     ),
     Role.PRODUCER: frozenset({Capability.READ, Capability.INGEST, Capability.QUARANTINE}),
-    Role.ANALYST: frozenset({Capability.READ}),
+    Role.ANALYST: frozenset({Capability.READ, Capability.ANALYSE}),
     Role.VIEWER: frozenset({Capability.READ}),
 }
 

@@ -15,6 +15,7 @@ from territoria.access.audit_api import router as audit_router
 from territoria.access.link_pages import router as link_pages_router
 from territoria.access.me_api import router as me_router
 from territoria.access.pages import router as access_pages_router
+from territoria.analytics.api import router as kpi_router
 from territoria.api import errors, security
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         app.include_router(router)
     app.include_router(quality_router)
     app.include_router(records_router)
+    app.include_router(kpi_router)
     app.include_router(me_router)
     app.include_router(access_router)
     app.include_router(audit_router)

@@ -2,6 +2,7 @@
 
 from territoria.access import agreement_models, audit_models, user_models
 from territoria.access import models as access_models
+from territoria.analytics import models as analytics_models
 from territoria.catalog import models as catalog_models
 from territoria.db.base import Base
 from territoria.ingest import models as ingest_models
@@ -14,6 +15,7 @@ metadata = Base.metadata
 __all__ = [
     "access_models",
     "agreement_models",
+    "analytics_models",
     "audit_models",
     "catalog_models",
     "ingest_models",

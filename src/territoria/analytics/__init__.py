@@ -1,0 +1,1 @@
+"""Steering the territory: KPIs, statistics, plan targets and operator contracts."""

@@ -1,0 +1,136 @@
+"""HTTP routes of the KPIs: list, values per area and period, user-defined KPIs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, status
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from territoria.analytics import service
+from territoria.analytics.definitions import KpiDefinition, load_yaml
+from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
+from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
+from territoria.errors import Invalid, Unparseable
+from territoria.territory.models import Area
+
+router = APIRouter(prefix="/api/v1", tags=["kpis"])
+Lang = Annotated[Literal["fr", "en"], Query(description="language of titles and descriptions")]
+
+
+def public(session: Any, kpi: KpiDefinition, lang: str) -> KpiPublic:
+    """A KPI's public form."""
+    slugs = sorted({ds.slug for ds, _ in service.sources(session, kpi)})
+    return KpiPublic.of(kpi, lang, custom=kpi.code not in service.SHIPPED, sources=slugs)
+
+
+@router.get("/kpis", response_model=list[KpiPublic])
+def list_kpis(session: SessionDep, principal: PrincipalDep, lang: Lang = "fr") -> list[KpiPublic]:
+    """KPIs whose every source the caller may read (open data only for anonymous callers)."""
+    kpis = service.registry(session).values()
+    return [public(session, k, lang) for k in kpis if service.readable(session, principal, k)]
+
+
+def area_names(session: Any, level: str, lang: str = "fr") -> dict[str, str]:
+    """Names of the areas of a level (the territory is one area)."""
+    if level == "territory":
+        return {"territory": "Territory" if lang == "en" else "Territoire"}
+    return dict(session.execute(select(Area.code, Area.name).where(Area.level == level)).tuples())
+
+
+@router.get("/kpis/{code}", response_model=KpiValues)
+def kpi_values(
+    code: str,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    level: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = "commune",
+    period: Literal["day", "week", "month", "year"] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    area: Annotated[str | None, Query(max_length=16)] = None,
+    lang: Lang = "fr",
+) -> KpiValues:
+    """One row per area and period (UTC periods); `end` is exclusive and both align on whole periods."""
+    kpi = service.get_kpi(session, code)
+    service.require_kpi(session, principal, kpi)
+    scope = service.default_scope(period or kpi.period, start, end, level)
+    result = service.kpi_rows(ctx, kpi, scope)
+    names = area_names(session, level, lang)
+    rows = [
+        KpiValue(
+            area=r.area_code,
+            name=names.get(r.area_code, r.area_code),
+            period=r.period,
+            value=r.value,
+            contributors=r.contributors,
+        )
+        for r in result.rows
+        if area is None or r.area_code == area
+    ]
+    return KpiValues(
+        kpi=public(session, kpi, lang),
+        level=level,
+        period=scope.period,
+        start=scope.start,
+        end=scope.end,
+        computed_at=result.computed_at,
+        cached=result.cached,
+        compute_seconds=round(result.seconds, 4),
+        rows=rows,
+    )
+
+
+def _definition(body: bytes, content_type: str) -> KpiDefinition:
+    """A definition from a JSON object or a YAML document holding one definition."""
+    if "yaml" in content_type:
+        kpis = load_yaml(body.decode("utf-8", errors="replace"), "body")
+        if len(kpis) != 1:
+            raise Invalid("send one KPI definition per request")
+        return kpis[0]
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Unparseable(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    try:
+        return KpiDefinition.model_validate(doc)
+    except ValidationError as exc:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"]) or None,
+                "code": e["type"].upper(),
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        raise Invalid("the KPI definition is invalid", errors=errors) from exc
+
+
+@router.post(
+    "/kpis",
+    response_model=KpiPublic,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
+def create_kpi(
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    body: Annotated[bytes, Depends(read_body)],
+    content_type: Annotated[str | None, Header()] = None,
+    lang: Lang = "fr",
+) -> KpiPublic:
+    """Define a KPI (JSON, or YAML with `Content-Type: application/yaml`); analysts, stewards, admins."""
+    kpi = _definition(body, content_type or "")
+    with ctx.session(write=True) as session:
+        service.create_kpi(session, principal, kpi)
+        return public(session, kpi, lang)
