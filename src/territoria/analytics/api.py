@@ -38,7 +38,8 @@ def area_names(session: Any, level: str, lang: str = "fr") -> dict[str, str]:
     """Names of the areas of a level (the territory is one area)."""
     if level == "territory":
         return {"territory": "Territory" if lang == "en" else "Territoire"}
-    return dict(session.execute(select(Area.code, Area.name).where(Area.level == level)).tuples())
+    rows = session.execute(select(Area.code, Area.name).where(Area.level == level))
+    return {str(code): str(name) for code, name in rows}
 
 
 @router.get("/kpis/{code}", response_model=KpiValues)
