@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, status
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from territoria.analytics import service
+from territoria.analytics import insights, service
 from territoria.analytics.definitions import KpiDefinition, load_yaml
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
@@ -135,3 +135,45 @@ def create_kpi(
     with ctx.session(write=True) as session:
         service.create_kpi(session, principal, kpi)
         return public(session, kpi, lang)
+
+
+@router.get("/kpis/{code}/stats")
+def kpi_statistics(
+    code: str,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    level: Annotated[Literal["territory", "commune"], Query()] = "territory",
+    area: Annotated[str | None, Query(max_length=16)] = None,
+    period: Literal["day", "week", "month", "year"] = "month",
+    lang: Lang = "fr",
+) -> dict[str, Any]:
+    """Trend (Theil–Sen, Mann–Kendall), year-over-year change, anomalies and hour × weekday profile."""
+    kpi = service.get_kpi(session, code)
+    service.require_kpi(session, principal, kpi)
+    if level == "commune" and not area:
+        raise Invalid("give the commune: area=INSEE code")
+    return insights.statistics(
+        ctx, kpi, level, area if level == "commune" and area else "territory", period, lang
+    )
+
+
+@router.get("/kpis/{code}/correlation")
+def kpi_correlation(
+    code: str,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    with_: Annotated[str, Query(alias="with", max_length=64)],
+    level: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = "commune",
+    period: Literal["day", "week", "month", "year"] = "month",
+    start: date | None = None,
+    end: date | None = None,
+    lang: Lang = "fr",
+) -> dict[str, Any]:
+    """Pearson and Spearman correlation of two KPIs over the areas × periods where both have a value."""
+    first, second = service.get_kpi(session, code), service.get_kpi(session, with_)
+    service.require_kpi(session, principal, first)
+    service.require_kpi(session, principal, second)
+    scope = service.default_scope(period, start, end, level)
+    return insights.correlate(ctx, first, second, scope, lang)
