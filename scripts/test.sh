@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 scripts/services.sh
+scripts/browsers.sh
 echo "== ruff"
 uv run --frozen ruff check src tests bench
 uv run --frozen ruff format --check src tests bench

@@ -6,6 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENDOR="$ROOT/src/territoria/web/static/vendor"
 LEAFLET_VERSION="1.9.4"
+ECHARTS_VERSION="5.6.0"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -40,4 +41,32 @@ vendor_leaflet() {
     echo "leaflet $LEAFLET_VERSION -> ${dest#"$ROOT"/}"
 }
 
+# Apache ECharts: only the minified full build and its licence files. The file sits directly in
+# vendor/echarts/ (not in a dist/ folder, which .gitignore leaves out).
+vendor_echarts() {
+    local dest="$VENDOR/echarts"
+    (cd "$tmp" && npm pack --silent "echarts@$ECHARTS_VERSION" >/dev/null)
+    local tarball="$tmp/echarts-$ECHARTS_VERSION.tgz"
+    mkdir -p "$tmp/echarts"
+    tar -xzf "$tarball" -C "$tmp/echarts"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    cp "$tmp/echarts/package/dist/echarts.min.js" "$tmp/echarts/package/LICENSE" "$tmp/echarts/package/NOTICE" "$dest/"
+    local tarball_sha
+    tarball_sha="$(sha256sum "$tarball" | cut -d' ' -f1)"
+    {
+        echo "# Apache ECharts $ECHARTS_VERSION"
+        echo
+        echo "Version $ECHARTS_VERSION, from the npm registry: \`npm pack echarts@$ECHARTS_VERSION\`"
+        echo "(https://registry.npmjs.org/echarts/-/echarts-$ECHARTS_VERSION.tgz, tarball sha256 \`$tarball_sha\`)."
+        echo "Fetched by \`scripts/vendor-web.sh\`; do not edit by hand. Licence: Apache-2.0 (LICENSE, NOTICE)."
+        echo
+        echo '```'
+        (cd "$dest" && find . -type f ! -name README.md | LC_ALL=C sort | sed 's|^\./||' | xargs sha256sum)
+        echo '```'
+    } >"$dest/README.md"
+    echo "echarts $ECHARTS_VERSION -> ${dest#"$ROOT"/}"
+}
+
 vendor_leaflet
+vendor_echarts

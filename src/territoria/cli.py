@@ -332,6 +332,7 @@ def demo(
     from territoria.api.app import create_app
     from territoria.simulate.demo import DemoPlan, LiveFeed, admin_token, data_dir_url, populate
     from territoria.simulate.demo_people import install_people, people_lines
+    from territoria.simulate.demo_steering import install_steering
 
     _require_free_port("127.0.0.1", port)
     ctx = context(database_url=data_dir_url(data_dir), demo=True)
@@ -339,6 +340,7 @@ def demo(
     plan = DemoPlan(assets=assets, days=days)
     city = populate(ctx, plan, console)
     people = install_people(ctx)
+    install_steering(ctx)
     token = admin_token(ctx)
     feed = LiveFeed(ctx, city, plan.seed, live_period)
     feed.start()

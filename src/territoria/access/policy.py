@@ -229,3 +229,43 @@ def check_agreement_party(principal: Principal, agreement_id: int, owner_id: int
     if principal.anonymous:
         raise Unauthenticated("log in or send a token to see data-sharing agreements")
     return False
+
+
+def require_authority(principal: Principal, capability: Capability, what: str, *, target: str) -> None:
+    """Steering the territory (plan targets, operator contracts): the authority's people with the
+    capability, or a platform administrator."""
+    if principal.anonymous:
+        principal.journal.add("access.denied", target, capability=capability.value, reason="anonymous")
+        raise Unauthenticated(f"to {what}, log in or send a token")
+    if principal.platform_admin:
+        return
+    reason = ""
+    if principal.organisation_kind != "authority":
+        reason = f"only the authority may {what}"
+    elif not principal.can(capability):
+        reason = f"your role does not allow you to {what}"
+    if reason:
+        principal.journal.add("access.denied", target, capability=capability.value, reason=reason)
+        raise Forbidden(reason)
+
+
+def is_contract_party(principal: Principal, operator_id: int) -> bool:
+    """The authority's readers, the contract's operator's readers and platform admins (nothing is noted)."""
+    if principal.anonymous:
+        return False
+    if principal.platform_admin:
+        return True
+    party = principal.organisation_kind == "authority" or principal.organisation_id == operator_id
+    return party and principal.can(Capability.READ)
+
+
+def check_contract_party(principal: Principal, contract_id: int, operator_id: int) -> bool:
+    """Like `is_contract_party`, noting refusals (callers answer 404 so that other operators' contracts
+    stay unknown); anonymous callers are asked to log in."""
+    if principal.anonymous:
+        principal.journal.add("access.denied", f"contract:{contract_id}", reason="anonymous")
+        raise Unauthenticated("log in or send a token to see operator contracts")
+    if is_contract_party(principal, operator_id):
+        return True
+    principal.journal.add("access.denied", f"contract:{contract_id}", reason="not a party to this contract")
+    return False

@@ -16,6 +16,8 @@ from territoria.access.link_pages import router as link_pages_router
 from territoria.access.me_api import router as me_router
 from territoria.access.pages import router as access_pages_router
 from territoria.analytics.api import router as kpi_router
+from territoria.analytics.steering_api import router as steering_router
+from territoria.analytics.steering_pages import router as steering_pages_router
 from territoria.api import errors, security
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
@@ -28,6 +30,7 @@ from territoria.quality.quarantine_pages import router as quarantine_pages_route
 from territoria.settings import Settings
 from territoria.territory.api import router as territory_router
 from territoria.timeseries.api import router as timeseries_router
+from territoria.web.dashboard_pages import router as dashboard_pages_router
 from territoria.web.pages import mount as mount_web
 
 
@@ -61,10 +64,13 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(quality_router)
     app.include_router(records_router)
     app.include_router(kpi_router)
+    app.include_router(steering_router)
+    app.include_router(steering_pages_router)
     app.include_router(me_router)
     app.include_router(access_router)
     app.include_router(audit_router)
     mount_web(app)
+    app.include_router(dashboard_pages_router)
     app.include_router(access_pages_router)
     app.include_router(admin_pages_router)
     app.include_router(link_pages_router)

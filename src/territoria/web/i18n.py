@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from territoria.web import i18n_access, i18n_admin, i18n_quarantine, i18n_scores
+from territoria.web import (
+    i18n_access,
+    i18n_admin,
+    i18n_dashboard,
+    i18n_quarantine,
+    i18n_scores,
+    i18n_steering,
+)
 
 LANGS = ("fr", "en")
 DEFAULT_LANG = "fr"
@@ -16,6 +23,8 @@ FR: dict[str, str] = {
     "nav.label": "Navigation principale",
     "nav.home": "Accueil",
     "nav.map": "Carte",
+    "nav.targets": "Objectifs",
+    "nav.contracts": "Contrats",
     "nav.api": "Documentation de l'API",
     "lang.label": "Langue",
     "lang.fr": "Français",
@@ -102,6 +111,8 @@ EN: dict[str, str] = {
     "nav.label": "Main navigation",
     "nav.home": "Home",
     "nav.map": "Map",
+    "nav.targets": "Targets",
+    "nav.contracts": "Contracts",
     "nav.api": "API documentation",
     "lang.label": "Language",
     "lang.fr": "Français",
@@ -189,6 +200,10 @@ FR.update(i18n_access.FR)
 EN.update(i18n_access.EN)
 FR.update(i18n_admin.FR)
 EN.update(i18n_admin.EN)
+FR.update(i18n_dashboard.FR)
+EN.update(i18n_dashboard.EN)
+FR.update(i18n_steering.FR)
+EN.update(i18n_steering.EN)
 CATALOGUES: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
 
 

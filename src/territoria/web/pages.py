@@ -11,14 +11,17 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from territoria import __version__
 from territoria.access.personal import view_of
+from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import count_assets, dataset_public
 from territoria.context import Context
+from territoria.web import dashboard_service as dashboard
 from territoria.web import i18n, service
 from territoria.web.chart import line_chart
 
@@ -141,21 +144,61 @@ def map_config(datasets: list[Dataset], lang: str, *, single: bool = False) -> d
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
-    """Home: the datasets the visitor may see, with their metrics and asset counts."""
+    """Home: KPI cards by theme, the data-quality status and the datasets the visitor may see."""
+    # quality.pages renders through this module: imported here, once both are loaded.
+    from territoria.quality.pages import band
+
     datasets = service.visible_datasets(session, principal, ctx.settings)
     counts = service.asset_counts(session, datasets)
     cards = [{"ds": dataset_public(ds, counts.get(ds.id, 0)), "owner": ds.owner.name} for ds in datasets]
-    return render(request, ctx, "home.html", {"cards": cards, "nav": "home"})
+    readable = dashboard.readable_kpis(session, principal)
+    figures = dashboard.territory_figures(ctx, readable, dashboard.today())
+    values = {
+        "cards": cards,
+        "themes": dashboard.group_by_theme(figures),
+        "quality": dashboard.quality_status(session, datasets),
+        "band": band,
+        "label_of": dashboard.period_label,
+        "nav": "home",
+    }
+    return render(request, ctx, "home.html", values)
+
+
+def choropleth_config(
+    request: Request, ctx: Context, session: Session, principal: Principal, lang: str
+) -> dict[str, Any] | None:
+    """The KPI layer of the map: every readable KPI's commune values, and the one shown first."""
+    readable = dashboard.readable_kpis(session, principal)
+    if not readable:
+        return None
+    names = service.commune_names(session)
+    layers = dashboard.choropleth(ctx, readable, names, lang, dashboard.today())
+    asked = request.query_params.get("kpi")
+    codes = [layer["code"] for layer in layers]
+    with_data = [layer["code"] for layer in layers if layer["values"]]
+    selected = asked if asked in codes else (with_data or codes)[0]
+    keys = ("map.no_data", "map.kpi_count", "map.kpi_no_month")
+    return {
+        "layers": layers,
+        "selected": selected,
+        "labels": {k.split(".", 1)[1]: i18n.t(k, lang) for k in keys},
+        "lang": lang,
+    }
 
 
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
-    """Full-page map: commune boundaries and one layer of assets per visible dataset."""
+    """Full-page map: communes coloured by a KPI, and one layer of assets per visible dataset."""
     datasets = service.visible_datasets(session, principal, ctx.settings)
     counts = service.asset_counts(session, datasets)
     legend = [{"ds": ds, "count": counts.get(ds.id, 0)} for ds in datasets]
-    config = map_config(datasets, page_lang(request))
-    return render(request, ctx, "map.html", {"legend": legend, "config": config, "nav": "map"})
+    lang = page_lang(request)
+    config = map_config(datasets, lang)
+    choropleth = choropleth_config(request, ctx, session, principal, lang)
+    if choropleth is not None:
+        config["choropleth"] = choropleth
+    values = {"legend": legend, "config": config, "choropleth": choropleth, "nav": "map"}
+    return render(request, ctx, "map.html", values)
 
 
 @router.get("/datasets/{slug}", response_class=HTMLResponse)

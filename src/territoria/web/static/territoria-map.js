@@ -89,7 +89,9 @@
         return;
       }
       var inside = feature.properties ? feature.properties.in_territory !== false : true;
-      var marker = L.circleMarker([coords[1], coords[0]], markerStyle(dataset.colour, inside));
+      var style = markerStyle(dataset.colour, inside);
+      style.bubblingMouseEvents = false; // a click on a marker opens its popup, not the commune below
+      var marker = L.circleMarker([coords[1], coords[0]], style);
       marker.bindPopup(function () {
         return popupContent(feature, dataset, labels);
       });
@@ -99,6 +101,22 @@
       }
     });
     return insideBounds;
+  }
+
+  // The asset markers are drawn on a canvas above the communes, which takes every click: the map's
+  // click (fired when no marker was hit) looks for the commune under the pointer itself.
+  function openCommune(event) {
+    if (!event || typeof document.elementsFromPoint !== "function") {
+      return;
+    }
+    var hits = document.elementsFromPoint(event.clientX, event.clientY);
+    for (var i = 0; i < hits.length; i += 1) {
+      var code = hits[i].getAttribute && hits[i].getAttribute("data-commune");
+      if (code) {
+        window.location.href = "/communes/" + encodeURIComponent(code);
+        return;
+      }
+    }
   }
 
   function initMap(element) {
@@ -119,16 +137,37 @@
     var assetBounds = L.latLngBounds([]);
 
     // Layers are created and listed up front so the layer control keeps the configured order.
+    // With a KPI layer the communes are coloured by it and open their page when clicked.
+    var choropleth = null;
+    if (config.choropleth && window.TerritoriaChoropleth) {
+      var panel = element.parentElement.querySelector("[data-choropleth-panel]");
+      choropleth = window.TerritoriaChoropleth(config.choropleth, panel);
+    }
     var communes = L.geoJSON(null, {
       pane: "communes",
-      style: COMMUNE_STYLE,
-      interactive: false,
+      style: choropleth ? choropleth.style : COMMUNE_STYLE,
+      interactive: Boolean(choropleth),
+      className: "commune-area",
       renderer: L.svg({ pane: "communes" })
     }).addTo(map);
     control.addOverlay(communes, escapeHtml(config.labels.communes));
+    if (choropleth) {
+      choropleth.onChange(function () {
+        communes.setStyle(choropleth.style);
+      });
+      map.on("click", function (event) {
+        openCommune(event.originalEvent);
+      });
+    }
     var areas = fetchJson(config.areasUrl)
       .then(function (collection) {
         communes.addData(collection);
+        communes.eachLayer(function (layer) {
+          var path = layer.getElement && layer.getElement();
+          if (path && layer.feature) {
+            path.setAttribute("data-commune", layer.feature.id);
+          }
+        });
         if (config.fit === "areas" && communes.getLayers().length) {
           map.fitBounds(communes.getBounds());
         }

@@ -1,0 +1,236 @@
+/* Territoria dashboard: draws the charts of the dashboard pages with Apache ECharts (vendored), with a
+   PNG download for each. Data come from <script type="application/json"> blocks (no inline code, so the
+   pages keep their strict CSP); every chart has a text summary and a table next to it, so nothing is
+   lost when this script cannot run. */
+(function () {
+  "use strict";
+
+  var INK = "#1c2733";
+  var BRAND = "#0b4f8a";
+  var MUTED = "#4f5d6b";
+  var REFERENCE = "#b3261e";
+  var charts = {};
+
+  function number(lang, decimals) {
+    var format = new Intl.NumberFormat(lang === "en" ? "en-GB" : "fr-FR", {
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals
+    });
+    return function (value) {
+      return value === null || value === undefined || isNaN(value) ? "—" : format.format(value);
+    };
+  }
+
+  function readJson(id) {
+    var source = document.getElementById(id);
+    return source ? JSON.parse(source.textContent) : null;
+  }
+
+  function fetchJson(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(
+      function (response) {
+        if (!response.ok) {
+          throw new Error(url + " answered " + response.status);
+        }
+        return response.json();
+      }
+    );
+  }
+
+  // Tooltips are drawn on the canvas (richText): HTML tooltips would carry style attributes, which
+  // the page's Content-Security-Policy refuses.
+  function tooltip(format, unit, trigger) {
+    return {
+      trigger: trigger,
+      renderMode: "richText",
+      valueFormatter: function (value) {
+        return format(value) + (unit ? " " + unit : "");
+      }
+    };
+  }
+
+  function lineOption(spec) {
+    var format = number(spec.lang, spec.decimals);
+    var data = spec.values.map(function (value, i) {
+      // The period in progress is drawn hollow: its value is partial.
+      if (i === spec.partialFrom && value !== null) {
+        return { value: value, symbol: "emptyCircle", symbolSize: 9, itemStyle: { color: MUTED } };
+      }
+      return value;
+    });
+    var series = {
+      type: "line",
+      name: spec.title,
+      data: data,
+      connectNulls: false,
+      showSymbol: true,
+      symbolSize: 6,
+      lineStyle: { width: 2, color: BRAND },
+      itemStyle: { color: BRAND }
+    };
+    var all = [series];
+    var ref = spec.reference;
+    if (ref) {
+      // The reference is a flat series rather than a mark line, so that the value axis includes it
+      // (with round graduations) even when every value is far below it.
+      all.push({
+        type: "line",
+        name: ref.label,
+        data: spec.values.map(function () {
+          return ref.value;
+        }),
+        symbol: "none",
+        silent: true,
+        lineStyle: { color: REFERENCE, type: "dashed", width: 2 },
+        itemStyle: { color: REFERENCE },
+        endLabel: {
+          show: true,
+          formatter: ref.label + (spec.lang === "fr" ? " : " : ": ") + format(ref.value),
+          color: REFERENCE,
+          align: "right",
+          offset: [0, -12]
+        }
+      });
+    }
+    return {
+      animation: false,
+      grid: { left: 8, right: 24, top: 28, bottom: 8, containLabel: true },
+      tooltip: tooltip(format, spec.unit, "axis"),
+      xAxis: { type: "category", data: spec.categories, axisLabel: { color: INK } },
+      yAxis: {
+        type: "value",
+        name: spec.unit,
+        nameTextStyle: { color: MUTED },
+        axisLabel: { color: INK, formatter: format }
+      },
+      series: all
+    };
+  }
+
+  function barOption(spec) {
+    var format = number(spec.lang, spec.decimals);
+    return {
+      animation: false,
+      grid: { left: 8, right: 32, top: 8, bottom: 32, containLabel: true },
+      tooltip: tooltip(format, spec.unit, "axis"),
+      xAxis: {
+        type: "value",
+        name: spec.unit,
+        nameLocation: "middle",
+        nameGap: 28,
+        nameTextStyle: { color: MUTED },
+        axisLabel: { color: INK, formatter: format }
+      },
+      yAxis: {
+        type: "category",
+        inverse: true, // highest first, as in the table
+        data: spec.categories,
+        axisLabel: { color: INK, interval: 0 }
+      },
+      series: [
+        {
+          type: "bar",
+          name: spec.title,
+          data: spec.values,
+          itemStyle: { color: BRAND },
+          barMaxWidth: 28,
+          cursor: spec.links ? "pointer" : "default"
+        }
+      ]
+    };
+  }
+
+  function heatmapOption(spec) {
+    var format = number(spec.lang, spec.decimals);
+    var data = [];
+    var values = [];
+    spec.matrix.forEach(function (row, day) {
+      row.forEach(function (value, hour) {
+        if (value !== null && value !== undefined) {
+          data.push([hour, day, value]);
+          values.push(value);
+        }
+      });
+    });
+    var low = values.length ? Math.min.apply(null, values) : 0;
+    var high = values.length ? Math.max.apply(null, values) : 1;
+    return {
+      animation: false,
+      grid: { left: 8, right: 16, top: 8, bottom: 64, containLabel: true },
+      tooltip: { trigger: "item", renderMode: "richText" },
+      xAxis: { type: "category", data: spec.hours, axisLabel: { color: INK } },
+      yAxis: { type: "category", data: spec.days, inverse: true, axisLabel: { color: INK } },
+      visualMap: {
+        min: low,
+        max: high,
+        text: [format(high), format(low)],
+        orient: "horizontal",
+        left: "center",
+        bottom: 4,
+        calculable: false,
+        formatter: format,
+        textStyle: { color: INK },
+        inRange: { color: ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"] }
+      },
+      series: [{ type: "heatmap", name: spec.title, data: data }]
+    };
+  }
+
+  var OPTIONS = { line: lineOption, bar: barOption, heatmap: heatmapOption };
+
+  function draw(element, spec) {
+    if (typeof echarts === "undefined" || !spec || !OPTIONS[spec.type]) {
+      return null;
+    }
+    if (spec.type === "bar") {
+      // One line per commune: the chart grows with the number of bars (CSSOM, allowed by the CSP).
+      element.style.height = Math.max(10, 3 + spec.values.length * 1.5) + "rem";
+    }
+    var chart = echarts.init(element, null, { renderer: "canvas" });
+    chart.setOption(OPTIONS[spec.type](spec));
+    if (spec.links) {
+      chart.on("click", function (params) {
+        var link = spec.links[params.dataIndex];
+        if (link) {
+          window.location.href = link;
+        }
+      });
+    }
+    charts[element.id] = { chart: chart, spec: spec };
+    var button = document.querySelector('[data-png="' + element.id + '"]');
+    if (button) {
+      button.hidden = false;
+    }
+    return chart;
+  }
+
+  function downloadPng(id) {
+    var entry = charts[id];
+    if (!entry) {
+      return;
+    }
+    var link = document.createElement("a");
+    link.href = entry.chart.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#ffffff" });
+    link.download = (entry.spec.filename || id) + ".png";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+
+  document.querySelectorAll("[data-chart]").forEach(function (el) {
+    draw(el, readJson(el.getAttribute("data-chart")));
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-png]");
+    if (button) {
+      downloadPng(button.getAttribute("data-png"));
+    }
+  });
+  window.addEventListener("resize", function () {
+    Object.keys(charts).forEach(function (id) {
+      charts[id].chart.resize();
+    });
+  });
+  // What dashboard-insights.js (the KPI page's statistics, correlation and targets) draws with.
+  window.TerritoriaCharts = { draw: draw, number: number, fetchJson: fetchJson, readJson: readJson };
+})();
