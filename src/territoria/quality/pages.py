@@ -169,7 +169,7 @@ def quality_page(
     request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep
 ) -> HTMLResponse:
     """Quality at a glance: operators and datasets with their latest scores, trends and offenders."""
-    datasets = service.visible_datasets(session, principal, ctx.settings)
+    datasets = service.visible_datasets(session, principal)
     scores.ensure_fresh(ctx, session, datasets)
     days = scores.last_days(TREND_DAYS)
     blocks = overview(session, datasets, days)

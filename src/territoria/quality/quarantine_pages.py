@@ -32,13 +32,12 @@ PAGE_SIZE = 50
 CODE = re.compile(r"[A-Z0-9_]{1,64}")
 
 
-def _allowed(session: Session, principal: Principal, ctx: Context, slug: str) -> Dataset | int:
+def _allowed(session: Session, principal: Principal, slug: str) -> Dataset | int:
     """The dataset when this visitor may handle its quarantine, else the HTTP status to answer.
 
     A feed's ingest-only token handles its rejections without reading the dataset; a visitor who may
     not even read the dataset gets 404, as if it did not exist.
     """
-    del ctx
     ds = session.scalar(select(Dataset).where(Dataset.slug == slug))
     if ds is None:
         return 404
@@ -85,7 +84,7 @@ def quarantine_page(
     codes: Annotated[str | None, Query(max_length=300, pattern=r"^[A-Z0-9_, ]+$")] = None,
 ) -> HTMLResponse:
     """Rejected rows of a dataset with their reasons, filters, the CSV link and the forms."""
-    ds = _allowed(session, principal, ctx, slug)
+    ds = _allowed(session, principal, slug)
     if isinstance(ds, int):
         return _denied(request, ctx, slug, ds)
     f = quarantine.QuarantineFilter(
@@ -128,7 +127,7 @@ def _act(request: Request, ctx: Context, principal: Principal, slug: str) -> Dat
     if not _same_origin(request):
         return _denied(request, ctx, slug, 403)
     with ctx.session() as session:
-        ds = _allowed(session, principal, ctx, slug)
+        ds = _allowed(session, principal, slug)
         return _denied(request, ctx, slug, ds) if isinstance(ds, int) else ds
 
 
@@ -217,7 +216,7 @@ def dataset_report_page(
     end: datetime | None = None,
 ) -> HTMLResponse:
     """The quality report of a dataset over a period (same rule as the quarantine page)."""
-    ds = _allowed(session, principal, ctx, slug)
+    ds = _allowed(session, principal, slug)
     if isinstance(ds, int):
         return _denied(request, ctx, slug, ds)
     first, last = reports.period(start, end)
@@ -232,7 +231,7 @@ def batch_report_page(
     """The quality report of a batch (same rule as the quarantine page of its dataset)."""
     batch = session.get(Batch, batch_id)
     owner = session.get(Dataset, batch.dataset_id) if batch is not None else None
-    ds = _allowed(session, principal, ctx, owner.slug) if owner is not None else 404
+    ds = _allowed(session, principal, owner.slug) if owner is not None else 404
     if batch is None or isinstance(ds, int):
         return _denied(request, ctx, batch_id, ds if isinstance(ds, int) else 404)
     report = reports.batch_report(session, batch, ds)

@@ -148,7 +148,7 @@ def home(request: Request, ctx: ContextDep, session: SessionDep, principal: Prin
     # quality.pages renders through this module: imported here, once both are loaded.
     from territoria.quality.pages import band
 
-    datasets = service.visible_datasets(session, principal, ctx.settings)
+    datasets = service.visible_datasets(session, principal)
     counts = service.asset_counts(session, datasets)
     cards = [{"ds": dataset_public(ds, counts.get(ds.id, 0)), "owner": ds.owner.name} for ds in datasets]
     readable = dashboard.readable_kpis(session, principal)
@@ -189,7 +189,7 @@ def choropleth_config(
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
     """Full-page map: communes coloured by a KPI, and one layer of assets per visible dataset."""
-    datasets = service.visible_datasets(session, principal, ctx.settings)
+    datasets = service.visible_datasets(session, principal)
     counts = service.asset_counts(session, datasets)
     legend = [{"ds": ds, "count": counts.get(ds.id, 0)} for ds in datasets]
     lang = page_lang(request)
@@ -206,7 +206,7 @@ def dataset_page(
     slug: str, request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep
 ) -> HTMLResponse:
     """A dataset: description, metrics, assets per commune, a map and the last week of its first metric."""
-    ds = service.visible_dataset(session, principal, ctx.settings, slug)
+    ds = service.visible_dataset(session, principal, slug)
     if ds is None:
         return render(request, ctx, "not_found.html", {"slug": slug}, status_code=404)
     lang = page_lang(request)
@@ -232,7 +232,7 @@ def dataset_assets_geojson(
     slug: str, ctx: ContextDep, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     """Located assets of a visible dataset for the maps (same visibility rule as the pages)."""
-    ds = service.visible_dataset(session, principal, ctx.settings, slug)
+    ds = service.visible_dataset(session, principal, slug)
     if ds is None:
         raise DatasetNotFound(slug)
     view = view_of(principal, ds, ctx.settings.secret_key)

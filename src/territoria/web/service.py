@@ -15,7 +15,6 @@ from territoria.access.policy import check_read, readable
 from territoria.access.principal import Principal
 from territoria.catalog.models import Asset, Dataset, Metric, Series
 from territoria.catalog.service import list_datasets
-from territoria.settings import Settings
 from territoria.territory.models import Area
 from territoria.timeseries.models import rollup_hour
 
@@ -45,18 +44,16 @@ def domain_colour(domain: str) -> str:
     return FALLBACK_COLOURS[sum(domain.encode()) % len(FALLBACK_COLOURS)]
 
 
-def visible_datasets(session: Session, principal: Principal, settings: Settings) -> list[Dataset]:
+def visible_datasets(session: Session, principal: Principal) -> list[Dataset]:
     """The datasets the pages may show to this visitor (open ones only when anonymous)."""
-    del settings  # the demo no longer shows everything: its visitors log in like anyone else
     return readable(principal, list_datasets(session))
 
 
-def visible_dataset(session: Session, principal: Principal, settings: Settings, slug: str) -> Dataset | None:
+def visible_dataset(session: Session, principal: Principal, slug: str) -> Dataset | None:
     """The dataset with that slug if the visitor may see it (None otherwise, as if it did not exist).
 
     The read, or the refusal, is noted for the audit trail like an API read.
     """
-    del settings
     ds = session.scalar(select(Dataset).where(Dataset.slug == slug))
     return ds if ds is not None and check_read(principal, ds) else None
 
