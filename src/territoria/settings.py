@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     login_rate_window_minutes: int = 15
     invite_hours: int = 72
     reset_hours: int = 2
+    # Open-data release files (Parquet); default: a "releases" folder beside the SQLite file.
+    release_dir: Path | None = None
+    explore_max_limit: int = 10_000  # largest page the explore API returns
 
     def require_real_secret(self) -> None:
         """Refuse the published demo secret key outside the demo."""
@@ -52,6 +55,13 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True when the embedded SQLite backend is configured."""
         return self.database_url.startswith("sqlite")
+
+    def releases_root(self) -> Path:
+        """Folder holding the immutable open-data release files."""
+        if self.release_dir is not None:
+            return self.release_dir
+        db = self.sqlite_path()
+        return (db.parent if db else Path("territoria-data")) / "releases"
 
     def sqlite_path(self) -> Path | None:
         """File path of the SQLite database, or None for PostgreSQL or in-memory."""

@@ -45,6 +45,8 @@ class Dataset(Base):
     # Fields holding personal data: pseudonymised for anyone but the owner, purged after retention.
     personal_fields: Mapped[list[str]] = mapped_column(JSONType, default=list)
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # DCAT metadata for the open-data catalogue: theme, frequency, contact_point, landing_page.
+    dcat: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -6,6 +6,7 @@ from territoria.analytics import models as analytics_models
 from territoria.catalog import models as catalog_models
 from territoria.db.base import Base
 from territoria.ingest import models as ingest_models
+from territoria.opendata import models as opendata_models
 from territoria.quality import models as quality_models
 from territoria.territory import models as territory_models
 from territoria.timeseries import models as timeseries_models
@@ -20,6 +21,7 @@ __all__ = [
     "catalog_models",
     "ingest_models",
     "metadata",
+    "opendata_models",
     "quality_models",
     "territory_models",
     "timeseries_models",
