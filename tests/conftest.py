@@ -53,7 +53,7 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
         context = sqlite_context(tmp_path)
     else:
         url = request.getfixturevalue("pg_schema")
-        context = Context(Settings(database_url=url, demo=True))
+        context = Context(Settings(database_url=url, demo=True, release_dir=tmp_path / "releases"))
         upgrade(context.engine)
     yield context
     context.engine.dispose()

@@ -26,6 +26,7 @@ from territoria.access.user_cli import user_app
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
+from territoria.opendata.cli import policy_app, publish_command
 from territoria.process import tune_gc
 from territoria.quality.cli import quality_app
 from territoria.quality.schedule import QualitySchedule
@@ -47,6 +48,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(retention_app, name="retention")
 app.add_typer(user_app, name="user")
+app.add_typer(policy_app, name="policy")
+app.command("publish")(publish_command)
 
 console = Console(stderr=True)
 
@@ -332,6 +335,7 @@ def demo(
     from territoria.api.app import create_app
     from territoria.simulate.demo import DemoPlan, LiveFeed, admin_token, data_dir_url, populate
     from territoria.simulate.demo_people import install_people, people_lines
+    from territoria.simulate.demo_opendata import install_opendata
     from territoria.simulate.demo_steering import install_steering
 
     _require_free_port("127.0.0.1", port)
@@ -341,6 +345,7 @@ def demo(
     city = populate(ctx, plan, console)
     people = install_people(ctx)
     install_steering(ctx)
+    install_opendata(ctx, console)
     token = admin_token(ctx)
     feed = LiveFeed(ctx, city, plan.seed, live_period)
     feed.start()

@@ -19,11 +19,12 @@ from territoria.access.service import create_token
 from territoria.api.app import create_app
 from territoria.catalog.service import get_dataset, get_organisation
 
-READ, INGEST, QUARANTINE, MANAGE = (
+READ, INGEST, QUARANTINE, MANAGE, PUBLISH = (
     Capability.READ,
     Capability.INGEST,
     Capability.QUARANTINE,
     Capability.MANAGE,
+    Capability.PUBLISH,
 )
 POINT = [{"asset": "L000", "metric": "power", "ts": "2026-11-01T00:00:00Z", "value": 1}]
 
@@ -51,6 +52,10 @@ ROUTES: list[tuple[str, str, Capability, Any]] = [
     ("GET", "/api/v1/batches/{batch_id}", QUARANTINE, None),
     ("GET", "/api/v1/batches/{batch_id}/report", QUARANTINE, None),
     ("PATCH", "/api/v1/datasets/{slug}", MANAGE, {"title": "Street lights"}),
+    ("GET", "/api/v1/datasets/{slug}/privacy-policy", READ, None),
+    ("PUT", "/api/v1/datasets/{slug}/privacy-policy", PUBLISH, {"preset": "open-measurements"}),
+    ("GET", "/api/v1/datasets/{slug}/releases", PUBLISH, None),
+    ("POST", "/api/v1/datasets/{slug}/releases", PUBLISH, None),
 ]
 OPTIONAL_ROUTES: list[tuple[str, str, Capability, Any]] = [
     ("GET", "/api/v1/datasets/{slug}/records", READ, None),
@@ -65,7 +70,7 @@ ALL = frozenset(Capability)
 EXPECTED: dict[str, frozenset[Capability]] = {
     "anonymous": frozenset(),
     "owner admin": ALL,
-    "owner steward": frozenset({READ, INGEST, QUARANTINE, MANAGE}),
+    "owner steward": frozenset({READ, INGEST, QUARANTINE, MANAGE, PUBLISH}),
     "owner producer": frozenset({READ, INGEST, QUARANTINE}),
     "owner analyst": frozenset({READ}),
     "owner viewer": frozenset({READ}),

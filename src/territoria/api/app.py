@@ -23,6 +23,9 @@ from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.ingest.api import router as ingest_router
 from territoria.ingest.records_api import router as records_router
+from territoria.opendata.dcat_api import router as dcat_router
+from territoria.opendata.pages import router as opendata_pages_router
+from territoria.opendata.publish_api import router as publish_router
 from territoria.quality.api import router as quality_router
 from territoria.quality.pages import router as quality_pages_router
 from territoria.quality.quarantine_api import router as quarantine_router
@@ -63,6 +66,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         app.include_router(router)
     app.include_router(quality_router)
     app.include_router(records_router)
+    app.include_router(publish_router)
+    app.include_router(dcat_router)  # before the portal pages: /opendata/catalog.ttl is not a slug
     app.include_router(kpi_router)
     app.include_router(steering_router)
     app.include_router(steering_pages_router)
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(link_pages_router)
     app.include_router(quarantine_pages_router)
     app.include_router(quality_pages_router)
+    app.include_router(opendata_pages_router)
     return app
 
 

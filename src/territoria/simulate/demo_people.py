@@ -37,6 +37,12 @@ USERS: tuple[DemoUser, ...] = (
     DemoUser("admin@metropole.demo", networks.METROPOLE.slug, "admin", "authority, platform admin", True),
     DemoUser("elus@metropole.demo", networks.METROPOLE.slug, "viewer", "steering committee (read only)"),
     DemoUser("exploitation@eau-azur.demo", networks.WATER_OPERATOR.slug, "steward", "water operator"),
+    DemoUser(
+        "donnees@reseau-electrique.demo",
+        networks.ELECTRICITY_OPERATOR.slug,
+        "steward",
+        "electricity operator, publishes open data",
+    ),
     DemoUser("flux@recharge-azur.demo", networks.EV_OPERATOR.slug, "producer", "EV operator's data feed"),
     DemoUser("analyste@observatoire.demo", PARTNER.slug, "analyst", "partner, electricity shared"),
 )

@@ -8,6 +8,7 @@ from territoria.web import (
     i18n_access,
     i18n_admin,
     i18n_dashboard,
+    i18n_opendata,
     i18n_quarantine,
     i18n_scores,
     i18n_steering,
@@ -204,6 +205,8 @@ FR.update(i18n_dashboard.FR)
 EN.update(i18n_dashboard.EN)
 FR.update(i18n_steering.FR)
 EN.update(i18n_steering.EN)
+FR.update(i18n_opendata.FR)
+EN.update(i18n_opendata.EN)
 CATALOGUES: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
 
 

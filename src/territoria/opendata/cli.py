@@ -1,0 +1,147 @@
+"""`territoria publish DATASET` and `territoria policy set|show`: privacy policies and open-data releases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from territoria.catalog.service import get_dataset
+from territoria.context import Context
+from territoria.db.migrate import upgrade
+from territoria.errors import DomainError
+from territoria.opendata.models import Release
+from territoria.opendata.policies import current_policy, set_policy
+from territoria.opendata.presets import PRESETS
+from territoria.opendata.service import publish
+from territoria.settings import Settings
+
+policy_app = typer.Typer(
+    help="Privacy policies of datasets (what may be opened, and how).", no_args_is_help=True
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    """Print an error that says what to do; exit 1."""
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def _read_policy(path: Path | None, preset: str | None) -> dict[str, Any]:
+    """A policy body from a JSON or YAML file, or a preset name."""
+    if path is None:
+        if preset is None:
+            raise _fail(f"give a policy FILE (JSON or YAML) or --preset ({', '.join(sorted(PRESETS))})")
+        return {"preset": preset}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise _fail(f"cannot read {path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise _fail(f"{path} must hold one mapping (the policy), not {type(raw).__name__}")
+    if preset:
+        raw.setdefault("preset", preset)
+    return raw
+
+
+def report_table(release: Release) -> Table:
+    """The disclosure-control checks of a release, one row each."""
+    table = Table(title=f"Release v{release.version} — {release.status} ({release.rows} rows / lignes)")
+    table.add_column("check / contrôle")
+    table.add_column("checked", justify="right")
+    table.add_column("failures", justify="right")
+    table.add_column("")
+    for item in release.report.get("checks", []):
+        mark = "[green]✓[/]" if item.get("passed") else "[red]✗[/]"
+        table.add_row(
+            str(item.get("code")), str(item.get("checked", "")), str(item.get("failures", "")), mark
+        )
+    return table
+
+
+@policy_app.command("set")
+def policy_set(
+    dataset: Annotated[str, typer.Argument(help="Dataset slug")],
+    path: Annotated[Path | None, typer.Argument(help="Policy file (JSON or YAML)")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help=f"Start from a preset: {', '.join(sorted(PRESETS))}")
+    ] = None,
+    comment: Annotated[str, typer.Option(help="Why this version")] = "",
+) -> None:
+    """Store a new version of a dataset's privacy policy (refused, with reasons, if it cannot hold)."""
+    raw = _read_policy(path, preset)
+    ctx = Context(Settings())
+    try:
+        upgrade(ctx.engine)
+        with ctx.session(write=True) as session:
+            row = set_policy(session, get_dataset(session, dataset), raw, None, comment)
+            version = row.version
+    except DomainError as exc:
+        for item in exc.errors:
+            console.print(f"  [red]•[/] {item.get('field')}: {item.get('message')}")
+        raise _fail(exc.message) from None
+    finally:
+        ctx.engine.dispose()
+    console.print(f"privacy policy of '{dataset}' is now version {version} / version {version} enregistrée")
+
+
+@policy_app.command("show")
+def policy_show(dataset: Annotated[str, typer.Argument(help="Dataset slug")]) -> None:
+    """Print the current privacy policy of a dataset (JSON)."""
+    ctx = Context(Settings())
+    try:
+        with ctx.session() as session:
+            row = current_policy(session, get_dataset(session, dataset))
+            if row is None:
+                raise _fail(f"'{dataset}' has no privacy policy: territoria policy set {dataset} FILE")
+            out.print_json(json.dumps({"version": row.version, "policy": row.body}))
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    finally:
+        ctx.engine.dispose()
+
+
+def publish_command(
+    dataset: Annotated[str, typer.Argument(help="Dataset slug")],
+    preset: Annotated[
+        str | None, typer.Option(help="Set this preset as the policy first, if the dataset has none")
+    ] = None,
+) -> None:
+    """Build the next open-data release of a dataset under its privacy policy, and check every cell."""
+    ctx = Context(Settings())
+    try:
+        upgrade(ctx.engine)
+        with ctx.session(write=True) as session:
+            ds = get_dataset(session, dataset)
+            if preset and current_policy(session, ds) is None:
+                set_policy(session, ds, {"preset": preset}, None, "set by territoria publish --preset")
+        building = console.status(f"building the release of '{dataset}' / construction de la publication…")
+        with building, ctx.session(write=True) as session:
+            outcome = publish(session, ctx.settings, get_dataset(session, dataset), None)
+            release = outcome.release
+            console.print(report_table(release))
+            version, status, rows = release.version, release.status, release.rows
+            secret = release.report.get("secret", 0)
+    except DomainError as exc:
+        for item in exc.errors:
+            console.print(f"  [red]•[/] {item.get('field')}: {item.get('message')}")
+        raise _fail(exc.message) from None
+    finally:
+        ctx.engine.dispose()
+    if status != "published":
+        raise _fail(
+            f"release v{version} of '{dataset}' FAILED its disclosure checks: nothing is published. "
+            "Tighten the policy (k, totals, categories) and publish again."
+        )
+    console.print(
+        f"[green]published[/] '{dataset}' v{version}: {rows} rows, {secret} secret cells / "
+        f"publié : {rows} lignes, {secret} cellules secrètes"
+    )
+    out.print(f"/opendata/{dataset}")

@@ -1,0 +1,226 @@
+"""Publishing: build a versioned, immutable release under the dataset's privacy policy."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from territoria.access import policy as access_policy
+from territoria.access.audit import record
+from territoria.access.principal import Principal
+from territoria.access.roles import Capability
+from territoria.catalog.models import Dataset
+from territoria.errors import Invalid
+from territoria.opendata import sources
+from territoria.opendata.changelog import diff
+from territoria.opendata.models import Release
+from territoria.opendata.policies import CONSOLE_ACTOR, check, require_policy
+from territoria.opendata.policy import Period, PolicyBody
+from territoria.opendata.record_shaping import records_table
+from territoria.opendata.releases import latest_release
+from territoria.opendata.shaping import Shaped, aggregated, per_asset
+from territoria.settings import Settings
+from territoria.territory.models import Area
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A release and whether it was published (False: the disclosure report failed, nothing served)."""
+
+    release: Release
+    published: bool
+
+
+def _period(ds: Dataset, body: PolicyBody) -> Period | None:
+    """The time step of the release: the policy's, else a day for time series and none for records."""
+    if body.time is not None:
+        return body.time.to
+    return "day" if ds.kind == "timeseries" else None
+
+
+def _shape(
+    session: Session, ds: Dataset, body: PolicyBody, now: datetime
+) -> tuple[Shaped, sources.Window | None]:
+    """The public table of the dataset under the policy, and the time window it covers."""
+    period = _period(ds, body)
+    if ds.kind == "timeseries":
+        assert period is not None
+        first = sources.first_timeseries_instant(session, ds)
+        window = sources.window_for(first, body, period, now)
+        if window is None:
+            raise Invalid(
+                f"nothing to publish in '{ds.slug}' yet: no complete {period} of data older than the "
+                f"publication delay ({body.delay_days} days)"
+            )
+        extract = sources.timeseries_extract(session, ds, body, period, window)
+        names = sorted(
+            {
+                *(body.aggregate.categories if body.aggregate else []),
+                *body.keep,
+                *(r.field for r in body.rules),
+            }
+        )
+        sources.attach_assets(session, ds, extract, names)
+        if body.aggregate is not None:
+            from territoria.opendata.shaping import locate
+
+            locate(extract, body)
+            return aggregated(extract, body, window, period), window
+        return per_asset(extract, body, ds, period), window
+    if body.aggregate is not None:
+        extract = sources.records_extract(session, ds, body, period)
+        from territoria.opendata.shaping import locate
+
+        locate(extract, body)
+        return aggregated(extract, body, None, period), None
+    return records_table(session, ds, body), None
+
+
+def _with_area_names(session: Session, shaped: Shaped) -> Shaped:
+    """Add the commune name beside its code."""
+    if "area_code" not in shaped.table.column_names:
+        return shaped
+    names = dict(session.execute(select(Area.code, Area.name).where(Area.level == "commune")).all())
+    codes = shaped.table.column("area_code").to_pylist()
+    column = pa.array([names.get(c) if c else None for c in codes], pa.string())
+    at = shaped.table.column_names.index("area_code") + 1
+    from territoria.opendata.tables import ReleaseColumn
+
+    shaped.table = shaped.table.add_column(at, "area_name", column)
+    idx = next(i for i, c in enumerate(shaped.columns) if c.name == "area_code") + 1
+    shaped.columns.insert(idx, ReleaseColumn("area_name", "string", "attribute", "Commune", "Commune"))
+    return shaped
+
+
+def _write(root: Path, slug: str, version: int, table: pa.Table) -> tuple[str, str]:
+    """Write the Parquet file atomically (temporary name, fsync, rename); returns relative path and sha256."""
+    folder = root / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".v{version}.parquet.tmp"
+    pq.write_table(table, temporary, compression="zstd", row_group_size=128_000)
+    digest = hashlib.sha256()
+    with temporary.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+        os.fsync(handle.fileno())
+    sha = digest.hexdigest()
+    final = folder / f"v{version}-{sha[:12]}.parquet"
+    temporary.replace(final)
+    return str(final.relative_to(root)), sha
+
+
+def _coverage(shaped: Shaped, window: sources.Window | None) -> tuple[datetime | None, datetime | None]:
+    """The time covered: the release window, or the range of the period column."""
+    if window is not None:
+        return window.start, window.end
+    if "period" in shaped.table.column_names and shaped.table.num_rows:
+        low, high = pc.min_max(shaped.table.column("period")).values()
+        return low.as_py(), high.as_py()
+    return None, None
+
+
+def _previous_table(settings: Settings, previous: Release | None) -> pa.Table | None:
+    """The public table of the previous release, when its file is still there."""
+    if previous is None:
+        return None
+    path = settings.releases_root() / previous.path
+    return pq.read_table(path) if path.exists() else None
+
+
+def publish(
+    session: Session,
+    settings: Settings,
+    ds: Dataset,
+    principal: Principal | None,
+    *,
+    now: datetime | None = None,
+) -> Outcome:
+    """Build the next release of a dataset: checked, written, recorded; a failed check publishes nothing."""
+    if principal is not None:
+        access_policy.require(principal, ds, Capability.PUBLISH)
+    now = now or datetime.now(UTC)
+    policy_row = require_policy(session, ds)
+    body = PolicyBody.model_validate(policy_row.body)
+    problems = check(session, ds, body)
+    if problems:
+        raise Invalid(
+            "the privacy policy no longer holds on this dataset: "
+            + "; ".join(p["message"] for p in problems),
+            errors=problems,
+        )
+    shaped, window = _shape(session, ds, body, now)
+    shaped = _with_area_names(session, shaped)
+    report: dict[str, Any] = {
+        **shaped.report,
+        "policy_version": policy_row.version,
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat(), "days": window.days}
+        if window
+        else None,
+        "delay_days": body.delay_days,
+    }
+    version = (
+        int(session.scalar(select(func.max(Release.version)).where(Release.dataset_id == ds.id)) or 0) + 1
+    )
+    actor = principal.actor if principal is not None else CONSOLE_ACTOR
+    start, end = _coverage(shaped, window)
+    release = Release(
+        dataset_id=ds.id,
+        version=version,
+        policy_version=policy_row.version,
+        status="published" if report.get("passed") else "failed",
+        rows=shaped.table.num_rows,
+        columns=[c.as_json() for c in shaped.columns],
+        geometry=shaped.geometry,
+        report=report,
+        coverage_start=start,
+        coverage_end=end,
+        licence=body.licence,
+        created_by=actor,
+        created_at=now,
+    )
+    if release.status == "published":
+        previous = latest_release(session, ds.id)
+        keys = [c.name for c in shaped.columns if c.role == "dimension"] + (
+            ["total"] if "total" in shaped.table.column_names else []
+        )
+        meta = {
+            "policy_version": policy_row.version,
+            "previous_version": previous.version if previous else None,
+            "previous_policy_version": previous.policy_version if previous else None,
+        }
+        release.changelog = diff(_previous_table(settings, previous), shaped.table, keys, meta)
+        release.path, release.sha256 = _write(settings.releases_root(), ds.slug, version, shaped.table)
+    session.add(release)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="release.publish" if release.status == "published" else "release.fail",
+        target=f"dataset:{ds.slug}",
+        organisation_id=ds.owner_id,
+        details={
+            "version": version,
+            "policy_version": policy_row.version,
+            "rows": release.rows,
+            "secret": report.get("secret", 0),
+            "sha256": release.sha256,
+        },
+    )
+    return Outcome(release, release.status == "published")
+
+
+def releases_of(session: Session, ds: Dataset) -> list[Release]:
+    """Every release of the dataset, newest first (failed ones included)."""
+    return list(
+        session.scalars(select(Release).where(Release.dataset_id == ds.id).order_by(Release.version.desc()))
+    )

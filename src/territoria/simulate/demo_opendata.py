@@ -1,0 +1,65 @@
+"""The demo's open data: catalogue metadata, privacy policies and first releases of three datasets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+
+from territoria.catalog.service import get_dataset
+from territoria.context import Context
+from territoria.opendata.policies import current_policy, set_policy
+from territoria.opendata.releases import latest_release
+from territoria.opendata.service import publish
+from territoria.simulate import networks
+
+
+@dataclass(frozen=True)
+class DemoRelease:
+    """A dataset the demo opens, under which policy, with its catalogue metadata."""
+
+    dataset: str
+    policy: dict[str, Any]
+    dcat: dict[str, Any]
+
+
+def releases() -> list[DemoRelease]:
+    """Electricity aggregated under the French energy rules; air quality and traffic per station."""
+    contact = "opendata@metropole.demo"
+    return [
+        DemoRelease(
+            networks.ELECTRICITY_METERS.slug,
+            {"preset": "fr-energy-by-commune"},
+            {"theme": "ENER", "frequency": "DAILY", "contact_point": "donnees@reseau-electrique.demo"},
+        ),
+        DemoRelease(
+            networks.AIR_QUALITY_STATIONS.slug,
+            {"preset": "open-measurements", "delay_days": 0},
+            {"theme": "ENVI", "frequency": "HOURLY", "contact_point": contact},
+        ),
+        DemoRelease(
+            networks.TRAFFIC_COUNTERS.slug,
+            {"preset": "open-measurements", "time": {"to": "day"}},
+            {"theme": "TRAN", "frequency": "DAILY", "contact_point": contact},
+        ),
+    ]
+
+
+def install_opendata(ctx: Context, console: Console) -> None:
+    """Set the demo policies and publish each dataset once (kept as they are on a restart)."""
+    for item in releases():
+        with ctx.session(write=True) as session:
+            ds = get_dataset(session, item.dataset)
+            ds.dcat = {**(ds.dcat or {}), **item.dcat}
+            if current_policy(session, ds) is None:
+                set_policy(session, ds, item.policy, None, "demo")
+            if latest_release(session, ds.id) is not None:
+                continue
+        with console.status(f"open data: publishing {item.dataset}"), ctx.session(write=True) as session:
+            outcome = publish(session, ctx.settings, get_dataset(session, item.dataset), None)
+            release = outcome.release
+            console.print(
+                f"open data: {item.dataset} v{release.version} {release.status}, {release.rows:,} rows, "
+                f"{release.report.get('secret', 0):,} secret cells"
+            )
