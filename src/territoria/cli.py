@@ -334,8 +334,8 @@ def demo(
 
     from territoria.api.app import create_app
     from territoria.simulate.demo import DemoPlan, LiveFeed, admin_token, data_dir_url, populate
-    from territoria.simulate.demo_people import install_people, people_lines
     from territoria.simulate.demo_opendata import install_opendata
+    from territoria.simulate.demo_people import install_people, people_lines
     from territoria.simulate.demo_steering import install_steering
 
     _require_free_port("127.0.0.1", port)

@@ -92,9 +92,18 @@ def point_rows() -> list[dict[str, Any]]:
         for d in (1, 2):
             day = datetime(2024, 5, d, tzinfo=UTC)
             rows.append(
-                {"station": name, "period": day, "sessions": 3 * i + d, "energy_kwh": 10.5 * (i + d), "lon": lon, "lat": lat}
+                {
+                    "station": name,
+                    "period": day,
+                    "sessions": 3 * i + d,
+                    "energy_kwh": 10.5 * (i + d),
+                    "lon": lon,
+                    "lat": lat,
+                }
             )
-    rows.append({"station": None, "period": None, "sessions": 99, "energy_kwh": 999.0, "lon": None, "lat": None})
+    rows.append(
+        {"station": None, "period": None, "sessions": 99, "energy_kwh": 999.0, "lon": None, "lat": None}
+    )
     return rows
 
 

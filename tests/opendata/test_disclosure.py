@@ -60,7 +60,9 @@ def test_two_contributors_with_k_3_is_secret_and_complements_are_the_cheapest() 
     # (A, p) is primary. Line A: cheapest other is (A, r) with 4; column p: (B, p) with 3; then line B has
     # (B, p) alone: (B, r) with 5. Column r then holds two secrets: done, a 2 x 2 rectangle.
     assert secret == {("A", "p"), ("A", "r"), ("B", "p"), ("B", "r")}
-    reasons = dict(zip([(r["area_code"], r["segment"]) for r in out.table.to_pylist()], out.reasons, strict=True))
+    reasons = dict(
+        zip([(r["area_code"], r["segment"]) for r in out.table.to_pylist()], out.reasons, strict=True)
+    )
     assert reasons[("A", "p")] == "k"
     assert {reasons[c] for c in secret - {("A", "p")}} == {"secondary"}
     assert out.suppressed == {"k": 1, "dominance": 0, "secondary": 3}
@@ -287,15 +289,14 @@ def test_noise_needs_a_clip_per_measure() -> None:
 
 def test_audit_catches_a_bridge_that_single_lines_miss() -> None:
     # Two secret rectangles {1,2} x {a,b} and {3,4} x {c,d} joined by (1, c): every line holds 0, 2 or 3
-    # secrets, so no subtraction gives one away, yet (1, c) = row 1's total - the rectangle's row sums...
-    # the linear audit must find it and suppress one more cell.
+    # secrets, so no single subtraction gives one away, yet with primes for "published part of":
+    # (1, c) = row 1' - (column a' + column b' - row 2'). The linear audit must suppress one more cell.
     rows: list[Row] = []
     secret = {("1", "a"), ("1", "b"), ("2", "a"), ("2", "b"), ("3", "c"), ("3", "d"), ("4", "c"), ("4", "d")}
     secret.add(("1", "c"))
     who = iter(range(10_000))
     for area in "12345":
         for segment in "abcde":
-            cells(rows, range(next(who) * 0, 0), area, segment)
             n = 1 if (area, segment) in secret else 10
             rows.extend((area, segment, next(who), 10.0) for _ in range(n))
     out = control(contributions(rows), ControlSpec(totals=("area_code", "segment")))

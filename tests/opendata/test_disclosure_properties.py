@@ -14,7 +14,7 @@ from territoria.opendata.disclosure import Contributions, ControlSpec, NoiseSpec
 from territoria.opendata.suppression import fixed_columns
 
 DIMS = ("area_code", "period", "segment")
-DAYS = np.array(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], dtype="datetime64[us]")
+DAYS = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-01-07")).astype("datetime64[us]")
 MEASURES = ("kwh", "eur")
 
 
@@ -42,7 +42,9 @@ def cases(draw: st.DrawFn) -> Case:
     contributions = Contributions(
         dims=dims,
         keys=keys,
-        contributor=np.array(draw(st.lists(st.integers(0, n_who - 1), min_size=n, max_size=n)), dtype=np.int64),
+        contributor=np.array(
+            draw(st.lists(st.integers(0, n_who - 1), min_size=n, max_size=n)), dtype=np.int64
+        ),
         values={m: np.array(draw(ints), dtype=np.float64) for m in measures},
         k=np.array(draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)), dtype=np.int64),
         p=np.array(draw(st.lists(st.integers(50, 100), min_size=n, max_size=n)), dtype=np.float64),
@@ -53,7 +55,9 @@ def cases(draw: st.DrawFn) -> Case:
 
 def row_key(row: dict[str, Any], dims: tuple[str, ...]) -> tuple[Any, ...]:
     """A table row's dim values (None where totalled), as comparable Python values."""
-    return tuple(None if row[d] is None else str(row[d]) if d != "period" else row[d].isoformat() for d in dims)
+    return tuple(
+        None if row[d] is None else str(row[d]) if d != "period" else row[d].isoformat() for d in dims
+    )
 
 
 def truth_of(c: Contributions, key: tuple[Any, ...]) -> dict[str, Any]:
@@ -61,7 +65,8 @@ def truth_of(c: Contributions, key: tuple[Any, ...]) -> dict[str, Any]:
     per: dict[int, dict[str, Any]] = defaultdict(lambda: {"k": 0, "p": 101.0} | dict.fromkeys(c.values, 0.0))
     for i in range(len(c.contributor)):
         values = tuple(
-            str(c.keys[d][i]) if d != "period" else f"{np.datetime_as_string(c.keys[d][i], unit='s')}+00:00" for d in c.dims
+            str(c.keys[d][i]) if d != "period" else f"{np.datetime_as_string(c.keys[d][i], unit='s')}+00:00"
+            for d in c.dims
         )
         if all(want is None or want == got for want, got in zip(key, values, strict=True)):
             who = per[int(c.contributor[i])]
@@ -78,7 +83,9 @@ def truth_of(c: Contributions, key: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def lines_of(rows: list[dict[str, Any]], dims: tuple[str, ...], totals: tuple[str, ...]) -> list[tuple[list[int], int]]:
+def lines_of(
+    rows: list[dict[str, Any]], dims: tuple[str, ...], totals: tuple[str, ...]
+) -> list[tuple[list[int], int]]:
     """Every line of the table: (member row indexes, margin row index)."""
     index = {(r["total"], row_key(r, dims)): i for i, r in enumerate(rows)}
     lines: dict[int, list[int]] = defaultdict(list)
@@ -89,7 +96,9 @@ def lines_of(rows: list[dict[str, Any]], dims: tuple[str, ...], totals: tuple[st
                 continue
             j = dims.index(t)
             key = row_key(r, dims)
-            margin = index[(",".join(d for d in dims if d in totalled | {t}), (*key[:j], None, *key[j + 1 :]))]
+            margin = index[
+                (",".join(d for d in dims if d in totalled | {t}), (*key[:j], None, *key[j + 1 :]))
+            ]
             lines[margin * len(dims) + j].append(i)
     return [(members, line // len(dims)) for line, members in lines.items()]
 
@@ -124,7 +133,9 @@ def _noise(c: Contributions) -> NoiseSpec:
     return NoiseSpec(epsilon=1.0, clip=dict.fromkeys(c.values, 50.0), seed=3)
 
 
-def _assert_not_recoverable(rows: list[dict[str, Any]], dims: tuple[str, ...], totals: tuple[str, ...]) -> None:
+def _assert_not_recoverable(
+    rows: list[dict[str, Any]], dims: tuple[str, ...], totals: tuple[str, ...]
+) -> None:
     """(b) with published values substituted, no secret cell is determined by the lines."""
     secret = [i for i, r in enumerate(rows) if r["secret"]]
     local = {i: j for j, i in enumerate(secret)}
@@ -167,7 +178,11 @@ def test_noise_keeps_every_guarantee(case: Case) -> None:
     st.integers(1, 8).flatmap(
         lambda n_cols: st.tuples(
             st.just(n_cols),
-            st.lists(st.lists(st.sampled_from([-1, 0, 0, 1]), min_size=n_cols, max_size=n_cols), min_size=1, max_size=8),
+            st.lists(
+                st.lists(st.sampled_from([-1, 0, 0, 1]), min_size=n_cols, max_size=n_cols),
+                min_size=1,
+                max_size=8,
+            ),
         )
     )
 )
@@ -181,3 +196,36 @@ def test_exact_kernel_matches_matrix_rank(system: tuple[int, list[list[int]]]) -
         in_system = bool(np.any(a[:, j]))
         determined = in_system and np.linalg.matrix_rank(np.delete(a, j, axis=1)) < rank
         assert (j in fixed) == determined, (a, j)
+
+
+@st.composite
+def grids(draw: st.DrawFn) -> Case:
+    """Full 2-D or 3-D tables, 2-6 values per dim, 0-6 contributors per cell, k = 3, every dim totalled:
+    dense, irregular suppression patterns where single-line closing is not enough."""
+    dims = DIMS[: draw(st.integers(2, 3))]
+    cards = [draw(st.integers(2, 6 if len(dims) == 2 else 4)) for _ in dims]
+    keys: dict[str, list[Any]] = {d: [] for d in dims}
+    who: list[int] = []
+    for cell in np.ndindex(*cards):
+        for _ in range(draw(st.integers(0, 6))):
+            for d, code in zip(dims, cell, strict=True):
+                keys[d].append(DAYS[code] if d == "period" else f"{d[0]}{code}")
+            who.append(len(who))
+    n = len(who)
+    values = draw(st.lists(st.integers(1, 100), min_size=n, max_size=n))
+    contributions = Contributions(
+        dims=dims,
+        keys={d: np.array(v, dtype="datetime64[us]" if d == "period" else object) for d, v in keys.items()},
+        contributor=np.array(who, dtype=np.int64),
+        values={"kwh": np.array(values, dtype=np.float64)},
+        k=np.full(n, 3, dtype=np.int64),
+        p=np.full(n, 100.0),
+    )
+    return Case(contributions, dims)
+
+
+@settings(max_examples=60, deadline=None)
+@given(grids())
+def test_dense_grids_are_safe(case: Case) -> None:
+    if len(case.contributions.contributor):
+        assert_safe(case)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +41,9 @@ def rel(tmp_path_factory: pytest.TempPathFactory) -> MadeRelease:
     return file_release(tmp_path_factory.mktemp("explore") / "energy.parquet")
 
 
-def rows_of(rel: MadeRelease, limit: int = 10_000, offset: int = 0, **params: str) -> tuple[int, list[dict[str, Any]]]:
+def rows_of(
+    rel: MadeRelease, limit: int = 10_000, offset: int = 0, **params: str
+) -> tuple[int, list[dict[str, Any]]]:
     """total_count and rows of a query."""
     page = run_page(rel.table, parse_request(**params), limit=limit, offset=offset)
     return page.total_count, page.rows
@@ -94,7 +96,11 @@ def test_where_tree() -> None:
     inlist, like = negated.item.items
     assert isinstance(inlist, InList) and [v.value for v in inlist.values] == ["06088", "06004"]
     assert isinstance(like, Like) and like.pattern.value == "res%"
-    assert isinstance(compare, Compare) and compare.op == ">=" and compare.left == DateFn("month", Col("period", at + 6), at)
+    assert (
+        isinstance(compare, Compare)
+        and compare.op == ">="
+        and compare.left == DateFn("month", Col("period", at + 6), at)
+    )
     assert isinstance(isnull, IsNull) and isnull.negated
     assert isinstance(truth, Truth) and truth.left == Col("secret", truth.pos)
     assert isinstance(notin, InList) and notin.negated
@@ -121,7 +127,7 @@ def test_and_binds_tighter_than_or() -> None:
         ("where", "energy_kwh_sum >= 'x' and", 26, "expected a column name"),
         ("where", "(area_code = 'x'", 17, "expected ')' to close the '(' at position 1"),
         ("where", "area_code = 'abc", 13, "unterminated string"),
-        ("where", "area_code = \"x\"", 13, "strings use single quotes"),
+        ("where", 'area_code = "x"', 13, "strings use single quotes"),
         ("where", "area_code in ()", 15, "expected a value"),
         ("where", "area_code in ('a' 'b')", 19, "expected ',' or ')'"),
         ("where", "area_code is nul", 14, "expected 'null'"),
@@ -197,7 +203,12 @@ def test_unknown_column_names_it_and_lists_the_columns(rel: MadeRelease) -> None
     exc = rejected(rel, where="area_cod = '06088'")
     assert "unknown column 'area_cod'" in exc.message
     assert "area_code, area_name, period" in exc.message
-    assert exc.errors[0] == {"field": "where", "code": "UNKNOWN_COLUMN", "message": exc.message, "position": 1}
+    assert exc.errors[0] == {
+        "field": "where",
+        "code": "UNKNOWN_COLUMN",
+        "message": exc.message,
+        "position": 1,
+    }
     assert rejected(rel, select="sum(nope)").errors[0]["position"] == 5
     assert rejected(rel, order_by="nope desc").errors[0]["field"] == "order_by"
 
@@ -228,7 +239,10 @@ def test_type_mismatches_are_explained(rel: MadeRelease, params: dict[str, str],
     ("params", "needle"),
     [
         ({"select": "area_code, sum(energy_kwh_sum)"}, "'area_code' is neither aggregated nor in group_by"),
-        ({"select": "area_code, segment, count(*)", "group_by": "area_code"}, "'segment' is neither aggregated"),
+        (
+            {"select": "area_code, segment, count(*)", "group_by": "area_code"},
+            "'segment' is neither aggregated",
+        ),
         ({"select": "month(period) as m, count(*)", "group_by": "period"}, "'m' is neither aggregated"),
         ({"select": "sum(contributors) as n", "group_by": "n"}, "cannot group by an aggregate"),
         ({"group_by": "area_code", "order_by": "segment"}, "neither a group key nor an aggregate"),
@@ -277,7 +291,9 @@ def test_every_comparison(rel: MadeRelease, op: str) -> None:
     expected = [r for r in rel.rows if OPS[op](r["contributors"], 12)]
     assert total == len(rows) == len(expected)
     _, rows = rows_of(rel, where=f"energy_kwh_sum {op} 2100.5", select="energy_kwh_sum")
-    expected = [r for r in rel.rows if r["energy_kwh_sum"] is not None and OPS[op](r["energy_kwh_sum"], 2100.5)]
+    expected = [
+        r for r in rel.rows if r["energy_kwh_sum"] is not None and OPS[op](r["energy_kwh_sum"], 2100.5)
+    ]
     assert sorted(r["energy_kwh_sum"] for r in rows) == sorted(r["energy_kwh_sum"] for r in expected)
     _, rows = rows_of(rel, where=f"period {op} '2024-03-01'", select="period")
     expected = [r for r in rel.rows if OPS[op](r["period"], datetime(2024, 3, 1, tzinfo=UTC))]
@@ -348,7 +364,9 @@ def test_aggregates_by_group(rel: MadeRelease) -> None:
                 "energy": pytest.approx(sum(sums)),
                 "k": pytest.approx(sum(r["contributors"] for r in items) / len(items)),
                 "first": iso(min(r["period"] for r in items)),
-                "max_energy_kwh_mean": pytest.approx(max(r["energy_kwh_mean"] for r in items if r["energy_kwh_mean"])),
+                "max_energy_kwh_mean": pytest.approx(
+                    max(r["energy_kwh_mean"] for r in items if r["energy_kwh_mean"])
+                ),
                 "sum_contributors": sum(r["contributors"] for r in items),
             }
         )
@@ -379,7 +397,10 @@ def test_month_grouping_through_an_alias(rel: MadeRelease) -> None:
 def test_default_select_of_a_grouping_counts(rel: MadeRelease) -> None:
     total, rows = rows_of(rel, group_by="segment", order_by="count desc")
     assert total == 3
-    assert rows[0] == {"segment": "residential", "count": 12} or rows[0] == {"segment": "tertiary", "count": 12}
+    assert rows[0] == {"segment": "residential", "count": 12} or rows[0] == {
+        "segment": "tertiary",
+        "count": 12,
+    }
     assert rows[-1] == {"segment": None, "count": 4}
 
 
@@ -388,7 +409,9 @@ def test_aggregate_without_group_by_is_one_row(rel: MadeRelease) -> None:
     assert (total, rows) == (1, [{"y": "2024-01-01T00:00:00Z", "count": len(rel.rows)}])
     total, rows = rows_of(rel, select="count(*), sum(energy_kwh_sum) as e")
     assert total == 1
-    assert rows == [{"count": len(rel.rows), "e": pytest.approx(sum(r["energy_kwh_sum"] or 0 for r in rel.rows))}]
+    assert rows == [
+        {"count": len(rel.rows), "e": pytest.approx(sum(r["energy_kwh_sum"] or 0 for r in rel.rows))}
+    ]
 
 
 def test_order_by_several_items(rel: MadeRelease) -> None:
@@ -415,7 +438,7 @@ def test_order_by_several_items(rel: MadeRelease) -> None:
         ("select", "area_code; DROP TABLE x"),
         ("select", "area_code FROM read_parquet('/etc/passwd')"),
         ("select", "read_csv('/etc/passwd')"),
-        ("select", "\"area_code\""),
+        ("select", '"area_code"'),
         ("group_by", "area_code) union select * from x --"),
         ("order_by", "area_code; select 1"),
         ("order_by", "(select 1)"),
@@ -448,22 +471,18 @@ EXPLORE_ALPHABET = [
 )
 def test_any_input_is_an_answer_or_a_domain_error(rel: MadeRelease, field: str, words: list[str]) -> None:
     """Never anything but a result or a user error (→ 400), whatever the tokens."""
-    try:
+    with contextlib.suppress(DomainError):
         run_page(rel.table, parse_request(**{field: " ".join(words)}), limit=3, offset=0)
-    except DomainError:
-        pass
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=st.text(max_size=60))
 def test_any_text_is_an_answer_or_a_domain_error(rel: MadeRelease, text: str) -> None:
-    try:
+    with contextlib.suppress(DomainError):
         run_page(rel.table, parse_request(where=text), limit=1, offset=0)
-    except DomainError:
-        pass
 
 
-def test_statement_binds_every_value(rel: MadeRelease, tmp_path: Path) -> None:
+def test_statement_binds_every_value(rel: MadeRelease) -> None:
     request = parse_request(
         select="area_code, month(period) as m, sum(energy_kwh_sum) as e",
         where="area_name like 'N%' and contributors in (10, 11) and period >= '2024-02'",

@@ -36,16 +36,24 @@ def area_rel(tmp_path_factory: pytest.TempPathFactory) -> MadeRelease:
 @pytest.fixture(scope="module")
 def point_rel(tmp_path_factory: pytest.TempPathFactory) -> MadeRelease:
     """The small point release, on a file."""
-    return file_release(tmp_path_factory.mktemp("exports") / "point.parquet", geometry="point", slug="stations")
+    return file_release(
+        tmp_path_factory.mktemp("exports") / "point.parquet", geometry="point", slug="stations"
+    )
 
 
 def run(rel: MadeRelease, fmt: str, batch_rows: int = 5, **params: Any) -> tuple[Export, bytes]:
     """Export in small batches (several chunks) and gather the bytes."""
     options = {k: params.pop(k) for k in ("bom", "limit") if k in params}
-    export = export_release(rel.table, parse_request(**params), fmt, areas=AREAS, batch_rows=batch_rows, **options)
-    chunks = list(export.chunks)
-    assert len(chunks) > 2 or fmt == "parquet"  # streamed, not built whole
-    return export, b"".join(chunks)
+    export = export_release(
+        rel.table, parse_request(**params), fmt, areas=AREAS, batch_rows=batch_rows, **options
+    )
+    return export, b"".join(export.chunks)
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_every_format_streams_in_chunks(area_rel: MadeRelease, fmt: str) -> None:
+    export = export_release(area_rel.table, parse_request(), fmt, areas=AREAS, batch_rows=4)
+    assert len(list(export.chunks)) >= len(area_rel.rows) // 4  # a chunk per batch, not one whole body
 
 
 def text(value: Any) -> str:
@@ -79,7 +87,13 @@ def test_csv_round_trips(area_rel: MadeRelease, bom: bool) -> None:
 
 
 def test_csv_with_filters_and_no_rows(area_rel: MadeRelease) -> None:
-    _, data = run(area_rel, "csv", select="area_code, sum(energy_kwh_sum) as e", group_by="area_code", where="total = ''")
+    _, data = run(
+        area_rel,
+        "csv",
+        select="area_code, sum(energy_kwh_sum) as e",
+        group_by="area_code",
+        where="total = ''",
+    )
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     assert [r["area_code"] for r in rows] == sorted({r["area_code"] for r in area_rel.rows if r["area_code"]})
     _, empty = run(area_rel, "csv", batch_rows=5, where="area_code = 'nowhere'", select="area_code, period")
@@ -160,7 +174,9 @@ def test_geoparquet_area_release(area_rel: MadeRelease) -> None:
     assert pq.ParquetFile(io.BytesIO(data)).metadata.num_row_groups > 1  # written batch by batch
     geo = geo_of(data)
     column = geo["columns"]["geometry"]
-    assert column["geometry_types"] == sorted({AREAS[c]["type"] for c in (r["area_code"] for r in area_rel.rows) if c})
+    assert column["geometry_types"] == sorted(
+        {AREAS[c]["type"] for c in (r["area_code"] for r in area_rel.rows) if c}
+    )
     west, south, east, north = column["bbox"]
     assert west < 7.0 < east and south < 43.6 < north
     for row, wkb in zip(table.to_pylist(), table.column("geometry").to_pylist(), strict=True):
@@ -225,4 +241,6 @@ def test_area_geometries_come_from_the_territory(ctx: Context) -> None:
     made = make_release(ctx)
     export = export_release(made.table, parse_request(), "geojson", areas=areas)
     features = json.loads(b"".join(export.chunks))["features"]
-    assert sum(f["geometry"] is not None for f in features) == sum(r["area_code"] is not None for r in made.rows)
+    assert sum(f["geometry"] is not None for f in features) == sum(
+        r["area_code"] is not None for r in made.rows
+    )

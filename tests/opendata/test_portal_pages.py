@@ -290,7 +290,7 @@ def test_dataset_chart_and_map_come_from_the_release_file(portal_world: World) -
     assert area["values"] == {NICE: 200.0 * 3, CANNES: 150.0 * 3}  # the latest day
     lights = config_of(portal_world.client.get("/opendata/lights?lang=en").text)
     assert lights["map"]["kind"] == "point" and len(lights["map"]["points"]) == 5
-    assert lights["chart"]["values"] == [100.0, 105.0]  # power summed over the lights per day
+    assert lights["chart"]["values"] == [20.0, 21.0]  # row-level values are averaged, not summed
     assert lights["map"]["points"][0][:3] == [7.27, 43.698, "Light 0"]
 
 
@@ -343,11 +343,25 @@ def test_row_level_records_release_maps_row_counts(portal_world: World) -> None:
     from datetime import date
 
     columns = [
-        {"name": "key", "type": "string", "role": "dimension", "title": {"en": "Key", "fr": "Clé"}, "unit": ""},
-        {"name": "area_code", "type": "string", "role": "attribute", "title": {"en": "Commune", "fr": "Commune"}},
+        {
+            "name": "key",
+            "type": "string",
+            "role": "dimension",
+            "title": {"en": "Key", "fr": "Clé"},
+            "unit": "",
+        },
+        {
+            "name": "area_code",
+            "type": "string",
+            "role": "attribute",
+            "title": {"en": "Commune", "fr": "Commune"},
+        },
         {"name": "opened", "type": "date", "role": "attribute", "title": {"en": "Opened", "fr": "Ouverture"}},
     ]
-    rows = [{"key": f"S{i}", "area_code": NICE if i < 3 else CANNES, "opened": date(2026, 1, 1 + i)} for i in range(5)]
+    rows = [
+        {"key": f"S{i}", "area_code": NICE if i < 3 else CANNES, "opened": date(2026, 1, 1 + i)}
+        for i in range(5)
+    ]
     add_release(portal_world, "air", 1, rows, columns=columns, coverage_start=None, coverage_end=None)
     html = portal_world.client.get("/opendata/air").text
     config = config_of(html)

@@ -26,6 +26,7 @@ from territoria.ingest.records_api import router as records_router
 from territoria.opendata.dcat_api import router as dcat_router
 from territoria.opendata.pages import router as opendata_pages_router
 from territoria.opendata.publish_api import router as publish_router
+from territoria.opendata.publish_pages import router as publish_pages_router
 from territoria.quality.api import router as quality_router
 from territoria.quality.pages import router as quality_pages_router
 from territoria.quality.quarantine_api import router as quarantine_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(link_pages_router)
     app.include_router(quarantine_pages_router)
     app.include_router(quality_pages_router)
+    app.include_router(publish_pages_router)
     app.include_router(opendata_pages_router)
     return app
 

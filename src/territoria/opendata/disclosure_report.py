@@ -148,24 +148,24 @@ def _recompute(c: Contributions, totals: tuple[str, ...], table: pa.Table) -> _T
     n_m = len(c.values)
     keys: list[Key] = []
     parts: list[pa.Table] = []
-    for size in range(len(totals) + 1):
-        for totalled in combinations(totals, size):
-            keep = [d for d in c.dims if d not in totalled]
-            pairs = raw.group_by([*keep, _WHO], use_threads=False).aggregate(
-                [(f"__m{i}__", "sum") for i in range(n_m)] + [(_K, "max"), (_P, "min")]
-            )
-            cells = pairs.group_by(keep, use_threads=False).aggregate(
-                [(_WHO, "count")]
-                + [(f"__m{i}___sum", agg) for i in range(n_m) for agg in ("sum", "max")]
-                + [(f"{_K}_max", "max"), (f"{_P}_min", "min")]
-            )
-            if raw.num_rows == 0:
-                continue
-            label = ",".join(d for d in c.dims if d in totalled)
-            values = {d: cells[d].to_pylist() for d in keep}
-            for r in range(cells.num_rows):
-                keys.append((label, tuple(values[d][r] if d in values else None for d in c.dims)))
-            parts.append(cells.drop_columns(keep))
+    levels = (
+        [t for size in range(len(totals) + 1) for t in combinations(totals, size)] if raw.num_rows else []
+    )
+    for totalled in levels:
+        keep = [d for d in c.dims if d not in totalled]
+        pairs = raw.group_by([*keep, _WHO], use_threads=False).aggregate(
+            [(f"__m{i}__", "sum") for i in range(n_m)] + [(_K, "max"), (_P, "min")]
+        )
+        cells = pairs.group_by(keep, use_threads=False).aggregate(
+            [(_WHO, "count")]
+            + [(f"__m{i}___sum", agg) for i in range(n_m) for agg in ("sum", "max")]
+            + [(f"{_K}_max", "max"), (f"{_P}_min", "min")]
+        )
+        label = ",".join(d for d in c.dims if d in totalled)
+        values = {d: cells[d].to_pylist() for d in keep}
+        for r in range(cells.num_rows):
+            keys.append((label, tuple(values[d][r] if d in values else None for d in c.dims)))
+        parts.append(cells.drop_columns(keep))
     index = {key: r for r, key in enumerate(_table_keys(table, c.dims))}
     row = np.array([index.pop(key, -1) for key in keys], dtype=np.int64)
     merged = pa.concat_tables(parts) if parts else None
@@ -195,10 +195,12 @@ def _table_keys(table: pa.Table, dims: tuple[str, ...]) -> list[Key]:
 def _example(key: Key, dims: tuple[str, ...]) -> dict[str, str]:
     """A cell named by its dim values as strings (totalled dims left out) and its total label."""
     label, values = key
-    out = {d: v.isoformat() if isinstance(v, datetime) else str(v) for d, v in zip(dims, values, strict=True)}
-    return {d: s for d, s, v in zip(dims, out.values(), values, strict=True) if v is not None} | {
-        "total": label
+    named = {
+        d: v.isoformat() if isinstance(v, datetime) else str(v)
+        for d, v in zip(dims, values, strict=True)
+        if v is not None
     }
+    return named | {"total": label}
 
 
 def _check(code: str, checked: int, failing: list[dict[str, str]], **extra: Any) -> dict[str, Any]:

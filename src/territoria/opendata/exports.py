@@ -57,7 +57,7 @@ class Export:
 def area_geometries(session: Session, level: str = "commune") -> dict[str, Geometry]:
     """GeoJSON geometry of every area of a level, by code (read once per export)."""
     rows = session.execute(sa.select(Area.code, Area.geometry).where(Area.level == level))
-    return dict(rows.tuples().all())
+    return {row.code: row.geometry for row in rows}
 
 
 def export_release(

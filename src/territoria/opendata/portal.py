@@ -54,6 +54,7 @@ class AreaValues:
     period: str | None
     values: dict[str, float]
     secret: list[str]
+    mean: bool  # values are the mean of rows (row-level releases), not sums of cells
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def preview(layout: Layout) -> list[dict[str, Any]]:
 
 
 def series(layout: Layout) -> Series | None:
-    """The first measure summed per period: territory totals, else published detail cells, else all rows."""
+    """The first measure per period: territory totals, else the sum of published cells, else the row mean."""
     if layout.time is None or layout.measure is None:
         return None
     valid = pc.field(layout.time).is_valid()
@@ -150,11 +151,13 @@ def series(layout: Layout) -> Series | None:
         table = table.filter(pc.field("total") == (chosen if chosen is not None else ""))
     else:
         table, source = _read(layout, [layout.time, layout.measure], valid), "rows"
-    grouped = table.group_by(layout.time).aggregate([(layout.measure, "sum")]).sort_by(layout.time)
+    # Cells add up; row-level values (a concentration, a count per sensor) do not: they are averaged.
+    how = "mean" if source == "rows" else "sum"
+    grouped = table.group_by(layout.time).aggregate([(layout.measure, how)]).sort_by(layout.time)
     if grouped.num_rows == 0:
         return None
     periods = grouped.column(layout.time).to_pylist()
-    values = grouped.column(f"{layout.measure}_sum").to_pylist()
+    values = grouped.column(f"{layout.measure}_{how}").to_pylist()
     return Series(layout.measure, period_labels(periods), values, source)
 
 
@@ -171,7 +174,8 @@ def _latest(layout: Layout, located: Any) -> tuple[Any, Any]:
 
 
 def area_values(layout: Layout) -> AreaValues | None:
-    """Per commune, the first measure at the latest period (a commune with a secret part is secret)."""
+    """Per commune at the latest period: the first measure (cells summed, a secret part makes the commune
+    secret; rows averaged), or the number of rows when there is no measure."""
     if "area_code" not in layout.names:
         return None
     where, latest = _latest(layout, pc.field("area_code").is_valid())
@@ -193,16 +197,17 @@ def area_values(layout: Layout) -> AreaValues | None:
                 secret.append(code)
             elif value is not None:
                 values[code] = value
-        return AreaValues(layout.measure, period, values, sorted(secret))
+        return AreaValues(layout.measure, period, values, sorted(secret), mean=False)
     table = _read(layout, ["area_code", layout.measure], where)
     if layout.measure is None:
         grouped = table.group_by("area_code").aggregate([([], "count_all")])
         column = "count_all"
     else:
-        grouped = table.group_by("area_code").aggregate([(layout.measure, "sum")])
-        column = f"{layout.measure}_sum"
+        grouped = table.group_by("area_code").aggregate([(layout.measure, "mean")])
+        column = f"{layout.measure}_mean"
     pairs = zip(grouped.column("area_code").to_pylist(), grouped.column(column).to_pylist(), strict=True)
-    return AreaValues(layout.measure, period, {c: v for c, v in pairs if v is not None}, [])
+    values = {c: v for c, v in pairs if v is not None}
+    return AreaValues(layout.measure, period, values, [], mean=layout.measure is not None)
 
 
 def markers(layout: Layout) -> Markers | None:

@@ -9,6 +9,7 @@ from territoria.web import (
     i18n_admin,
     i18n_dashboard,
     i18n_opendata,
+    i18n_publish,
     i18n_quarantine,
     i18n_scores,
     i18n_steering,
@@ -207,6 +208,8 @@ FR.update(i18n_steering.FR)
 EN.update(i18n_steering.EN)
 FR.update(i18n_opendata.FR)
 EN.update(i18n_opendata.EN)
+FR.update(i18n_publish.FR)
+EN.update(i18n_publish.EN)
 CATALOGUES: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
 
 

@@ -100,9 +100,10 @@ FR: dict[str, str] = {
     "od.chart_source.totals": "Valeurs des totaux du territoire publiés.",
     "od.chart_source.detail": "Somme des seules cellules publiées : les cellules secrètes n'y sont pas, le "
     "total réel est plus élevé.",
-    "od.chart_source.rows": "Somme de toutes les lignes de chaque période.",
+    "od.chart_source.rows": "Moyenne des lignes de chaque période.",
     "od.period": "Période",
     "od.map_area": "« {measure} » par commune.",
+    "od.map_area_mean": "« {measure} » par commune (moyenne des lignes).",
     "od.map_period": "Période : {period}.",
     "od.map_area_rows": "Nombre de lignes par commune.",
     "od.map_area_counts": "{n} commune(s) avec une valeur, {secret} sous secret statistique.",
@@ -269,9 +270,10 @@ EN: dict[str, str] = {
     "od.chart_source.totals": "Values of the published territory totals.",
     "od.chart_source.detail": "Sum of the published cells only: secret cells are left out, the real total "
     "is higher.",
-    "od.chart_source.rows": "Sum of every row of each period.",
+    "od.chart_source.rows": "Mean of the rows of each period.",
     "od.period": "Period",
     "od.map_area": "“{measure}” per commune.",
+    "od.map_area_mean": "“{measure}” per commune (mean of the rows).",
     "od.map_period": "Period: {period}.",
     "od.map_area_rows": "Number of rows per commune.",
     "od.map_area_counts": "{n} commune(s) with a value, {secret} under statistical secrecy.",

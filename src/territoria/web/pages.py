@@ -21,6 +21,7 @@ from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import count_assets, dataset_public
 from territoria.context import Context
+from territoria.opendata.publish_pages import publish_panel
 from territoria.web import dashboard_service as dashboard
 from territoria.web import i18n, service
 from territoria.web.chart import line_chart
@@ -222,6 +223,10 @@ def dataset_page(
         "spread": service.asset_spread(session, ds),
         "chart": chart,
         "config": map_config([ds], lang, single=True),
+        "publication": publish_panel(session, principal, ds),
+        "published": request.query_params.get("published", ""),
+        "publish_error": request.query_params.get("publish_error", ""),
+        "failed_version": request.query_params.get("version", ""),
         "nav": "",
     }
     return render(request, ctx, "dataset.html", values)
