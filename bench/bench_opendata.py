@@ -7,7 +7,8 @@ is an "area" release, so the Parquet export is GeoParquet (the commune polygon o
 dictionary).
 
 Each figure comes from a fresh child process, so that every peak RSS (`ru_maxrss`, whole process,
-imports included; `import_mb` is the floor after imports) belongs to one run only:
+imports included, read from /proc/self/status VmHWM; `import_mb` is the floor after imports) belongs
+to one run only:
 - `parquet` / `csv`: `opendata.exports.export_release` of the whole release written to /dev/null;
 - `aggregate`: `opendata.query.run_page` of
   `select=area_code,month(period) as month,sum(energy_kwh_sum) as energy&group_by=area_code,month`
@@ -73,7 +74,10 @@ def log(message: str) -> None:
 
 
 def peak_mb() -> float:
-    """Peak RSS of this process so far, in MB."""
+    """Peak RSS of this process so far, in MB (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -60,6 +60,13 @@ ROUTES: list[tuple[str, str, Capability, Any]] = [
 OPTIONAL_ROUTES: list[tuple[str, str, Capability, Any]] = [
     ("GET", "/api/v1/datasets/{slug}/records", READ, None),
 ]
+# Released open data is public: nobody is refused, whatever the dataset's own access.
+PUBLIC_ROUTES: list[tuple[str, str]] = [
+    ("GET", "/api/v1/opendata/{slug}"),
+    ("GET", "/api/v1/opendata/{slug}/schema.json"),
+    ("GET", "/api/v1/opendata/{slug}/records"),
+    ("GET", "/api/v1/opendata/{slug}/exports/{fmt}"),
+]
 PAGES: list[tuple[str, Capability]] = [
     ("/datasets/{slug}", READ),
     ("/datasets/{slug}/assets.geojson", READ),
@@ -167,7 +174,7 @@ def test_every_dataset_route_is_in_the_matrix(world: World) -> None:
         if "{slug}" in path or "{batch_id}" in path
         for method in ops
     }
-    covered = {(m, p) for m, p, _, _ in ROUTES + OPTIONAL_ROUTES}
+    covered = {(m, p) for m, p, _, _ in ROUTES + OPTIONAL_ROUTES} | set(PUBLIC_ROUTES)
     assert served <= covered, f"routes missing from the access matrix: {sorted(served - covered)}"
 
 
@@ -206,6 +213,29 @@ def test_access_matrix(world: World) -> None:
             ok = r.status_code == 200
             if (capability in allowed) != ok:
                 failures.append(f"{name}: page {template} → {r.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_released_open_data_is_public_for_every_caller(world: World) -> None:
+    _batch_id(world)  # one reading, so that there is something to release
+    policy = {"preset": "open-measurements", "delay_days": 0}
+    assert (
+        world.client.put(
+            "/api/v1/datasets/lights/privacy-policy", json=policy, headers=world.operator
+        ).status_code
+        == 200
+    )
+    assert world.client.post("/api/v1/datasets/lights/releases", headers=world.operator).status_code == 201
+    failures = []
+    for name, caller in _callers(world).items():
+        for method, template in PUBLIC_ROUTES:
+            url = template.format(slug="lights", fmt="csv")
+            r = caller.client.request(method, url, headers=caller.headers)
+            if r.status_code != 200:
+                failures.append(f"{name}: {method} {url} → {r.status_code}")
+        r = caller.client.get("/opendata/lights", headers=caller.headers)
+        if r.status_code != 200:
+            failures.append(f"{name}: page /opendata/lights → {r.status_code}")
     assert not failures, "\n".join(failures)
 
 

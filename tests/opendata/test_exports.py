@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +245,15 @@ def test_area_geometries_come_from_the_territory(ctx: Context) -> None:
     assert sum(f["geometry"] is not None for f in features) == sum(
         r["area_code"] is not None for r in made.rows
     )
+
+
+def test_a_client_leaving_early_ends_the_query(area_rel: MadeRelease) -> None:
+    before = {t.name for t in threading.enumerate()}
+    export = export_release(area_rel.table, parse_request(), "csv", batch_rows=2)
+    chunks = iter(export.chunks)
+    assert next(chunks).startswith(b'"area_code"')
+    next(chunks)
+    chunks.close()  # what the server does when the connection drops
+    assert not [t for t in threading.enumerate() if t.name == "opendata-stream" and t.name not in before]
+    again = export_release(area_rel.table, parse_request(), "json")
+    assert len(json.loads(b"".join(again.chunks))) == len(area_rel.rows)

@@ -23,6 +23,7 @@ from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.ingest.api import router as ingest_router
 from territoria.ingest.records_api import router as records_router
+from territoria.opendata.api import router as opendata_router
 from territoria.opendata.dcat_api import router as dcat_router
 from territoria.opendata.pages import router as opendata_pages_router
 from territoria.opendata.publish_api import router as publish_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(quality_router)
     app.include_router(records_router)
     app.include_router(publish_router)
+    app.include_router(opendata_router)
     app.include_router(dcat_router)  # before the portal pages: /opendata/catalog.ttl is not a slug
     app.include_router(kpi_router)
     app.include_router(steering_router)

@@ -95,7 +95,11 @@ class OpenDatasetDetail(OpenDatasetSummary):
 
 
 class ExplorePage(BaseModel):
-    """A page of an explore query; total_count counts the rows of the whole answer (before limit)."""
+    """A page of an explore query.
+
+    total_count: rows of the whole answer before limit and offset (rows matching `where`; for a grouped
+    query, the number of groups).
+    """
 
     dataset: str
     version: int
@@ -195,7 +199,6 @@ def get_schema(slug: str, session: SessionDep) -> dict[str, Any]:
 def get_records(
     slug: str,
     ctx: ContextDep,
-    session: SessionDep,
     select: SelectParam = None,
     where: WhereParam = None,
     group_by: GroupParam = None,
@@ -211,9 +214,11 @@ def get_records(
     if limit > top:
         message = f"limit must be between 0 and {top}; page with offset, or use the exports for everything"
         raise Invalid(message, errors=[{"field": "limit", "code": "OUT_OF_RANGE", "message": message}])
-    ds, release = released_dataset(session, slug)
-    table = table_of(ctx.settings, ds, release)
-    page = run_page(table, parse_request(select, where, group_by, order_by), limit=limit, offset=offset)
+    request = parse_request(select, where, group_by, order_by)
+    with ctx.session() as session:  # closed before the query runs on the file
+        ds, release = released_dataset(session, slug)
+        table = table_of(ctx.settings, ds, release)
+    page = run_page(table, request, limit=limit, offset=offset)
     body = {"dataset": slug, "version": table.version, "total_count": page.total_count, "results": page.rows}
     return Response(json_bytes(body), media_type="application/json")
 
@@ -223,7 +228,6 @@ def get_export(
     slug: str,
     fmt: Literal["csv", "json", "geojson", "parquet"],
     ctx: ContextDep,
-    session: SessionDep,
     select: SelectParam = None,
     where: WhereParam = None,
     group_by: GroupParam = None,
@@ -232,11 +236,13 @@ def get_export(
     bom: Annotated[bool, Query(description="CSV only: start with a UTF-8 BOM for spreadsheets")] = False,
 ) -> StreamingResponse:
     """The latest release (or the rows a query selects), streamed as CSV, JSON, GeoJSON or (Geo)Parquet."""
-    ds, release = released_dataset(session, slug)
-    table = table_of(ctx.settings, ds, release)
     request = parse_request(select, where, group_by, order_by)
-    located = table.geometry == "area" and fmt in ("geojson", "parquet")
-    areas = area_geometries(session) if located else None
+    # A short transaction of its own: the database is not held while the file streams.
+    with ctx.session() as session:
+        ds, release = released_dataset(session, slug)
+        table = table_of(ctx.settings, ds, release)
+        located = table.geometry == "area" and fmt in ("geojson", "parquet")
+        areas = area_geometries(session) if located else None
     export = export_release(table, request, fmt, areas=areas, bom=bom, limit=limit)
     return StreamingResponse(
         export.chunks, media_type=export.media_type, headers={"Content-Disposition": export.disposition}

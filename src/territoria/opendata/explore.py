@@ -27,6 +27,12 @@ zone means UTC); ``year(col)`` also compares with an integer year. Null is teste
 Keywords are case-insensitive; column names are not. Default names of computed items: ``count`` for
 ``count(*)``, ``{function}_{column}`` otherwise (``sum_energy_kwh_sum``).
 
+Names in ``group_by`` and ``order_by`` mean a select alias (or the default name of a computed item)
+first, then a column. Grouped results are ordered by ``order_by`` and then by the group keys, so pages
+are stable; ungrouped results keep the file's order unless ``order_by`` says otherwise. Nulls sort last.
+Aggregates skip nulls (a secret cell's measure is null). Comparisons with null are never true: ``!=``
+does not match rows where the column is null (totals have a null ``area_code``).
+
 This module turns text into a small tree and types its literals; `opendata.query.compile_query` turns
 the tree into SQLAlchemy Core expressions over column objects of the release's known columns, with every
 literal a bound parameter. No SQL text is ever built from the input.

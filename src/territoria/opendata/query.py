@@ -8,6 +8,7 @@ from the caller travels as a bound parameter. One in-process DuckDB database is 
 
 from __future__ import annotations
 
+import queue
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -49,7 +50,7 @@ from territoria.opendata.tables import ReleaseTable
 
 MEMORY_LIMIT = "256MB"
 THREADS = 2
-BATCH_ROWS = 100_000
+BATCH_ROWS = 65_536  # rows per record batch of a stream: memory stays flat, per-batch overhead small
 DIALECT = Dialect(paramstyle="qmark")
 
 
@@ -380,27 +381,65 @@ def run_page(table: ReleaseTable, request: ExploreRequest, *, limit: int, offset
     return Page(query.names, total, json_rows(data))
 
 
-class BatchStream:
-    """An open query: its Arrow schema and record batches; close() ends it."""
+_END = object()
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader) -> None:
+
+class BatchStream:
+    """An open query: its Arrow schema and record batches, read ahead by a thread; close() ends it.
+
+    DuckDB computes the next batches (outside the GIL) while the consumer encodes the current one.
+    """
+
+    def __init__(
+        self, cursor: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, ahead: int = 2
+    ) -> None:
         self._cursor = cursor
         self._reader = reader
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     @property
     def schema(self) -> pa.Schema:
         """The schema of every batch."""
         return self._reader.schema
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        """Batches until the query is exhausted."""
+    def _offer(self, item: Any) -> bool:
+        """Queue an item unless the stream was closed meanwhile."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
         try:
-            yield from self._reader
-        except duckdb.Error as exc:  # mid-stream: the answer has started, so end it short
-            raise _failed(exc) from exc
+            for batch in self._reader:
+                if not self._offer(batch):
+                    return
+            self._offer(_END)
+        except Exception as exc:  # handed over to the consumer's thread
+            self._offer(exc)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        """Batches until the query is exhausted (an error mid-stream ends the answer short)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._produce, name="opendata-stream", daemon=True)
+            self._thread.start()
+        while (item := self._queue.get()) is not _END:
+            if isinstance(item, duckdb.DataError | duckdb.OutOfMemoryException):
+                raise _failed(item) from item
+            if isinstance(item, Exception):
+                raise item
+            yield item
 
     def close(self) -> None:
-        """Release the reader and the cursor."""
+        """Stop reading ahead, release the reader and the cursor."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
         self._reader.close()
         self._cursor.close()
 

@@ -69,12 +69,23 @@ def floor_to(at: datetime, period: Period) -> datetime:
     return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def next_start(start: datetime, period: Period) -> datetime:
+    """The start of the period after the one starting at `start`."""
+    if period == "hour":
+        return start + timedelta(hours=1)
+    if period == "day":
+        return start + timedelta(days=1)
+    return (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
 def window_for(first: datetime | None, body: PolicyBody, period: Period, now: datetime) -> Window | None:
     """Whole periods from the first data to now minus the publication delay (None: nothing to publish)."""
     end = floor_to(now - timedelta(days=body.delay_days), period)
     if first is None:
         return None
     start = floor_to(first, period)
+    if start < first:  # the first period is partial: a day with half its hours would look like a drop
+        start = next_start(start, period)
     if body.window_days is not None:
         start = max(start, floor_to(end - timedelta(days=body.window_days), period))
     return Window(start, end) if start < end else None
