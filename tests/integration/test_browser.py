@@ -25,8 +25,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import select
 
 from territoria.catalog.models import Asset
+from territoria.catalog.service import get_dataset
 from territoria.context import Context
 from territoria.db.migrate import upgrade
+from territoria.opendata.policies import set_policy
+from territoria.opendata.service import publish
 from territoria.quality.scores import refresh_scores
 from territoria.settings import Settings
 from territoria.simulate.city import build_city
@@ -79,12 +82,25 @@ def populate(url: str) -> list[str]:
     install_people(ctx)
     with ctx.session(write=True) as s:
         refresh_scores(s, days=3)
+    release_open_data(ctx)
     with ctx.session() as s:
         used = set(s.scalars(select(Asset.area_code).where(Asset.area_code.is_not(None))))
         codes = s.scalars(select(Area.code).where(Area.level == "commune").order_by(Area.code))
         empty = [c for c in codes if c not in used]
     ctx.engine.dispose()
     return empty
+
+
+def release_open_data(ctx: Context) -> None:
+    """Electricity under the French energy rules and air quality per station, as the demo does."""
+    for slug, policy in (
+        ("electricity-meters", {"preset": "fr-energy-by-commune"}),
+        ("air-quality", {"preset": "open-measurements", "delay_days": 0}),
+    ):
+        with ctx.session(write=True) as s:
+            ds = get_dataset(s, slug)
+            set_policy(s, ds, policy, None)
+            assert publish(s, ctx.settings, ds, None).published
 
 
 def launch_server(url: str, port: int) -> subprocess.Popen[bytes]:
@@ -351,3 +367,26 @@ def test_pages_fit_a_phone_screen(site: Site) -> None:
         assert errors == [], (path, errors)
         page.close()
     phone.close()
+
+
+def test_open_data_portal_for_an_anonymous_visitor(site: Site) -> None:
+    anonymous = new_context(site.browser, site.base, viewport={"width": 1280, "height": 900})
+    page, errors = visit(site, "/opendata", "opendata", context=anonymous)
+    assert "electricity-meters" in page.content() and "air-quality" in page.content()
+    page.close()
+    page, errors = visit(site, "/opendata/electricity-meters", "opendata-electricity", context=anonymous)
+    page.wait_for_function("() => document.querySelectorAll('#od-map path').length > 0")
+    page.wait_for_function("() => document.querySelector('#od-chart canvas') !== null")
+    assert "MIN_CONTRIBUTORS" in page.content() or "contributeurs" in page.content()
+    assert page.locator("a[href*='/exports/csv']").count() >= 1
+    assert errors == [], errors
+    page.close()
+    page, errors = visit(site, "/opendata/air-quality", "opendata-air-quality", context=anonymous)
+    # Stations are drawn on a canvas (many points): the canvas and the legend show they are there.
+    page.wait_for_function("() => document.querySelector('#od-map canvas') !== null")
+    with page.expect_download() as download:
+        page.click("a[href$='/exports/csv']")
+    assert download.value.suggested_filename.startswith("air-quality-v1")
+    assert errors == [], errors
+    page.close()
+    anonymous.close()

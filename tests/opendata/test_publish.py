@@ -123,3 +123,37 @@ def test_release_api_for_the_owner(metered: World) -> None:
     assert answer.json()["status"] == "published" and answer.json()["report"]["passed"] is True
     listed = client.get("/api/v1/datasets/meters/releases", headers=metered.operator).json()
     assert [r["version"] for r in listed] == [1]
+
+
+def test_location_generalised_to_iris_when_iris_areas_are_loaded(metered: World) -> None:
+    from territoria.territory.models import Area
+
+    from tests.opendata.energy_world import PLACES
+
+    lon, lat = PLACES[NICE]
+    square = [
+        [lon - 0.01, lat - 0.01],
+        [lon + 0.01, lat - 0.01],
+        [lon + 0.01, lat + 0.01],
+        [lon - 0.01, lat + 0.01],
+    ]
+    with metered.ctx.session(write=True) as s:
+        s.add(
+            Area(
+                code="060880101",
+                level="iris",
+                name="Nice Centre (test)",
+                parent_code=NICE,
+                geometry={"type": "Polygon", "coordinates": [[*square, square[0]]]},
+                min_lon=lon - 0.01,
+                min_lat=lat - 0.01,
+                max_lon=lon + 0.01,
+                max_lat=lat + 0.01,
+            )
+        )
+    release = _publish(metered, {"preset": "fr-energy-by-commune", "location": {"to": "iris"}}).release
+    table = pq.read_table(metered.ctx.settings.releases_root() / release.path).to_pylist()
+    codes = {r["area_code"] for r in table if r["area_code"]}
+    assert codes == {"060880101"}  # Nice's meters fall in the IRIS; Cannes and Antibes in none
+    assert {r["area_name"] for r in table if r["area_code"]} == {"Nice Centre (test)"}
+    assert release.report["excluded_outside_territory"] == 19  # the meters of Cannes and Antibes

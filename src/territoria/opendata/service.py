@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -28,9 +29,11 @@ from territoria.opendata.policies import CONSOLE_ACTOR, check, require_policy
 from territoria.opendata.policy import Period, PolicyBody
 from territoria.opendata.record_shaping import records_table
 from territoria.opendata.releases import latest_release
-from territoria.opendata.shaping import Shaped, aggregated, per_asset
+from territoria.opendata.tables import ReleaseColumn
+from territoria.opendata.shaping import Shaped, aggregated, locate, per_asset
 from territoria.settings import Settings
 from territoria.territory.models import Area
+from territoria.territory.service import build_locator
 
 
 @dataclass(frozen=True)
@@ -72,30 +75,41 @@ def _shape(
         )
         sources.attach_assets(session, ds, extract, names)
         if body.aggregate is not None:
-            from territoria.opendata.shaping import locate
-
+            _to_iris(session, extract, body)
             locate(extract, body)
             return aggregated(extract, body, window, period), window
+        _to_iris(session, extract, body)
         return per_asset(extract, body, ds, period), window
     if body.aggregate is not None:
         extract = sources.records_extract(session, ds, body, period)
-        from territoria.opendata.shaping import locate
-
+        _to_iris(session, extract, body)
         locate(extract, body)
         return aggregated(extract, body, None, period), None
     return records_table(session, ds, body), None
 
 
-def _with_area_names(session: Session, shaped: Shaped) -> Shaped:
-    """Add the commune name beside its code."""
+def _to_iris(session: Session, extract: sources.Extract, body: PolicyBody) -> None:
+    """Replace the commune of each row by the IRIS holding its point (none when it has no point)."""
+    if body.location is None or body.location.to != "iris":
+        return
+    locator = build_locator(session, "iris")
+    points = [
+        (float(lon), float(lat)) if lon is not None and lat is not None else (float("nan"), float("nan"))
+        for lon, lat in zip(extract.attributes["lon"], extract.attributes["lat"], strict=True)
+    ]
+    found = locator.locate_many(points)
+    extract.attributes["area_code"] = np.array(found, dtype=object)
+
+
+def _with_area_names(session: Session, shaped: Shaped, body: PolicyBody) -> Shaped:
+    """Add the area's name (commune, or IRIS) beside its code."""
     if "area_code" not in shaped.table.column_names:
         return shaped
-    names = dict(session.execute(select(Area.code, Area.name).where(Area.level == "commune")).all())
+    level = "iris" if body.location is not None and body.location.to == "iris" else "commune"
+    names = dict(session.execute(select(Area.code, Area.name).where(Area.level == level)).all())
     codes = shaped.table.column("area_code").to_pylist()
     column = pa.array([names.get(c) if c else None for c in codes], pa.string())
     at = shaped.table.column_names.index("area_code") + 1
-    from territoria.opendata.tables import ReleaseColumn
-
     shaped.table = shaped.table.add_column(at, "area_name", column)
     idx = next(i for i, c in enumerate(shaped.columns) if c.name == "area_code") + 1
     shaped.columns.insert(idx, ReleaseColumn("area_name", "string", "attribute", "Commune", "Commune"))
@@ -159,7 +173,7 @@ def publish(
             errors=problems,
         )
     shaped, window = _shape(session, ds, body, now)
-    shaped = _with_area_names(session, shaped)
+    shaped = _with_area_names(session, shaped, body)
     report: dict[str, Any] = {
         **shaped.report,
         "policy_version": policy_row.version,

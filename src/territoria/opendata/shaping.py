@@ -97,7 +97,8 @@ def aggregated(extract: Extract, body: PolicyBody, window: Window | None, period
         else np.zeros(0, bool)
     )
     kept = keep_mask(extract, body)
-    outside = int((~inside & kept).sum())
+    # Contributors with no area (outside the territory, or no point for an IRIS or grid) are left out.
+    outside = len(np.unique(extract.contributor[~inside & kept]))
     extract = extract.take(inside & kept)
     k, p = thresholds(extract, body, window)
     dims = [where, *(["period"] if period else []), *body.aggregate.categories]
