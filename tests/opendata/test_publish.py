@@ -126,9 +126,9 @@ def test_release_api_for_the_owner(metered: World) -> None:
 
 
 def test_location_generalised_to_iris_when_iris_areas_are_loaded(metered: World) -> None:
-    from territoria.territory.models import Area
-
     from tests.opendata.energy_world import PLACES
+
+    from territoria.territory.models import Area
 
     lon, lat = PLACES[NICE]
     square = [

@@ -29,8 +29,8 @@ from territoria.opendata.policies import CONSOLE_ACTOR, check, require_policy
 from territoria.opendata.policy import Period, PolicyBody
 from territoria.opendata.record_shaping import records_table
 from territoria.opendata.releases import latest_release
-from territoria.opendata.tables import ReleaseColumn
 from territoria.opendata.shaping import Shaped, aggregated, locate, per_asset
+from territoria.opendata.tables import ReleaseColumn
 from territoria.settings import Settings
 from territoria.territory.models import Area
 from territoria.territory.service import build_locator
