@@ -260,3 +260,24 @@ def test_routes_answer_publicly_with_their_media_types(seeded: World) -> None:
         assert answer.headers["cache-control"] == "public, max-age=300"
         graph = Graph().parse(data=answer.content, format=rdf_format)
         assert set(graph.objects(CATALOG, DCAT.dataset)) == {LIGHTS, AIR}
+
+
+def test_a_release_built_by_publish_is_catalogued_and_conforms(world: World, shapes: Graph) -> None:
+    from tests.opendata.energy_world import NOW, add_meters
+
+    from territoria.opendata.policies import set_policy
+    from territoria.opendata.service import publish
+
+    add_meters(world)
+    with world.ctx.session(write=True) as s:
+        ds = get_dataset(s, "meters")
+        ds.dcat = {"theme": "ENER", "frequency": "DAILY", "contact_point": "data@lightco.example.org"}
+        set_policy(s, ds, {"preset": "fr-energy-by-commune"}, None)
+        assert publish(s, world.ctx.settings, ds, None, now=NOW).published
+    graph = catalogue(world.ctx)
+    meters = URIRef(f"{BASE}/opendata/meters#dataset")
+    assert (CATALOG, DCAT.dataset, meters) in graph
+    assert graph.value(meters, DCTERMS.accrualPeriodicity) == FREQ.DAILY
+    assert len(list(graph.objects(meters, DCAT.distribution))) >= 4
+    bad, _others, text = violations(graph, shapes)
+    assert bad == 0, text
