@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from territoria.catalog.models import Dataset
 from territoria.opendata.location import grid_cells
@@ -135,7 +136,9 @@ def aggregated(extract: Extract, body: PolicyBody, window: Window | None, period
         *measure_columns(body, ("_sum", "_mean")),
         ReleaseColumn("secret", "boolean", "flag", "Statistical secret", "Secret statistique"),
     ]
-    table = controlled.table
+    table = _rounded(
+        controlled.table, [f"{m.name}{suffix}" for m in body.measures for suffix in ("_sum", "_mean")]
+    )
     geometry = "area"
     if where == "grid_cell":
         table, geometry = _grid_centres(table, extract), "point"
@@ -144,6 +147,14 @@ def aggregated(extract: Extract, body: PolicyBody, window: Window | None, period
             ReleaseColumn("lat", "number", "location", "Cell centre latitude", "Latitude du centre"),
         ]
     return Shaped(table, columns, geometry, report)
+
+
+def _rounded(table: pa.Table, names: list[str], decimals: int = 3) -> pa.Table:
+    """Measures rounded for publication: float sums carry noise digits nobody should read as precision."""
+    for name in names:
+        at = table.column_names.index(name)
+        table = table.set_column(at, name, pc.round(table.column(name), decimals))
+    return table
 
 
 def _grid_centres(table: pa.Table, extract: Extract) -> pa.Table:
