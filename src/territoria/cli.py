@@ -313,12 +313,27 @@ def simulate(
     days: Annotated[int, typer.Option(help="days of history up to now")] = 30,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same city)")] = 6,
     faults: Annotated[bool, typer.Option(help="inject faults for the quality stage")] = True,
+    irve_dir: Annotated[
+        Path | None,
+        typer.Option(help="also write the EV network's IRVE static and dynamic CSV feeds into this folder"),
+    ] = None,
 ) -> None:
     """Generate a synthetic city on the real communes into the configured database."""
     from territoria.simulate.demo import DemoPlan, populate
 
     tune_gc()
-    populate(context(), DemoPlan(assets=assets, days=days, seed=seed, faults=faults), console)
+    city = populate(context(), DemoPlan(assets=assets, days=days, seed=seed, faults=faults), console)
+    if irve_dir is not None:
+        from datetime import UTC, datetime, timedelta
+
+        from territoria.simulate.irve import write_feeds
+
+        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        with console.status("IRVE feeds of the EV network"):
+            static, dynamic, n_static, n_dynamic = write_feeds(
+                city, irve_dir, end - timedelta(days=days), end
+            )
+        console.print(f"IRVE: {static} ({n_static} charge points), {dynamic} ({n_dynamic} status changes)")
 
 
 @app.command("demo")

@@ -1,0 +1,1 @@
+"""Domain modules built on the spine (ingest, quality, access, analytics, open data)."""

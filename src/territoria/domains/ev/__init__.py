@@ -1,0 +1,1 @@
+"""EV charging observatory: IRVE static and dynamic data, consolidation, indicators, coverage."""

@@ -1,0 +1,51 @@
+"""The simulator's IRVE feeds: valid against the national static and dynamic schemas, consistent ids."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from territoria.quality.tableschema import CompiledSchema, irve_schema
+from territoria.quality.tableschema.samples import to_columns
+from territoria.simulate.city import build_city
+from territoria.simulate.irve import dynamic_rows, ev_assets, static_rows, write_feeds
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_static_rows_follow_the_irve_schema_and_count_points_per_station() -> None:
+    city = build_city(400, 6)
+    rows = static_rows(city, date(2026, 11, 1))
+    assert len(rows) == len(ev_assets(city)) > 0
+    report = CompiledSchema(irve_schema("statique")).validate(
+        to_columns([{k: str(v) for k, v in r.items()} for r in rows])
+    )
+    assert report.findings == []
+    per_station: dict[str, int] = {}
+    for row in rows:
+        assert row["id_pdc_itinerance"].startswith("FRRAZE") and row["id_station_itinerance"].startswith(
+            "FRRAZP"
+        )
+        per_station[row["id_station_itinerance"]] = per_station.get(row["id_station_itinerance"], 0) + 1
+    assert all(row["nbre_pdc"] == per_station[row["id_station_itinerance"]] for row in rows)
+    assert len({r["id_pdc_itinerance"] for r in rows}) == len(rows)
+
+
+def test_dynamic_rows_are_status_changes_of_known_points(tmp_path: Path) -> None:
+    city = build_city(400, 6)
+    known = {r["id_pdc_itinerance"] for r in static_rows(city, date(2026, 11, 1))}
+    changes = list(dynamic_rows(city, END - timedelta(days=1), END))
+    assert changes and {c["id_pdc_itinerance"] for c in changes} <= known
+    report = CompiledSchema(irve_schema("dynamique")).validate(to_columns(changes))
+    assert report.findings == []
+    last: dict[str, tuple[str, str]] = {}
+    for change in changes:  # each row is a change: the same state never repeats for a point
+        state = (change["etat_pdc"], change["occupation_pdc"])
+        assert last.get(change["id_pdc_itinerance"]) != state
+        last[change["id_pdc_itinerance"]] = state
+    static_path, dynamic_path, n_static, n_dynamic = write_feeds(city, tmp_path, END - timedelta(days=1), END)
+    with dynamic_path.open(encoding="utf-8") as handle:
+        assert sum(1 for _ in csv.DictReader(handle)) == n_dynamic == len(changes)
+    with static_path.open(encoding="utf-8") as handle:
+        assert sum(1 for _ in csv.DictReader(handle)) == n_static
