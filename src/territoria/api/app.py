@@ -21,6 +21,7 @@ from territoria.analytics.steering_pages import router as steering_pages_router
 from territoria.api import errors, security
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
+from territoria.domains.ev.api import router as ev_router
 from territoria.ingest.api import router as ingest_router
 from territoria.ingest.records_api import router as records_router
 from territoria.opendata.api import router as opendata_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(records_router)
     app.include_router(publish_router)
     app.include_router(opendata_router)
+    app.include_router(ev_router)
     app.include_router(dcat_router)  # before the portal pages: /opendata/catalog.ttl is not a slug
     app.include_router(kpi_router)
     app.include_router(steering_router)

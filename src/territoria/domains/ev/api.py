@@ -1,0 +1,83 @@
+"""HTTP routes of the EV observatory's static indicators and coverage (public: IRVE data is open)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from territoria.api.deps import SessionDep
+from territoria.domains.ev import indicators
+from territoria.domains.ev.coverage import DEFAULT_DISTANCE_KM, CommuneShape, coverage
+from territoria.domains.ev.model import ChargePoint
+from territoria.domains.ev.schemas import EvCoverage, EvIndicatorRow, EvIndicators
+from territoria.errors import Invalid
+from territoria.territory.models import Area
+
+router = APIRouter(prefix="/api/v1/ev", tags=["ev"])
+COMMUNE = "commune"
+COVERAGE_METHOD = (
+    "each commune's population spread evenly over about 64 grid points inside its polygon "
+    "(Lambert-93); a point is uncovered when its nearest public fast charger is farther than distance_km"
+)
+
+
+def _points(session: Session) -> list[ChargePoint]:
+    """The consolidated charge points of every IRVE dataset."""
+    from territoria.domains.ev.consolidation import consolidate  # noqa: PLC0415 (built in parallel)
+
+    return list(consolidate(session).points)
+
+
+def _communes(session: Session) -> list[Area]:
+    """The communes of the territory."""
+    return list(session.scalars(select(Area).where(Area.level == COMMUNE).order_by(Area.code)))
+
+
+def _facts(areas: list[Area]) -> list[indicators.AreaFacts]:
+    """Area rows as indicator inputs."""
+    return [indicators.AreaFacts(a.code, a.name, a.population, a.area_km2) for a in areas]
+
+
+@router.get("/indicators", response_model=EvIndicators)
+def ev_indicators(
+    session: SessionDep,
+    level: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = COMMUNE,
+) -> EvIndicators:
+    """Charge points, stations and installed power per area, with densities and power classes."""
+    if level == "epci":
+        raise Invalid(
+            "EPCI areas are not loaded: the territory data has no commune-to-EPCI grouping; "
+            "use level=commune or level=territory"
+        )
+    if level not in (COMMUNE, indicators.TERRITORY):
+        raise Invalid(f"unknown level {level!r}: expected 'commune' or 'territory'")
+    facts = _facts(_communes(session))
+    points = _points(session)
+    if level == COMMUNE:
+        rows = indicators.by_commune(points, facts)
+    else:
+        rows = [indicators.for_territory(points, facts)]
+    return EvIndicators(
+        level=level,
+        power_classes=[*indicators.POWER_CLASSES, indicators.UNKNOWN],
+        rows=[EvIndicatorRow.of(r) for r in rows],
+    )
+
+
+@router.get("/coverage", response_model=EvCoverage)
+def ev_coverage(
+    session: SessionDep,
+    distance_km: Annotated[float, Query(gt=0, le=200)] = DEFAULT_DISTANCE_KM,
+) -> EvCoverage:
+    """Share of the population farther than `distance_km` from a public fast charger (>= 50 kW)."""
+    communes = [CommuneShape(a.code, a.name, a.population, a.geometry) for a in _communes(session)]
+    result = coverage(_points(session), communes, distance_km)
+    return EvCoverage.of(
+        result,
+        fast_kw=indicators.FAST_KW,
+        access="condition_acces = 'Accès libre'",
+        method=COVERAGE_METHOD,
+    )

@@ -1,0 +1,211 @@
+"""Data-defect checks of consolidated IRVE charge points, learned from the national consolidation.
+
+Each check is pure (no I/O), has a stable code and yields findings; none of them fixes anything: a
+correction is only ever *proposed* (`proposed_fix`, IRVE field name -> value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from territoria.catalog.types import check_siren
+from territoria.domains.ev.model import ChargePoint
+from territoria.quality.model import Severity
+
+# (lon, lat) -> commune code, or None outside the territory (e.g. `AreaLocator.locate`)
+Locate = Callable[[float, float], str | None]
+
+# Boxes (lon_min, lat_min, lon_max, lat_max) of metropolitan France with Corsica and of the overseas
+# departments: beyond the territory, "inside France" is what tells a swapped pair from a foreign one.
+FRANCE_BOXES: tuple[tuple[float, float, float, float], ...] = (
+    (-5.3, 41.3, 9.7, 51.2),  # metropolitan France and Corsica
+    (-61.9, 15.8, -60.9, 16.6),  # Guadeloupe
+    (-61.3, 14.3, -60.8, 14.9),  # Martinique
+    (-54.7, 2.1, -51.6, 5.8),  # Guyane
+    (55.2, -21.4, 55.9, -20.8),  # La Réunion
+    (44.9, -13.1, 45.4, -12.6),  # Mayotte
+)
+POWER_MIN_KW = 1.3
+POWER_MAX_KW = 4000.0
+NBRE_PDC_MAX = 100
+ID_PREFIX = 5  # country (2) + operator (3), e.g. FRA68
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A defect found on one charge point, in English and French, with an optional proposed fix."""
+
+    code: str
+    severity: Severity
+    id_pdc: str
+    field: str
+    message_en: str
+    message_fr: str
+    proposed_fix: dict[str, Any] | None = None
+
+
+def in_france(lon: float, lat: float) -> bool:
+    """Whether (lon, lat) falls in one of the boxes of France."""
+    return any(x0 <= lon <= x1 and y0 <= lat <= y1 for x0, y0, x1, y1 in FRANCE_BOXES)
+
+
+def _inside(lon: float, lat: float, locate: Locate | None) -> bool:
+    """In the territory (when a locator is given) or in France."""
+    return (locate is not None and locate(lon, lat) is not None) or in_france(lon, lat)
+
+
+def check_lonlat_swapped(cp: ChargePoint, locate: Locate | None = None) -> Iterator[Finding]:
+    """LONLAT_SWAPPED: outside the territory and France, but the swapped pair falls inside."""
+    if cp.lon is None or cp.lat is None or _inside(cp.lon, cp.lat, locate):
+        return
+    if _inside(cp.lat, cp.lon, locate):
+        yield Finding(
+            "LONLAT_SWAPPED",
+            "error",
+            cp.id_pdc,
+            "coordonneesXY",
+            f"coordinates [{cp.lon}, {cp.lat}] fall outside France; swapped, they fall inside: "
+            "longitude and latitude look inverted (coordonneesXY is [lon, lat])",
+            f"les coordonnées [{cp.lon}, {cp.lat}] tombent hors de France ; inversées, elles tombent "
+            "dedans : longitude et latitude semblent permutées (coordonneesXY s'écrit [lon, lat])",
+            {"coordonneesXY": [cp.lat, cp.lon]},
+        )
+
+
+def check_insee_mismatch(cp: ChargePoint) -> Iterator[Finding]:
+    """INSEE_MISMATCH: the declared commune differs from the one found from the coordinates."""
+    if cp.insee_declared and cp.area_code and cp.insee_declared != cp.area_code:
+        yield Finding(
+            "INSEE_MISMATCH",
+            "warning",
+            cp.id_pdc,
+            "code_insee_commune",
+            f"code_insee_commune {cp.insee_declared} differs from the commune at the coordinates "
+            f"({cp.area_code})",
+            f"le code_insee_commune {cp.insee_declared} diffère de la commune située aux coordonnées "
+            f"({cp.area_code})",
+            {"code_insee_commune": cp.area_code},
+        )
+
+
+def check_siren_invalid(cp: ChargePoint) -> Iterator[Finding]:
+    """SIREN_INVALID: siren_amenageur is not nine digits with a valid Luhn checksum."""
+    if not cp.owner_siren:
+        return
+    try:
+        check_siren(cp.owner_siren)
+    except ValueError:
+        yield Finding(
+            "SIREN_INVALID",
+            "error",
+            cp.id_pdc,
+            "siren_amenageur",
+            f"siren_amenageur {cp.owner_siren} is not a valid SIREN (nine digits, Luhn checksum)",
+            f"le siren_amenageur {cp.owner_siren} n'est pas un SIREN valide (neuf chiffres, clé de Luhn)",
+        )
+
+
+def _id_problem(id_station: str, id_pdc: str) -> tuple[str, str, str] | None:
+    """(field, English, French) of the first inconsistency of the two itinerance ids, or None."""
+    station, pdc = id_station.upper(), id_pdc.upper()
+    if len(station) <= ID_PREFIX or station[ID_PREFIX] != "P":
+        return (
+            "id_station_itinerance",
+            f"id_station_itinerance {id_station} lacks the letter P after its 5-character operator prefix",
+            f"l'id_station_itinerance {id_station} n'a pas la lettre P après son préfixe opérateur "
+            "de 5 caractères",
+        )
+    if len(pdc) <= ID_PREFIX or pdc[ID_PREFIX] != "E":
+        return (
+            "id_pdc_itinerance",
+            f"id_pdc_itinerance {id_pdc} lacks the letter E after its 5-character operator prefix",
+            f"l'id_pdc_itinerance {id_pdc} n'a pas la lettre E après son préfixe opérateur de 5 caractères",
+        )
+    if station[:ID_PREFIX] != pdc[:ID_PREFIX]:
+        return (
+            "id_pdc_itinerance",
+            f"operator prefixes differ: {pdc[:ID_PREFIX]} (charge point) vs {station[:ID_PREFIX]} (station)",
+            f"les préfixes opérateur diffèrent : {pdc[:ID_PREFIX]} (point de charge) et "
+            f"{station[:ID_PREFIX]} (station)",
+        )
+    return None
+
+
+def check_id_inconsistent(cp: ChargePoint) -> Iterator[Finding]:
+    """ID_INCONSISTENT: station id needs P and point id E after one shared 5-character operator prefix."""
+    if "Non concerné" in (cp.id_station, cp.id_pdc):  # allowed by the schema for non-roaming points
+        return
+    if problem := _id_problem(cp.id_station, cp.id_pdc):
+        field, en, fr = problem
+        yield Finding("ID_INCONSISTENT", "error", cp.id_pdc, field, en, fr)
+
+
+def check_power_implausible(cp: ChargePoint) -> Iterator[Finding]:
+    """POWER_IMPLAUSIBLE: puissance_nominale below 1.3 kW or above 4,000 kW (a value in W gets /1000)."""
+    kw = cp.power_kw
+    if kw is None or POWER_MIN_KW <= kw <= POWER_MAX_KW:
+        return
+    fix: dict[str, Any] | None = None
+    hint_en = hint_fr = ""
+    if kw > POWER_MAX_KW and POWER_MIN_KW <= kw / 1000 <= POWER_MAX_KW:
+        fix = {"puissance_nominale": kw / 1000}
+        hint_en, hint_fr = (
+            f"; probably given in W: {kw / 1000:g} kW?",
+            f" ; sans doute en W : {kw / 1000:g} kW ?",
+        )
+    yield Finding(
+        "POWER_IMPLAUSIBLE",
+        "error",
+        cp.id_pdc,
+        "puissance_nominale",
+        f"puissance_nominale {kw:g} kW is outside {POWER_MIN_KW:g}-{POWER_MAX_KW:g} kW{hint_en}",
+        f"la puissance_nominale {kw:g} kW est hors de {POWER_MIN_KW:g}-{POWER_MAX_KW:g} kW{hint_fr}",
+        fix,
+    )
+
+
+def check_nbre_pdc_implausible(cp: ChargePoint, seen: int | None = None) -> Iterator[Finding]:
+    """NBRE_PDC_IMPLAUSIBLE: nbre_pdc below 1, above 100, or not the `seen` count of the station's points."""
+    n = cp.nbre_pdc
+    if n is None:
+        return
+    if n < 1 or n > NBRE_PDC_MAX:
+        en = f"nbre_pdc {n} is outside 1-{NBRE_PDC_MAX}"
+        fr = f"nbre_pdc {n} est hors de 1-{NBRE_PDC_MAX}"
+    elif seen is not None and n != seen:
+        en = f"nbre_pdc {n} but {seen} charge point(s) of station {cp.id_station} in the data"
+        fr = f"nbre_pdc {n} mais {seen} point(s) de charge de la station {cp.id_station} dans les données"
+    else:
+        return
+    fix = {"nbre_pdc": seen} if seen else None
+    yield Finding("NBRE_PDC_IMPLAUSIBLE", "warning", cp.id_pdc, "nbre_pdc", en, fr, fix)
+
+
+CODES = (
+    "LONLAT_SWAPPED",
+    "INSEE_MISMATCH",
+    "SIREN_INVALID",
+    "ID_INCONSISTENT",
+    "POWER_IMPLAUSIBLE",
+    "NBRE_PDC_IMPLAUSIBLE",
+)
+
+
+def run_checks(
+    points: Iterable[ChargePoint],
+    stations: Mapping[str, list[str]] | None = None,
+    locate: Locate | None = None,
+) -> list[Finding]:
+    """Every check on every point; `stations` (id_station -> point ids) feeds the nbre_pdc count."""
+    found: list[Finding] = []
+    for cp in points:
+        seen = len(stations[cp.id_station]) if stations and cp.id_station in stations else None
+        found.extend(check_lonlat_swapped(cp, locate))
+        found.extend(check_insee_mismatch(cp))
+        found.extend(check_siren_invalid(cp))
+        found.extend(check_id_inconsistent(cp))
+        found.extend(check_power_implausible(cp))
+        found.extend(check_nbre_pdc_implausible(cp, seen))
+    return found

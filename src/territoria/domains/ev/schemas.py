@@ -1,0 +1,120 @@
+"""API models of the EV observatory's static indicators and coverage."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from territoria.domains.ev.coverage import Coverage
+from territoria.domains.ev.indicators import AfirRatio, AreaIndicators
+
+
+class Densities(BaseModel):
+    """Charge points, stations and installed kW divided by a base (None when the base is unknown)."""
+
+    charge_points: float | None
+    stations: float | None
+    installed_kw: float | None
+
+
+class AfirPublic(BaseModel):
+    """Public installed power against the AFIR fleet target (1.3 kW per BEV, 0.8 kW per PHEV)."""
+
+    bev: int
+    phev: int
+    required_kw: float
+    installed_kw: float
+    ratio: float | None
+
+    @classmethod
+    def of(cls, a: AfirRatio) -> AfirPublic:
+        """From a computed ratio."""
+        return cls(
+            bev=a.bev, phev=a.phev, required_kw=a.required_kw, installed_kw=a.installed_kw, ratio=a.ratio
+        )
+
+
+class EvIndicatorRow(BaseModel):
+    """Static indicators of one area."""
+
+    code: str
+    name: str
+    population: int | None
+    area_km2: float | None
+    charge_points: int
+    stations: int
+    installed_kw: float
+    fast_chargers: int
+    public_charge_points: int
+    per_100k: Densities
+    per_km2: Densities
+    by_power_class: dict[str, int]
+    by_implantation: dict[str, int]
+    afir: AfirPublic | None = None
+
+    @classmethod
+    def of(cls, r: AreaIndicators, afir: AfirRatio | None = None) -> EvIndicatorRow:
+        """From computed indicators."""
+        return cls(
+            code=r.code,
+            name=r.name,
+            population=r.population,
+            area_km2=r.area_km2,
+            charge_points=r.charge_points,
+            stations=r.stations,
+            installed_kw=r.installed_kw,
+            fast_chargers=r.fast_chargers,
+            public_charge_points=r.public_charge_points,
+            per_100k=Densities.model_validate(r.per_100k),
+            per_km2=Densities.model_validate(r.per_km2),
+            by_power_class=r.by_power_class,
+            by_implantation=r.by_implantation,
+            afir=AfirPublic.of(afir) if afir else None,
+        )
+
+
+class EvIndicators(BaseModel):
+    """The answer of `GET /api/v1/ev/indicators`."""
+
+    level: str
+    power_classes: list[str]
+    rows: list[EvIndicatorRow]
+
+
+class UncoveredCommunePublic(BaseModel):
+    """A commune with part of its population beyond the distance."""
+
+    code: str
+    name: str
+    population: int
+    uncovered_population: float
+    uncovered_share: float
+    farthest_km: float | None
+
+
+class EvCoverage(BaseModel):
+    """The answer of `GET /api/v1/ev/coverage`."""
+
+    distance_km: float
+    fast_kw: float
+    access: str
+    method: str
+    fast_chargers: int
+    population: int
+    uncovered_population: float
+    uncovered_share: float | None
+    communes: list[UncoveredCommunePublic]
+
+    @classmethod
+    def of(cls, c: Coverage, *, fast_kw: float, access: str, method: str) -> EvCoverage:
+        """From a computed coverage."""
+        return cls(
+            distance_km=c.distance_km,
+            fast_kw=fast_kw,
+            access=access,
+            method=method,
+            fast_chargers=c.fast_chargers,
+            population=c.population,
+            uncovered_population=c.uncovered_population,
+            uncovered_share=c.uncovered_share,
+            communes=[UncoveredCommunePublic.model_validate(u, from_attributes=True) for u in c.communes],
+        )
