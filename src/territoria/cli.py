@@ -25,6 +25,7 @@ from territoria.access.retention_cli import retention_app
 from territoria.access.user_cli import user_app
 from territoria.context import Context
 from territoria.db.migrate import upgrade
+from territoria.domains.ev.cli import ev_app
 from territoria.errors import DomainError
 from territoria.opendata.cli import policy_app, publish_command
 from territoria.process import tune_gc
@@ -49,6 +50,7 @@ app.add_typer(agreement_app, name="agreement")
 app.add_typer(retention_app, name="retention")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
+app.add_typer(ev_app, name="ev")
 app.command("publish")(publish_command)
 
 console = Console(stderr=True)

@@ -1,0 +1,286 @@
+"""The status history of charge points, kept as measurements of a time-series dataset.
+
+One asset per consolidated charge point (external id = `id_pdc_itinerance`) and two metrics holding
+integer codes, `etat_pdc` and `occupation_pdc`: the history then uses the partitioned store, the
+rollups, the quarantine and the access control of every other time series.
+
+Every IRVE dynamic row ends in exactly one place: its two measurements are stored, or the row is
+quarantined in the same batch with its reasons. Rows failing `validation.check_dynamic_row` are sent
+to the batch service as `BadRow`s (raw = the IRVE row as JSON, code = its first finding), so they are
+kept in the quarantine with the project's batch bookkeeping; rows the ingest service itself refuses
+(e.g. FUTURE_TS against the server clock, conflicting duplicates) are quarantined there too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from territoria.catalog.models import Asset, Dataset, Metric, Organisation, Series
+from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate
+from territoria.catalog.service import create_dataset, upsert_assets
+from territoria.domains.ev.availability import (
+    DEFAULT_MAX_GAP,
+    DailyAvailability,
+    StatusEvent,
+    daily_availability,
+    total,
+)
+from territoria.domains.ev.model import ChargePoint
+from territoria.domains.ev.validation import check_dynamic_row, parse_horodatage
+from territoria.errors import Invalid
+from territoria.ingest.batches import Origin
+from territoria.ingest.models import QuarantinedRow
+from territoria.ingest.parsers import BadRow, Row
+from territoria.ingest.service import ingest_measurements
+from territoria.quality.model import Finding
+from territoria.territory.index import AreaLocator
+from territoria.timeseries.models import measurement
+
+STATUS_DATASET = "ev-status"
+ETAT_METRIC, OCCUPATION_METRIC = "etat_pdc", "occupation_pdc"
+ETAT_CODES: dict[str, int] = {"en_service": 0, "hors_service": 1, "inconnu": 2}
+OCCUPATION_CODES: dict[str, int] = {"libre": 0, "occupe": 1, "reserve": 2, "inconnu": 3}
+ETAT_NAMES = {v: k for k, v in ETAT_CODES.items()}
+OCCUPATION_NAMES = {v: k for k, v in OCCUPATION_CODES.items()}
+CHARGE_POINT_KIND = "charge_point"
+LEVELS = ("commune", "territory")
+TERRITORY_CODE = "*"
+
+
+@dataclass
+class DynamicImportReport:
+    """What became of the IRVE dynamic rows of one import: received = accepted + rejected."""
+
+    batch_id: str
+    received: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    rejected_by_code: dict[str, int] = field(default_factory=dict)  # rows, by their first reason
+    already_stored: int = 0  # measurements recognised as stored before (same value)
+
+
+@dataclass(frozen=True)
+class AreaAvailability:
+    """Time-weighted availability of the charge points of one area over a period."""
+
+    level: str
+    area_code: str  # commune code, or "*" for the whole territory
+    points: int
+    totals: DailyAvailability
+
+    @property
+    def availability_rate(self) -> float | None:
+        """Time en service over observed time."""
+        return self.totals.availability_rate
+
+    @property
+    def occupancy_rate(self) -> float | None:
+        """Time occupied over time en service with a known occupation."""
+        return self.totals.occupancy_rate
+
+
+def status_dataset_body(slug: str = STATUS_DATASET) -> DatasetCreate:
+    """The definition of the status history dataset (irregular reports: no reporting interval)."""
+    return DatasetCreate(
+        slug=slug,
+        title="IRVE - statut des points de charge / charge point status",
+        description=(
+            "etat_pdc: 0 en_service, 1 hors_service, 2 inconnu; "
+            "occupation_pdc: 0 libre, 1 occupe, 2 reserve, 3 inconnu"
+        ),
+        domain="ev",
+        kind="timeseries",
+        reporting_interval_s=None,
+        metrics=[
+            MetricCreate(name=ETAT_METRIC, unit="1", min=0, max=max(ETAT_CODES.values())),
+            MetricCreate(name=OCCUPATION_METRIC, unit="1", min=0, max=max(OCCUPATION_CODES.values())),
+        ],
+        keywords=["irve", "recharge", "statut"],
+    )
+
+
+def ensure_status_dataset(session: Session, owner: Organisation, slug: str = STATUS_DATASET) -> Dataset:
+    """The status history dataset, created with its two metrics when missing."""
+    ds = session.scalar(select(Dataset).where(Dataset.slug == slug))
+    if ds is None:
+        ds = create_dataset(session, status_dataset_body(slug), owner)
+        session.flush()
+    elif ds.kind != "timeseries" or not {ETAT_METRIC, OCCUPATION_METRIC} <= {m.name for m in ds.metrics}:
+        raise Invalid(f"dataset '{slug}' exists but is not an EV status time series")
+    return ds
+
+
+def sync_assets(session: Session, locator: AreaLocator, ds: Dataset, points: list[ChargePoint]) -> int:
+    """Create or update one asset per consolidated charge point (id = id_pdc_itinerance); how many."""
+    items = [
+        AssetIn(
+            id=p.id_pdc,
+            kind=CHARGE_POINT_KIND,
+            network=p.operator[:64],
+            name=p.station_name[:300],
+            lon=p.lon if p.lat is not None else None,
+            lat=p.lat if p.lon is not None else None,
+            properties={
+                "station": p.id_station,
+                "power_kw": p.power_kw,
+                "operator": p.operator,
+                "implantation": p.implantation,
+                "access": p.access,
+            },
+        )
+        for p in points
+    ]
+    result = upsert_assets(session, ds, items, locator)
+    return result.created + result.updated
+
+
+def _known_points(session: Session, ds: Dataset) -> set[str]:
+    return set(session.scalars(select(Asset.external_id).where(Asset.dataset_id == ds.id)))
+
+
+def _bad_row(row: Mapping[str, str], findings: list[Finding]) -> BadRow:
+    """A rejected IRVE row as the batch service quarantines it: the row itself, every reason."""
+    first = findings[0]
+    return BadRow(
+        raw=orjson.dumps(dict(row)).decode(),
+        code=first.code,
+        message="; ".join(f"{f.code}: {f.message_en}" for f in findings),
+        message_fr="; ".join(f"{f.code} : {f.message_fr}" for f in findings),
+    )
+
+
+def _measurements(n: int, row: Mapping[str, str], at: datetime) -> list[Row]:
+    pdc, ts = row["id_pdc_itinerance"].strip(), at.isoformat()
+    etat = ETAT_CODES[row["etat_pdc"].strip()]
+    occupation = OCCUPATION_CODES[row["occupation_pdc"].strip()]
+    return [
+        (n, {"asset": pdc, "metric": ETAT_METRIC, "ts": ts, "value": etat}),
+        (n, {"asset": pdc, "metric": OCCUPATION_METRIC, "ts": ts, "value": occupation}),
+    ]
+
+
+def import_dynamic(
+    session: Session,
+    ds: Dataset,
+    rows: Iterable[Mapping[str, str]],
+    *,
+    now: datetime,
+    future_tolerance_s: int = 300,
+    horizon_days: int = 90,
+    origin: Origin | None = None,
+    checksum: str | None = None,
+) -> DynamicImportReport:
+    """Validate IRVE dynamic rows (numbered from 1), store the good ones and quarantine the others."""
+    if now.utcoffset() is None:
+        raise Invalid("now must be timezone-aware")
+    known = _known_points(session, ds)
+    tolerance, horizon = timedelta(seconds=future_tolerance_s), timedelta(days=horizon_days)
+    batch: list[Row] = []
+    digest = hashlib.sha256()
+    received = 0
+    for n, row in enumerate(rows, start=1):
+        received = n
+        digest.update(orjson.dumps(dict(row)))
+        findings = check_dynamic_row(row, n, known, now, tolerance, horizon)
+        at = parse_horodatage(row.get("horodatage") or "")
+        if findings or at is None:
+            batch.append((n, _bad_row(row, findings)))
+        else:
+            batch.extend(_measurements(n, row, at))
+    result = ingest_measurements(
+        session,
+        ds,
+        batch,
+        origin or Origin(source="file"),
+        checksum=checksum or digest.hexdigest(),
+        future_tolerance_s=future_tolerance_s,
+    )
+    # The quarantine of this batch, not the answer's errors (truncated past 1000): one reason per row.
+    first_code: dict[int, str] = {}
+    for number, errors in session.execute(
+        select(QuarantinedRow.row_number, QuarantinedRow.errors)
+        .where(QuarantinedRow.batch_id == result.batch_id)
+        .order_by(QuarantinedRow.id)
+    ):
+        first_code.setdefault(number, str(errors[0]["code"]) if errors else "UNKNOWN")
+    return DynamicImportReport(
+        batch_id=result.batch_id,
+        received=received,
+        accepted=received - len(first_code),
+        rejected=len(first_code),
+        rejected_by_code=dict(sorted(Counter(first_code.values()).items())),
+        already_stored=result.duplicates,
+    )
+
+
+def status_events(
+    session: Session, ds: Dataset, start: datetime, end: datetime, *, id_pdcs: Iterable[str] | None = None
+) -> list[StatusEvent]:
+    """The stored status reports in [start, end), etat and occupation of the same instant paired."""
+    query = (
+        select(Asset.external_id, Metric.name, measurement.c.ts, measurement.c.value)
+        .select_from(measurement)
+        .join(Series, Series.id == measurement.c.series_id)
+        .join(Asset, Asset.id == Series.asset_id)
+        .join(Metric, Metric.id == Series.metric_id)
+        .where(
+            Asset.dataset_id == ds.id,
+            Metric.name.in_((ETAT_METRIC, OCCUPATION_METRIC)),
+            measurement.c.ts >= start,
+            measurement.c.ts < end,
+        )
+    )
+    if id_pdcs is not None:
+        query = query.where(Asset.external_id.in_(list(id_pdcs)))
+    pairs: dict[tuple[str, datetime], dict[str, str]] = defaultdict(dict)
+    for pdc, metric, ts, value in session.execute(query):
+        names = ETAT_NAMES if metric == ETAT_METRIC else OCCUPATION_NAMES
+        pairs[(pdc, ts)][metric] = names.get(int(value), "inconnu")
+    return [
+        StatusEvent(pdc, ts, got.get(ETAT_METRIC, "inconnu"), got.get(OCCUPATION_METRIC, "inconnu"))
+        for (pdc, ts), got in sorted(pairs.items())
+    ]
+
+
+def availability_by_area(
+    session: Session,
+    ds: Dataset,
+    start: datetime,
+    end: datetime,
+    level: str = "commune",
+    *,
+    max_gap: timedelta = DEFAULT_MAX_GAP,
+) -> list[AreaAvailability]:
+    """Availability and occupancy per commune (the asset's area) or for the whole territory.
+
+    Only charge points inside the territory count; those without any report add unknown time.
+    Reports up to `max_gap` before `start` set the state at `start`.
+    """
+    if level not in LEVELS:
+        raise Invalid(f"level must be one of {', '.join(LEVELS)}")
+    area_of: dict[str, str] = {}
+    located = select(Asset.external_id, Asset.area_code).where(
+        Asset.dataset_id == ds.id, Asset.area_code.is_not(None), Asset.active.is_(True)
+    )
+    for pdc, code in session.execute(located):
+        if code is not None:
+            area_of[pdc] = code
+    events = [e for e in status_events(session, ds, start - max_gap, end) if e.id_pdc in area_of]
+    rows = daily_availability(events, start, end, max_gap=max_gap, id_pdcs=area_of)
+    groups: dict[str, list[DailyAvailability]] = defaultdict(list)
+    members: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        key = TERRITORY_CODE if level == "territory" else area_of[r.id_pdc]
+        groups[key].append(r)
+        members[key].add(r.id_pdc)
+    return [
+        AreaAvailability(level, key, len(members[key]), total(groups[key], key)) for key in sorted(groups)
+    ]
