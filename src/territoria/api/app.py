@@ -22,6 +22,7 @@ from territoria.api import errors, security
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.domains.ev.api import router as ev_router
+from territoria.domains.ev.pages import router as ev_pages_router
 from territoria.ingest.api import router as ingest_router
 from territoria.ingest.records_api import router as records_router
 from territoria.opendata.api import router as opendata_router
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(quality_pages_router)
     app.include_router(publish_pages_router)
     app.include_router(opendata_pages_router)
+    app.include_router(ev_pages_router)
     return app
 
 

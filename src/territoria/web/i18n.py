@@ -8,6 +8,7 @@ from territoria.web import (
     i18n_access,
     i18n_admin,
     i18n_dashboard,
+    i18n_ev,
     i18n_opendata,
     i18n_publish,
     i18n_quarantine,
@@ -210,6 +211,8 @@ FR.update(i18n_opendata.FR)
 EN.update(i18n_opendata.EN)
 FR.update(i18n_publish.FR)
 EN.update(i18n_publish.EN)
+FR.update(i18n_ev.FR)
+EN.update(i18n_ev.EN)
 CATALOGUES: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
 
 

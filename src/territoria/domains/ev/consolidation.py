@@ -104,20 +104,29 @@ def irve_datasets(session: Session, slugs: list[str] | None = None) -> list[Data
 def _records(session: Session, datasets: list[Dataset]) -> dict[str, list[_Seen]]:
     """Every record per id_pdc_itinerance, oldest first (ties: the later stored record is newer)."""
     slug = {d.id: d.slug for d in datasets}
+    # Plain columns, not ORM objects: hundreds of thousands of rows are read once and never changed.
     stmt = (
-        select(Record, Batch.created_at)
+        select(
+            Record.dataset_id,
+            Record.key,
+            Record.data,
+            Record.lon,
+            Record.lat,
+            Record.area_code,
+            Batch.created_at,
+        )
         .outerjoin(Batch, Batch.id == Record.batch_id)
         .where(Record.dataset_id.in_(list(slug)))
         .order_by(Record.id)
     )
     seen: dict[str, list[_Seen]] = defaultdict(list)
-    for rec, received in session.execute(stmt):
-        id_pdc = rec.data.get("id_pdc_itinerance")
+    for dataset_id, key, data, lon, lat, area_code, received in session.execute(stmt):
+        id_pdc = data.get("id_pdc_itinerance")
         if not id_pdc:
             continue
-        lonlat = (rec.lon, rec.lat) if rec.lon is not None and rec.lat is not None else None
-        prov = Provenance(slug[rec.dataset_id], rec.key, received)
-        seen[str(id_pdc)].append(_Seen(prov, rec.data, lonlat, rec.area_code))
+        lonlat = (lon, lat) if lon is not None and lat is not None else None
+        prov = Provenance(slug[dataset_id], key, received)
+        seen[str(id_pdc)].append(_Seen(prov, data, lonlat, area_code))
     for items in seen.values():
         # stable sort keeps record order among equal times; records without a batch count as oldest
         items.sort(key=lambda s: s.source.received_at or _NEVER)
@@ -147,15 +156,19 @@ def _point(id_pdc: str, items: list[_Seen]) -> tuple[ChargePoint, list[Conflict]
     """One charge point from its records (oldest first)."""
     values: dict[str, Any] = {}
     conflicts: list[Conflict] = []
-    for name in [*FIELDS, *CONNECTORS]:
-        value, conflict = _pick(id_pdc, name, [(s.source, s.data.get(name)) for s in items])
-        values[name] = value
+    located = [s for s in items if s.lonlat is not None]
+    if len(items) == 1:  # the usual case: one source, nothing to weigh
+        values = {name: items[0].data.get(name) for name in [*FIELDS, *CONNECTORS]}
+        where = items[0].lonlat
+    else:
+        for name in [*FIELDS, *CONNECTORS]:
+            value, conflict = _pick(id_pdc, name, [(s.source, s.data.get(name)) for s in items])
+            values[name] = value
+            if conflict:
+                conflicts.append(conflict)
+        where, conflict = _pick(id_pdc, COORDINATES, [(s.source, s.lonlat) for s in located])
         if conflict:
             conflicts.append(conflict)
-    located = [s for s in items if s.lonlat is not None]
-    where, conflict = _pick(id_pdc, COORDINATES, [(s.source, s.lonlat) for s in located])
-    if conflict:
-        conflicts.append(conflict)
     area = located[-1].area_code if located else None
     power, nbre = values["puissance_nominale"], values["nbre_pdc"]
     cp = ChargePoint(
