@@ -351,6 +351,7 @@ def demo(
 
     from territoria.api.app import create_app
     from territoria.simulate.demo import DemoPlan, LiveFeed, admin_token, data_dir_url, populate
+    from territoria.simulate.demo_ev import install_ev
     from territoria.simulate.demo_opendata import install_opendata
     from territoria.simulate.demo_people import install_people, people_lines
     from territoria.simulate.demo_steering import install_steering
@@ -362,6 +363,7 @@ def demo(
     city = populate(ctx, plan, console)
     people = install_people(ctx)
     install_steering(ctx)
+    install_ev(ctx, city, days, console)
     install_opendata(ctx, console)
     token = admin_token(ctx)
     feed = LiveFeed(ctx, city, plan.seed, live_period)

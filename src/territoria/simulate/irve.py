@@ -194,15 +194,22 @@ def dynamic_rows(city: City, start: datetime, end: datetime) -> Iterator[dict[st
         }
 
 
-def write_feeds(city: City, folder: Path, start: datetime, end: datetime) -> tuple[Path, Path, int, int]:
-    """Write irve-statique.csv and irve-dynamique.csv into folder; paths and row counts."""
+def write_static(city: City, folder: Path, updated: date) -> Path:
+    """Write irve-statique.csv into folder; its path."""
     folder.mkdir(parents=True, exist_ok=True)
-    static_path, dynamic_path = folder / "irve-statique.csv", folder / "irve-dynamique.csv"
-    rows = static_rows(city, end.date())
-    with static_path.open("w", encoding="utf-8", newline="") as handle:
+    path = folder / "irve-statique.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=STATIC_FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(static_rows(city, updated))
+    return path
+
+
+def write_feeds(city: City, folder: Path, start: datetime, end: datetime) -> tuple[Path, Path, int, int]:
+    """Write irve-statique.csv and irve-dynamique.csv into folder; paths and row counts."""
+    static_path = write_static(city, folder, end.date())
+    dynamic_path = folder / "irve-dynamique.csv"
+    n_static = len(ev_assets(city))
     changes = 0
     with dynamic_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(DYNAMIC_FIELDS))
@@ -210,4 +217,4 @@ def write_feeds(city: City, folder: Path, start: datetime, end: datetime) -> tup
         for change in dynamic_rows(city, start, end):
             writer.writerow(change)
             changes += 1
-    return static_path, dynamic_path, len(rows), changes
+    return static_path, dynamic_path, n_static, changes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,11 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from territoria.api.deps import SessionDep
+from territoria.catalog.models import Dataset
 from territoria.domains.ev import indicators
 from territoria.domains.ev.coverage import DEFAULT_DISTANCE_KM, CommuneShape, coverage
 from territoria.domains.ev.model import ChargePoint
-from territoria.domains.ev.schemas import EvCoverage, EvIndicatorRow, EvIndicators
-from territoria.errors import Invalid
+from territoria.domains.ev.schemas import (
+    EvAvailability,
+    EvAvailabilityRow,
+    EvCoverage,
+    EvIndicatorRow,
+    EvIndicators,
+)
+from territoria.errors import Invalid, NotFound
 from territoria.territory.models import Area
 
 router = APIRouter(prefix="/api/v1/ev", tags=["ev"])
@@ -81,3 +89,35 @@ def ev_coverage(
         access="condition_acces = 'Accès libre'",
         method=COVERAGE_METHOD,
     )
+
+
+@router.get("/availability", response_model=EvAvailability)
+def ev_availability(
+    session: SessionDep,
+    level: Annotated[str, Query(pattern=r"^(commune|territory)$")] = COMMUNE,
+    days: Annotated[int, Query(ge=1, le=366, description="whole UTC days up to today")] = 7,
+) -> EvAvailability:
+    """Time en service over observed time, and time occupied, from the IRVE status history."""
+    from territoria.domains.ev import status  # noqa: PLC0415 - the status store imports the ingest stage
+
+    ds = session.scalar(select(Dataset).where(Dataset.slug == status.STATUS_DATASET))
+    if ds is None:
+        raise NotFound(
+            "no status history yet: register the charge points (territoria ev sync-assets --owner ORG) "
+            "and import an IRVE dynamic file (territoria ev import-dynamic FILE)"
+        )
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    rows = [
+        EvAvailabilityRow(
+            area_code=r.area_code,
+            charge_points=r.points,
+            availability_rate=r.availability_rate,
+            occupancy_rate=r.occupancy_rate,
+            en_service_h=round(r.totals.en_service_s / 3600, 2),
+            hors_service_h=round(r.totals.hors_service_s / 3600, 2),
+            unknown_h=round(r.totals.unknown_s / 3600, 2),
+        )
+        for r in status.availability_by_area(session, ds, start, end, level)
+    ]
+    return EvAvailability(level=level, start=start, end=end, rows=rows)

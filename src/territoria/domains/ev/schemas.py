@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 from territoria.domains.ev.coverage import Coverage
@@ -118,3 +120,24 @@ class EvCoverage(BaseModel):
             uncovered_share=c.uncovered_share,
             communes=[UncoveredCommunePublic.model_validate(u, from_attributes=True) for u in c.communes],
         )
+
+
+class EvAvailabilityRow(BaseModel):
+    """Time-weighted availability and occupancy of the charge points of one area."""
+
+    area_code: str
+    charge_points: int
+    availability_rate: float | None
+    occupancy_rate: float | None
+    en_service_h: float
+    hors_service_h: float
+    unknown_h: float
+
+
+class EvAvailability(BaseModel):
+    """Availability per area over a window of whole UTC days."""
+
+    level: str
+    start: datetime
+    end: datetime
+    rows: list[EvAvailabilityRow]

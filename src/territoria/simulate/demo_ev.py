@@ -1,0 +1,68 @@
+"""The demo's EV observatory: the operator's IRVE static file and status feed, loaded as an agent would."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import func, select
+
+from territoria.catalog.models import Dataset
+from territoria.catalog.schemas import DatasetCreate
+from territoria.catalog.service import create_dataset, get_organisation
+from territoria.context import Context
+from territoria.domains.ev import status
+from territoria.domains.ev.consolidation import consolidate
+from territoria.ingest.files import import_file
+from territoria.ingest.models import Record
+from territoria.simulate.city import City
+from territoria.simulate.irve import dynamic_rows, write_static
+from territoria.simulate.networks import EV_OPERATOR
+
+IRVE_DATASET = "irve-recharge-azur"
+
+
+def _static_dataset(ctx: Context) -> bool:
+    """Create the operator's IRVE static dataset if missing; True when it still has no record."""
+    with ctx.session(write=True) as session:
+        ds = session.scalar(select(Dataset).where(Dataset.slug == IRVE_DATASET))
+        if ds is None:
+            body = {
+                "slug": IRVE_DATASET,
+                "title": "Points de recharge Recharge Azur (IRVE statique)",
+                "description": "Fichier IRVE v2.3 de l'opérateur : un point de recharge par ligne.",
+                "domain": "ev_charging",
+                "kind": "records",
+                "access": "open",
+                "schema": "irve-statique",
+            }
+            owner = get_organisation(session, EV_OPERATOR.slug)
+            ds = create_dataset(session, DatasetCreate.model_validate(body), owner)
+        count = session.scalar(select(func.count()).select_from(Record).where(Record.dataset_id == ds.id))
+        return not count
+
+
+def install_ev(ctx: Context, city: City, days: int, console: Console) -> None:
+    """Import the IRVE static file, register the charge points, and load the status history."""
+    if _static_dataset(ctx):
+        with tempfile.TemporaryDirectory(prefix="territoria-irve-") as tmp:
+            path = write_static(city, Path(tmp), datetime.now(UTC).date())
+            imported = import_file(ctx, path, IRVE_DATASET)
+        console.print(
+            f"EV: IRVE static file imported, {imported.accepted} charge points, {imported.rejected} rejected"
+        )
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    with ctx.session(write=True) as session:
+        ds = status.ensure_status_dataset(session, get_organisation(session, EV_OPERATOR.slug))
+        points = consolidate(session).points
+        status.sync_assets(session, ctx.locator(), ds, points)
+    with console.status("EV: status history (IRVE dynamic)"), ctx.session(write=True) as session:
+        ds = status.ensure_status_dataset(session, get_organisation(session, EV_OPERATOR.slug))
+        rows = list(dynamic_rows(city, end - timedelta(days=days), end))
+        report = status.import_dynamic(session, ds, rows, now=datetime.now(UTC))
+    console.print(
+        f"EV: {len(points)} charge points consolidated, {report.received:,} status changes "
+        f"({report.accepted:,} stored, {report.rejected:,} rejected, {report.already_stored:,} already there)"
+    )

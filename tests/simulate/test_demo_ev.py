@@ -1,0 +1,38 @@
+"""The demo's EV observatory: the operator's IRVE file and status feed loaded once, the page filled."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from rich.console import Console
+from sqlalchemy import func, select
+
+from territoria.api.app import create_app
+from territoria.catalog.service import get_dataset
+from territoria.context import Context
+from territoria.ingest.models import Record
+from territoria.simulate.city import build_city
+from territoria.simulate.demo_ev import IRVE_DATASET, install_ev
+from territoria.simulate.irve import ev_assets
+from territoria.simulate.service import install_city
+
+
+def test_demo_loads_the_irve_file_once_and_the_observatory_shows_it(ctx: Context) -> None:
+    city = build_city(400, 6)
+    install_city(ctx, city)
+    quiet = Console(quiet=True)
+    install_ev(ctx, city, 1, quiet)
+    install_ev(ctx, city, 1, quiet)  # a restart: nothing imported twice
+    with ctx.session() as s:
+        ds = get_dataset(s, IRVE_DATASET)
+        records = s.scalar(select(func.count()).select_from(Record).where(Record.dataset_id == ds.id))
+    assert records == len(ev_assets(city))
+    client = TestClient(create_app(context=ctx))
+    figures = client.get("/api/v1/ev/indicators?level=territory").json()["rows"][0]
+    located = len([a for a in ev_assets(city) if a.expected_area])
+    assert 0 < figures["charge_points"] <= located
+    assert client.get("/ev?lang=en").status_code == 200
+    availability = client.get("/api/v1/ev/availability?level=territory&days=1").json()
+    [territory] = availability["rows"]
+    assert territory["area_code"] == "*" and territory["charge_points"] > 0
+    assert 0 <= territory["availability_rate"] <= 1 and 0 <= territory["occupancy_rate"] <= 1
+    assert territory["en_service_h"] > 0
