@@ -199,9 +199,12 @@ def phase_indicators(url: str) -> dict[str, Any]:
 
 
 def run_phase(args: list[str]) -> dict[str, Any]:
-    """Run one phase in a child process; its JSON figures."""
-    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    """Run one phase in a child process; its JSON figures (or its error, so later phases still run)."""
+    out = subprocess.run([sys.executable, __file__, *args], check=False, capture_output=True, text=True)
     sys.stderr.write(out.stderr)
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return {f"{args[1]}_error": last[:300]}
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

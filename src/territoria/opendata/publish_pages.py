@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from territoria.access.cookies import same_origin
 from territoria.access.policy import decide
 from territoria.access.principal import Principal
 from territoria.access.roles import Capability
@@ -35,14 +36,6 @@ def publish_panel(session: Session, principal: Principal, ds: Dataset) -> dict[s
     }
 
 
-def _same_origin(request: Request) -> bool:
-    """A form post from one of our own pages (browsers send Origin on POST)."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return request.headers.get("sec-fetch-site") in (None, "same-origin", "none")
-    return urlsplit(origin).netloc == request.url.netloc
-
-
 def _back(slug: str, **params: object) -> RedirectResponse:
     """Back to the dataset page with a message key (never raw text in a link)."""
     return RedirectResponse(f"/datasets/{slug}?{urlencode(params)}#publication", status_code=303)
@@ -51,7 +44,7 @@ def _back(slug: str, **params: object) -> RedirectResponse:
 @router.post("/datasets/{slug}/publish", response_model=None)
 def publish_form(slug: str, request: Request, ctx: ContextDep, principal: PrincipalDep) -> Response:
     """Build the next release from the dataset page (the owner's publish capability)."""
-    if not _same_origin(request):
+    if not same_origin(request):
         return _back(slug, publish_error="forbidden")
     try:
         with ctx.session(write=True) as session:
