@@ -53,6 +53,7 @@ OCCUPATION_NAMES = {v: k for k, v in OCCUPATION_CODES.items()}
 CHARGE_POINT_KIND = "charge_point"
 LEVELS = ("commune", "territory")
 TERRITORY_CODE = "*"
+SYNC_SLICE = 5_000
 
 
 @dataclass
@@ -138,8 +139,12 @@ def sync_assets(session: Session, locator: AreaLocator, ds: Dataset, points: lis
         )
         for p in points
     ]
-    result = upsert_assets(session, ds, items, locator)
-    return result.created + result.updated
+    # In slices: the upsert looks existing ids up with one IN list, and SQLite caps bound parameters.
+    changed = 0
+    for start in range(0, len(items), SYNC_SLICE):
+        result = upsert_assets(session, ds, items[start : start + SYNC_SLICE], locator)
+        changed += result.created + result.updated
+    return changed
 
 
 def _known_points(session: Session, ds: Dataset) -> set[str]:
