@@ -102,6 +102,41 @@ def territory_load(
         )
 
 
+@territory_app.command("load-groups")
+def territory_load_groups(
+    membership: Annotated[
+        Path | None,
+        typer.Argument(
+            exists=True, dir_okay=False, help="CSV commune,epci,epci_name (or INSEE CODGEO,EPCI,LIBEPCI)"
+        ),
+    ] = None,
+    level: Annotated[str, typer.Option(help="group level")] = "epci",
+) -> None:
+    """Build EPCI areas from a commune-to-EPCI table (default: the packaged Alpes-Maritimes one)."""
+    from territoria.territory.groups import DEFAULT_EPCI, load_groups
+
+    ctx = context()
+    upgrade(ctx.engine)
+    try:
+        with ctx.session(write=True) as session:
+            report = load_groups(session, membership or DEFAULT_EPCI, level=level)
+    except DomainError as exc:
+        raise fail(exc.message) from exc
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"{report.groups} areas at level {report.level}, grouping {report.communes} communes")
+    if report.unknown_communes:
+        console.print(
+            f"[yellow]{len(report.unknown_communes)} commune(s) of the file are not in the territory:[/] "
+            + ", ".join(report.unknown_communes[:10])
+        )
+    if report.ungrouped_communes:
+        console.print(
+            f"[yellow]{len(report.ungrouped_communes)} commune(s) of the territory are in no group:[/] "
+            + ", ".join(report.ungrouped_communes[:10])
+        )
+
+
 @org_app.command("create")
 def org_create(
     slug: str,

@@ -5,6 +5,7 @@ from territoria.access import models as access_models
 from territoria.analytics import models as analytics_models
 from territoria.catalog import models as catalog_models
 from territoria.db.base import Base
+from territoria.domains.ev import membership_models as ev_membership_models
 from territoria.ingest import models as ingest_models
 from territoria.opendata import models as opendata_models
 from territoria.quality import models as quality_models
@@ -19,6 +20,7 @@ __all__ = [
     "analytics_models",
     "audit_models",
     "catalog_models",
+    "ev_membership_models",
     "ingest_models",
     "metadata",
     "opendata_models",

@@ -15,6 +15,7 @@ from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
 from territoria.ingest.batches import Origin, close_batch, find_replay, open_batch
 from territoria.ingest.models import Record
+from territoria.ingest.observers import notify_records
 from territoria.ingest.parsers import BadRow, Row, format_of
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import RowError, row_error
@@ -148,4 +149,5 @@ def ingest_records(
         rec.area_code = next(codes) if c else None
         session.add(rec)
     session.flush()
+    notify_records(session, ds, batch, good)
     return close_batch(session, batch, ds, received=received, rejected=rejected)

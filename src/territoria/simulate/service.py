@@ -19,6 +19,7 @@ from territoria.simulate.city import City
 from territoria.simulate.faults import FaultPlan
 from territoria.simulate.generator import MeasurementRow, measurements
 from territoria.simulate.networks import NETWORKS, Network
+from territoria.territory.groups import DEFAULT_EPCI, load_groups
 from territoria.territory.models import Area
 from territoria.territory.service import DEFAULT_GEOJSON, DEFAULT_POPULATION, load_areas
 
@@ -37,12 +38,13 @@ class LoadTotals:
 
 
 def ensure_territory(ctx: Context) -> int:
-    """Load the packaged Alpes-Maritimes communes if no commune is loaded yet."""
+    """Load the packaged Alpes-Maritimes communes and their EPCIs if no commune is loaded yet."""
     with ctx.session() as session:
         if session.scalar(select(Area.code).where(Area.level == "commune").limit(1)) is not None:
             return 0
     with ctx.session(write=True) as session:
         report = load_areas(session, DEFAULT_GEOJSON, population=DEFAULT_POPULATION)
+        load_groups(session, DEFAULT_EPCI, level="epci")
     ctx.forget_locator()
     return report.loaded
 

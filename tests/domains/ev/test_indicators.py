@@ -16,12 +16,14 @@ from territoria.domains.ev.indicators import (
     AreaFacts,
     afir_ratios,
     by_commune,
+    by_group,
     for_territory,
     is_fast,
     is_public,
     power_class,
 )
 from territoria.domains.ev.model import ChargePoint
+from territoria.territory.groups import DEFAULT_EPCI, load_groups
 
 A, B, C = "06001", "06002", "06003"
 FREE, RESERVED = "Accès libre", "Accès réservé"
@@ -136,6 +138,14 @@ def test_by_commune_hand_computed() -> None:
     assert c.per_km2["charge_points"] is None
 
 
+def test_by_group_sums_member_communes() -> None:
+    groups = [AreaFacts("G1", "Group 1", 200_100, 60.0), AreaFacts("G2", "Group 2", None, None)]
+    rows = {r.code: r for r in by_group(POINTS, groups, {A: "G1", C: "G1", B: "G2"})}
+    assert (rows["G1"].charge_points, rows["G1"].stations) == (5, 3)  # A's points; C has none
+    assert rows["G1"].per_100k["charge_points"] == pytest.approx(5 / 200_100 * 100_000)
+    assert (rows["G2"].charge_points, rows["G2"].per_100k["charge_points"]) == (4, None)
+
+
 def test_territory_hand_computed() -> None:
     t = for_territory(POINTS, AREAS)
     assert (t.code, t.population, t.area_km2) == ("territory", 201_000, 60.0)
@@ -164,7 +174,7 @@ def test_epci_level_is_refused_while_not_loaded(tmp_path: Path) -> None:
     with TestClient(app) as client:
         res = client.get("/api/v1/ev/indicators", params={"level": "epci"})
         assert res.status_code == 422
-        assert "EPCI areas are not loaded" in res.text
+        assert "no EPCI areas are loaded" in res.text and "load-groups" in res.text
         assert client.get("/api/v1/ev/indicators", params={"level": "iris"}).status_code == 422
     ctx.engine.dispose()
 
@@ -191,6 +201,13 @@ def test_routes_on_imported_irve(world: World) -> None:
     nice = next(row for row in rows if row["code"] == "06088")
     assert nice["charge_points"] == sum(1 for p in located if p.area_code == "06088")
     assert nice["per_100k"]["charge_points"] == pytest.approx(nice["charge_points"] / 348_085 * 100_000)
+
+    with world.ctx.session(write=True) as s:
+        load_groups(s, DEFAULT_EPCI)
+    epcis = client.get("/api/v1/ev/indicators", params={"level": "epci"}).json()["rows"]
+    assert len(epcis) == 7 and sum(row["charge_points"] for row in epcis) == len(located)
+    metro = next(row for row in epcis if row["code"] == "200030195")  # Nice is in the Métropole
+    assert metro["charge_points"] >= nice["charge_points"] and metro["population"] > 348_085
 
     [terr] = client.get("/api/v1/ev/indicators", params={"level": "territory"}).json()["rows"]
     stations = len({p.id_station for p in located})

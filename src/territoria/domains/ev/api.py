@@ -22,10 +22,12 @@ from territoria.domains.ev.schemas import (
     EvIndicators,
 )
 from territoria.errors import Invalid, NotFound
+from territoria.territory.groups import group_of
 from territoria.territory.models import Area
 
 router = APIRouter(prefix="/api/v1/ev", tags=["ev"])
 COMMUNE = "commune"
+EPCI = "epci"
 COVERAGE_METHOD = (
     "each commune's population spread evenly over about 64 grid points inside its polygon "
     "(Lambert-93); a point is uncovered when its nearest public fast charger is farther than distance_km"
@@ -44,6 +46,17 @@ def _communes(session: Session) -> list[Area]:
     return list(session.scalars(select(Area).where(Area.level == COMMUNE).order_by(Area.code)))
 
 
+def _groups(session: Session, level: str) -> list[Area]:
+    """The groups of communes at a level, or an error saying how to load them."""
+    found = list(session.scalars(select(Area).where(Area.level == level).order_by(Area.code)))
+    if not found:
+        raise Invalid(
+            f"no {level.upper()} areas are loaded: run `territoria territory load-groups [FILE.csv]` "
+            "(the packaged Alpes-Maritimes table is used without a file), or use level=commune"
+        )
+    return found
+
+
 def _facts(areas: list[Area]) -> list[indicators.AreaFacts]:
     """Area rows as indicator inputs."""
     return [indicators.AreaFacts(a.code, a.name, a.population, a.area_km2) for a in areas]
@@ -55,17 +68,14 @@ def ev_indicators(
     level: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = COMMUNE,
 ) -> EvIndicators:
     """Charge points, stations and installed power per area, with densities and power classes."""
-    if level == "epci":
-        raise Invalid(
-            "EPCI areas are not loaded: the territory data has no commune-to-EPCI grouping; "
-            "use level=commune or level=territory"
-        )
-    if level not in (COMMUNE, indicators.TERRITORY):
-        raise Invalid(f"unknown level {level!r}: expected 'commune' or 'territory'")
+    if level not in (COMMUNE, EPCI, indicators.TERRITORY):
+        raise Invalid(f"unknown level {level!r}: expected 'commune', 'epci' or 'territory'")
     facts = _facts(_communes(session))
     points = _points(session)
     if level == COMMUNE:
         rows = indicators.by_commune(points, facts)
+    elif level == EPCI:
+        rows = indicators.by_group(points, _facts(_groups(session, EPCI)), group_of(session, EPCI))
     else:
         rows = [indicators.for_territory(points, facts)]
     return EvIndicators(

@@ -129,6 +129,18 @@ def by_commune(points: Iterable[ChargePoint], areas: Sequence[AreaFacts]) -> lis
     return [summarise(a, groups[a.code]) for a in sorted(areas, key=lambda a: a.code)]
 
 
+def by_group(
+    points: Iterable[ChargePoint], groups: Sequence[AreaFacts], group_of: Mapping[str, str]
+) -> list[AreaIndicators]:
+    """One row per group of communes (e.g. EPCI): the points of its member communes."""
+    members: dict[str, list[ChargePoint]] = {g.code: [] for g in groups}
+    for p in points:
+        owner = group_of.get(p.area_code or "")
+        if owner in members:
+            members[owner].append(p)
+    return [summarise(g, members[g.code]) for g in sorted(groups, key=lambda g: g.code)]
+
+
 def territory_facts(areas: Sequence[AreaFacts], name: str = "Territory") -> AreaFacts:
     """The whole territory as one area: sums of the communes' populations and surfaces."""
     pops = [a.population for a in areas if a.population is not None]
