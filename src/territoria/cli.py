@@ -18,6 +18,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+import territoria.domains.ev.cli_import  # noqa: F401 (registers the ev import commands on ev_app)
 from territoria.access.agreement_cli import agreement_app
 from territoria.access.audit_cli import audit_app
 from territoria.access.retention import start_retention_schedule

@@ -22,6 +22,8 @@ from territoria.api import errors, security
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.domains.ev.api import router as ev_router
+from territoria.domains.ev.api_history import router as ev_history_router
+from territoria.domains.ev.api_import import router as ev_import_router
 from territoria.domains.ev.pages import router as ev_pages_router
 from territoria.ingest.api import router as ingest_router
 from territoria.ingest.records_api import router as records_router
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(publish_router)
     app.include_router(opendata_router)
     app.include_router(ev_router)
+    app.include_router(ev_history_router)
+    app.include_router(ev_import_router)
     app.include_router(dcat_router)  # before the portal pages: /opendata/catalog.ttl is not a slug
     app.include_router(kpi_router)
     app.include_router(steering_router)

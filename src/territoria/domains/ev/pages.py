@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,11 +12,14 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
-from territoria.domains.ev import indicators
+from territoria.domains.ev import history, indicators, live
 from territoria.domains.ev.api import _communes, _facts
+from territoria.domains.ev.availability import DEFAULT_MAX_GAP, out_of_service_since
 from territoria.domains.ev.consolidation import Consolidation, consolidate, irve_datasets
 from territoria.domains.ev.coverage import DEFAULT_DISTANCE_KM, CommuneShape, coverage
+from territoria.domains.ev.membership import moves, station_history
 from territoria.domains.ev.model import ChargePoint
+from territoria.domains.ev.status import status_events
 from territoria.web import i18n
 from territoria.web.pages import TILES_ATTRIBUTION, TILES_URL, page_lang, render
 
@@ -26,6 +30,10 @@ FIRST_CONFLICTS = 50
 CLASSES = [*indicators.POWER_CLASSES, indicators.UNKNOWN]
 # ColorBrewer YlOrRd (low power pale, high power dark) and grey for an unknown power.
 CLASS_COLOURS = ["#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026", "#800026", "#9aa3ad"]
+TREND_DAYS = 30  # availability chart window (whole UTC days)
+STATION_DAYS = 7  # station timeline window
+OUTAGE_DAYS = 7  # "out of service for more than N days"
+OUTAGE_LOOKBACK_DAYS = 90  # status history read to date outages (the import horizon)
 INDICATORS = ("cp_per_100k", "kw_per_100k", "charge_points", "installed_kw", "fast")
 IMPORT_HELP = {
     "dataset": '{"slug": "irve", "title": "IRVE", "domain": "ev_charging", "kind": "records", '
@@ -47,6 +55,7 @@ class Station:
     total_kw: float = 0.0
     top_class: str = indicators.UNKNOWN
     public: bool = False
+    state: str = live.UNKNOWN  # live state, from the points' latest status reports
     points: list[ChargePoint] = field(default_factory=list)
 
 
@@ -95,6 +104,10 @@ def map_config(
         "areasUrl": "/api/v1/areas?level=commune",
         "classes": CLASSES,
         "classColours": CLASS_COLOURS,
+        "states": list(live.STATES),
+        "stateColours": [live.STATE_COLOURS[k] for k in live.STATES],
+        "stateLabels": [i18n.t(f"ev.state.{k}", lang) for k in live.STATES],
+        "hasStatus": any(s.state != live.UNKNOWN for s in stations.values()),
         "stations": [
             {
                 "id": s.id,
@@ -105,6 +118,7 @@ def map_config(
                 "cls": s.top_class,
                 "op": s.operator,
                 "public": s.public,
+                "state": s.state,
                 "n": len(s.points),
                 "href": f"/ev/stations/{s.id}",
             }
@@ -124,6 +138,10 @@ def map_config(
             "unknown": i18n.t("ev.class.unknown", lang),
             "byClass": i18n.t("ev.chart.by_class", lang),
             "byImplantation": i18n.t("ev.chart.by_implantation", lang),
+            "state": i18n.t("ev.state", lang),
+            "month": i18n.t("ev.trend.month", lang),
+            "availability": i18n.t("ev.trend.availability", lang),
+            "occupancy": i18n.t("ev.trend.occupancy", lang),
         },
     }
 
@@ -161,6 +179,62 @@ def defects_view(result: Consolidation, lang: str) -> dict[str, Any]:
     }
 
 
+def apply_live(session: Session, stations: dict[str, Station], now: datetime) -> dict[str, str]:
+    """Set each station's live state; answer the state of every charge point (empty without a status feed)."""
+    ds = live.status_dataset(session)
+    if ds is None:
+        return {}
+    latest = live.latest_status(session, ds)
+    states: dict[str, str] = {}
+    for st in stations.values():
+        mine = [live.point_state(latest.get(p.id_pdc), now) for p in st.points]
+        states.update({p.id_pdc: state for p, state in zip(st.points, mine, strict=True)})
+        st.state = live.station_state(mine)
+    return states
+
+
+def status_view(
+    session: Session, points: list[ChargePoint], states: dict[str, str], now: datetime
+) -> dict[str, Any]:
+    """Live counts, availability by day over the last weeks, and the long outages."""
+    ds = live.status_dataset(session)
+    if ds is None or not states:
+        return {"status": None}
+    located = {p.id_pdc for p in points if p.area_code}
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=TREND_DAYS)
+    days = history.daily_figures(session, ds, located, start, end) if located else []
+    recent = status_events(session, ds, now - timedelta(days=OUTAGE_LOOKBACK_DAYS), now)
+    by_id = {p.id_pdc: p for p in points}
+    outages = [
+        (o, by_id[o.id_pdc]) for o in out_of_service_since(recent, now, OUTAGE_DAYS) if o.id_pdc in by_id
+    ]
+    return {
+        "status": {
+            "counts": Counter(states[p] for p in located if p in states),
+            "days": days,
+            "outages": sorted(outages, key=lambda item: item[0].since),
+            "outage_days": OUTAGE_DAYS,
+        }
+    }
+
+
+def trend_config(points: list[ChargePoint], days: list[history.DayFigures], now: datetime) -> dict[str, Any]:
+    """The two charts over time: the network's growth by month and availability by day."""
+    grown = history.growth([p for p in points if p.area_code], now.date())
+    return {
+        "months": [m.month for m in grown.months],
+        "monthPoints": [m.charge_points for m in grown.months],
+        "monthKw": [m.installed_kw for m in grown.months],
+        "undated": grown.undated,
+        "days": [d.day.isoformat() for d in days],
+        "availability": [
+            None if d.availability_rate is None else round(d.availability_rate * 100, 1) for d in days
+        ],
+        "occupancy": [None if d.occupancy_rate is None else round(d.occupancy_rate * 100, 1) for d in days],
+    }
+
+
 def _territory_view(session: Session, lang: str) -> dict[str, Any]:
     """Every figure, table and map setting of the observatory page."""
     result = consolidate(session)
@@ -171,6 +245,10 @@ def _territory_view(session: Session, lang: str) -> dict[str, Any]:
     shapes = [CommuneShape(a.code, a.name, a.population, a.geometry) for a in areas]
     cover = coverage(result.points, shapes, DEFAULT_DISTANCE_KM)
     stations = stations_of(result.points)
+    now = datetime.now(UTC)
+    states = apply_live(session, stations, now)
+    status = status_view(session, result.points, states, now)
+    days = status["status"]["days"] if status["status"] else []
     ranked = sorted(rows, key=lambda r: (-r.charge_points, -r.installed_kw, r.code))
     return {
         "territory": territory,
@@ -182,9 +260,54 @@ def _territory_view(session: Session, lang: str) -> dict[str, Any]:
         "conflicts": result.conflicts[:FIRST_CONFLICTS],
         "conflict_total": len(result.conflicts),
         "operators": sorted({s.operator for s in stations.values() if s.operator}),
-        "config": {"map": map_config(stations, rows, lang), "chart": chart_config(territory, lang)},
+        "config": {
+            "map": map_config(stations, rows, lang),
+            "chart": chart_config(territory, lang),
+            "trend": trend_config(result.points, days, now),
+        },
+        "state_colours": live.STATE_COLOURS,
+        **status,
         **defects_view(result, lang),
     }
+
+
+def station_status(session: Session, station: Station, lang: str) -> dict[str, Any]:
+    """A station's live state, its points' timeline over the last days, and availability per day."""
+    now = datetime.now(UTC)
+    point_states = apply_live(session, {station.id: station}, now)
+    ds = live.status_dataset(session)
+    if ds is None or not point_states:
+        return {"point_states": point_states, "timeline": None, "station_days": []}
+    ids = [p.id_pdc for p in station.points]
+    start = now - timedelta(days=STATION_DAYS)
+    events = status_events(session, ds, start - DEFAULT_MAX_GAP, now, id_pdcs=ids)
+    parts = history.segments(events, start, now, id_pdcs=ids)
+    day_end = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "point_states": point_states,
+        "station_days": history.daily_figures(
+            session, ds, ids, day_end - timedelta(days=STATION_DAYS), day_end
+        ),
+        "timeline": {
+            "lang": lang,
+            "points": ids,
+            "states": list(live.STATES),
+            "colours": [live.STATE_COLOURS[k] for k in live.STATES],
+            "labels": [i18n.t(f"ev.state.{k}", lang) for k in live.STATES],
+            "start": start.isoformat(),
+            "end": now.isoformat(),
+            "segments": [
+                [ids.index(g.id_pdc), g.start.isoformat(), g.end.isoformat(), live.STATES.index(g.state)]
+                for g in parts
+            ],
+        },
+    }
+
+
+def membership_view(session: Session, station: Station) -> dict[str, Any]:
+    """Which points each source listed under this station, and since when; points that moved."""
+    spans = station_history(session, station.id, [p.id_pdc for p in station.points])
+    return {"memberships": spans, "moves": moves(spans)}
 
 
 @router.get("/ev", response_class=HTMLResponse)
@@ -218,6 +341,8 @@ def station_page(
     values: dict[str, Any] = {
         "nav": "ev",
         "missing": None,
+        **station_status(session, station, lang),
+        **membership_view(session, station),
         "station": station,
         "commune": names.get(station.area_code or "", ""),
         "power_class": indicators.power_class,

@@ -62,8 +62,31 @@
     spec.classes.forEach(function (c, i) {
       colourOf[c] = spec.classColours[i];
     });
+    var stateColour = {};
+    spec.states.forEach(function (k, i) {
+      stateColour[k] = spec.stateColours[i];
+    });
     var legend = document.querySelector("[data-ev-class-legend]");
-    if (legend) {
+
+    function colourMode() {
+      return form && form.elements.colour ? form.elements.colour.value : "cls";
+    }
+
+    function fillOf(s) {
+      return colourMode() === "state" ? stateColour[s.state] : colourOf[s.cls];
+    }
+
+    function drawLegend() {
+      if (!legend) {
+        return;
+      }
+      legend.textContent = "";
+      if (colourMode() === "state") {
+        spec.states.forEach(function (k, i) {
+          legendItem(legend, stateColour[k], spec.stateLabels[i], true);
+        });
+        return;
+      }
       spec.classes.forEach(function (c) {
         legendItem(legend, colourOf[c], c === "unknown" ? spec.labels.unknown : c + " kW", true);
       });
@@ -75,14 +98,15 @@
         radius: Math.min(18, 4 + Math.sqrt(s.kw) / 1.5),
         color: "#3d4650",
         weight: 1,
-        fillColor: colourOf[s.cls],
+        fillColor: fillOf(s),
         fillOpacity: 0.85
       });
       marker.bindTooltip(function () {
         return tip(s.name || s.id, [
           s.op,
           spec.labels.points + " : " + s.n,
-          spec.labels.kw + " : " + format(s.kw)
+          spec.labels.kw + " : " + format(s.kw),
+          spec.labels.state + " : " + spec.stateLabels[spec.states.indexOf(s.state)]
         ]);
       });
       marker.on("click", function () {
@@ -98,8 +122,10 @@
       var access = form ? form.elements.access.value : "";
       var count = 0;
       group.clearLayers();
+      drawLegend();
       markers.forEach(function (m) {
         var s = m.station;
+        m.marker.setStyle({ fillColor: fillOf(s) });
         var keep = (!cls || s.cls === cls) && (!op || s.op === op) &&
           (!access || (access === "public") === s.public);
         if (keep) {
@@ -260,6 +286,33 @@
     });
   }
 
+  // Two series over a shared category axis; the second may use its own y axis (e.g. kW beside a count).
+  function lines(element, categories, first, second, spec) {
+    if (!element || typeof echarts === "undefined" || !categories.length) {
+      return;
+    }
+    var chart = echarts.init(element, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: false,
+      grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
+      legend: { top: 0, textStyle: { color: INK } },
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      xAxis: { type: "category", data: categories, axisLabel: { color: INK } },
+      yAxis: spec.twoAxes ?
+        [{ type: "value", minInterval: 1, axisLabel: { color: INK } }, { type: "value", axisLabel: { color: INK } }] :
+        [{ type: "value", min: 0, max: 100, axisLabel: { color: INK } }],
+      series: [
+        { name: spec.names[0], type: "line", step: spec.step ? "end" : false, data: first, connectNulls: false,
+          itemStyle: { color: BRAND }, showSymbol: categories.length < 40 },
+        { name: spec.names[1], type: "line", step: spec.step ? "end" : false, data: second, connectNulls: false,
+          yAxisIndex: spec.twoAxes ? 1 : 0, itemStyle: { color: "#e6550d" }, showSymbol: categories.length < 40 }
+      ]
+    });
+    window.addEventListener("resize", function () {
+      chart.resize();
+    });
+  }
+
   var source = document.getElementById("ev-config");
   if (!source) {
     return;
@@ -271,4 +324,9 @@
   }
   bars(document.getElementById("ev-chart-class"), config.chart.classes, config.chart.classCounts, config.map.classColours);
   bars(document.getElementById("ev-chart-implantation"), config.chart.implantations, config.chart.implantationCounts, null);
+  var trend = config.trend;
+  lines(document.getElementById("ev-chart-growth"), trend.months, trend.monthPoints, trend.monthKw,
+    { names: [config.map.labels.points, config.map.labels.kw], twoAxes: true, step: true });
+  lines(document.getElementById("ev-chart-days"), trend.days, trend.availability, trend.occupancy,
+    { names: [config.map.labels.availability, config.map.labels.occupancy], twoAxes: false, step: false });
 })();

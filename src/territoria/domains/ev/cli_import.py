@@ -1,0 +1,237 @@
+"""`territoria ev import-static | import-sessions | import-ocpi`: operator files into the EV observatory.
+
+Registered on the `ev` sub-app of domains/ev/cli.py by importing this module (see territoria/cli.py).
+Each command prints its progress and summary on stderr and one JSON line on stdout for scripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from territoria.catalog.service import get_organisation
+from territoria.context import Context
+from territoria.db.migrate import upgrade
+from territoria.domains.ev import ocpi
+from territoria.domains.ev.cli import ev_app
+from territoria.domains.ev.csvfile import read_table
+from territoria.domains.ev.irve_versions import upgrade_header, upgrade_rows
+from territoria.domains.ev.ocpi_import import irve_dataset, status_dataset, store_statuses
+from territoria.domains.ev.records_import import RecordsImportReport, import_rows
+from territoria.domains.ev.sessions_store import (
+    ALIASES,
+    COLUMNS,
+    SESSIONS_DATASET,
+    STATUS_DATASET,
+    checked_rows,
+    point_registry,
+    sessions_dataset,
+)
+from territoria.errors import DomainError
+from territoria.ingest.batches import Origin
+
+console = Console(stderr=True)
+OwnerOption = Annotated[
+    str | None, typer.Option(help="organisation slug owning the dataset, when it must be created")
+]
+REQUIRED_SESSION_COLUMNS = ("id_pdc_itinerance", "start", "end", "energy")
+
+
+def _context() -> Context:
+    from territoria.settings import Settings  # noqa: PLC0415 - settings read at run time, not import
+
+    ctx = Context(Settings())
+    upgrade(ctx.engine)
+    return ctx
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar; yields the function advancing it by a number of rows."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _summary(report: RecordsImportReport, dataset: str, extra: dict[str, Any]) -> None:
+    """Counts and reasons on stderr, the JSON line on stdout."""
+    console.print(f"received {report.received:,}, accepted {report.accepted:,}, rejected {report.rejected:,}")
+    if report.replayed_batches:
+        console.print(f"{report.replayed_batches} batch(es) already imported before: skipped")
+    for code, n in report.rejected_by_code.items():
+        console.print(f"  [yellow]{code}[/] {n:,}")
+    if report.rejected:
+        console.print(f"rejected rows are in quarantine: GET /api/v1/datasets/{dataset}/quarantine")
+    json.dump({"dataset": dataset, **extra, **report.as_dict()}, sys.stdout, ensure_ascii=False)
+    print()
+
+
+@ev_app.command("import-static")
+def import_static_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="IRVE static CSV file")],
+    dataset: Annotated[str, typer.Option(help="records dataset with the IRVE static schema")],
+    owner: OwnerOption = None,
+    drop_unknown: Annotated[bool, typer.Option(help="leave out columns that are not IRVE")] = False,
+) -> None:
+    """Import an IRVE static file of any v2 version (';' or ',', UTF-8/BOM/Windows-1252), upgraded to v2.3."""
+    data = file.read_bytes()
+    try:
+        table = read_table(data, what="IRVE static")
+        up = upgrade_header(table.header, drop_unknown=drop_unknown)
+    except DomainError as exc:
+        raise _fail(f"{file.name}: {exc.message}") from exc
+    notes = [f"encoding {table.encoding}, separator {table.separator!r}", *up.notes()]
+    for note in notes:
+        console.print(f"{file.name}: {note}")
+    rows = list(upgrade_rows(table.rows, up))
+    ctx = _context()
+    try:
+        with ctx.session(write=True) as s:
+            org = get_organisation(s, owner) if owner else None
+            irve_dataset(s, dataset, org)
+        key = f"ev-static:{hashlib.sha256(data).hexdigest()}"
+        with _progress(f"import {file.name}", len(rows)) as advance:
+            report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    report.notes = notes
+    _summary(
+        report, dataset, {"version": up.version, "encoding": table.encoding, "separator": table.separator}
+    )
+
+
+@ev_app.command("import-sessions")
+def import_sessions_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="sessions CSV file")],
+    dataset: Annotated[str, typer.Option(help="sessions dataset slug")] = SESSIONS_DATASET,
+    owner: OwnerOption = None,
+) -> None:
+    """Import charging sessions (id_pdc_itinerance, start, end, energy kWh, optional id_session)."""
+    data = file.read_bytes()
+    try:
+        table = read_table(data, what="sessions")
+    except DomainError as exc:
+        raise _fail(f"{file.name}: {exc.message}") from exc
+    names = {ALIASES.get(h.lower(), h.lower()) for h in table.header}
+    if missing := [c for c in REQUIRED_SESSION_COLUMNS if c not in names]:
+        raise _fail(
+            f"{file.name}: missing column(s) {', '.join(missing)} (found: {', '.join(table.header)}); "
+            f"expected {', '.join(COLUMNS)} (id_session optional), times ISO 8601 with offset, energy in kWh"
+        )
+    ignored = sorted(names - set(COLUMNS))
+    console.print(
+        f"{file.name}: encoding {table.encoding}, separator {table.separator!r}, {len(table.rows):,} row(s)"
+    )
+    if ignored:
+        console.print(f"{file.name}: column(s) not part of a session, left out: {', '.join(ignored)}")
+    ctx = _context()
+    try:
+        with ctx.session(write=True) as s:
+            sessions_dataset(s, dataset, get_organisation(s, owner) if owner else None)
+            registry = point_registry(s)
+        if registry is None:
+            console.print("no charge point registry (ev-status assets): charge point ids are not checked")
+        rows = checked_rows(table.rows, registry)
+        key = f"ev-sessions:{hashlib.sha256(data).hexdigest()}"
+        with _progress(f"import {file.name}", len(rows)) as advance:
+            report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    _summary(report, dataset, {"encoding": table.encoding, "separator": table.separator})
+
+
+def _parse_set(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise _fail(f"--set {pair!r}: expected FIELD=VALUE, e.g. --set contact_operateur=contact@op.fr")
+        out[name.strip()] = value.strip()
+    return out
+
+
+@ev_app.command("import-ocpi")
+def import_ocpi_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="OCPI 2.2.1 Locations JSON")],
+    dataset: Annotated[str, typer.Option(help="records dataset with the IRVE static schema")],
+    owner: OwnerOption = None,
+    status: Annotated[
+        bool, typer.Option("--status", help="also import EVSE statuses into ev-status")
+    ] = False,
+    status_dataset_slug: Annotated[
+        str, typer.Option("--status-dataset", help="status dataset")
+    ] = STATUS_DATASET,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="FIELD=VALUE for IRVE fields OCPI lacks (repeat)")
+    ] = None,
+) -> None:
+    """Map OCPI Locations/EVSEs/Connectors to IRVE static rows (one per EVSE) and import them."""
+    data = file.read_bytes()
+    try:
+        mapping = ocpi.map_locations(ocpi.locations_of(data), _parse_set(set_ or []))
+    except DomainError as exc:
+        raise _fail(f"{file.name}: {exc.message}") from exc
+    console.print(f"{file.name}: {mapping.locations} location(s), {mapping.evses} EVSE(s)")
+    for u in mapping.unmapped:
+        console.print(
+            f"  [yellow]{u.code}[/] location {u.location_id!r} EVSE {u.evse_id or u.evse_uid!r}: {u.reason}"
+        )
+    if mapping.missing_fields:
+        hints = " ".join(f"--set {f}=…" for f in mapping.missing_fields)
+        console.print(f"required IRVE fields OCPI does not carry: give them with {hints}")
+    ctx = _context()
+    extra: dict[str, Any] = {"locations": mapping.locations, "evses": mapping.evses}
+    extra["unmapped"] = [vars(u) for u in mapping.unmapped]
+    try:
+        with ctx.session(write=True) as s:
+            irve_dataset(s, dataset, get_organisation(s, owner) if owner else None)
+        key = f"ev-ocpi:{hashlib.sha256(data).hexdigest()}"
+        with _progress(f"import {file.name}", len(mapping.static_rows)) as advance:
+            report = import_rows(
+                ctx, dataset, mapping.static_rows, key=key, content_type="ocpi", on_progress=advance
+            )
+        if status:
+            with ctx.session(write=True) as s:
+                status_ds = status_dataset(
+                    s, status_dataset_slug, get_organisation(s, owner) if owner else None
+                )
+                synced, dyn = store_statuses(
+                    s,
+                    ctx.locator(),
+                    dataset,
+                    status_ds,
+                    mapping,
+                    now=datetime.now(UTC),
+                    origin=Origin("file"),
+                )
+            console.print(
+                f"statuses: {synced:,} asset(s) synced; received {dyn.received:,}, "
+                f"accepted {dyn.accepted:,}, rejected {dyn.rejected:,} {dyn.rejected_by_code or ''}; "
+                f"{len(mapping.status_skipped)} skipped"
+            )
+            extra["status"] = {
+                "received": dyn.received,
+                "accepted": dyn.accepted,
+                "rejected": dyn.rejected,
+                "rejected_by_code": dyn.rejected_by_code,
+                "skipped": [vars(u) for u in mapping.status_skipped],
+            }
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    _summary(report, dataset, extra)
