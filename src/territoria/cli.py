@@ -372,6 +372,7 @@ def simulate(
                 city, irve_dir, end - timedelta(days=days), end
             )
         console.print(f"IRVE: {static} ({n_static} charge points), {dynamic} ({n_dynamic} status changes)")
+        console.print(f"charging sessions: {irve_dir / 'irve-sessions.csv'}")
 
 
 @app.command("demo")

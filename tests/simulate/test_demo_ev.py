@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import func, select
@@ -9,6 +11,8 @@ from sqlalchemy import func, select
 from territoria.api.app import create_app
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
+from territoria.domains.ev.sessions_stats import session_stats
+from territoria.domains.ev.sessions_store import SESSIONS_DATASET
 from territoria.ingest.models import Record
 from territoria.simulate.city import build_city
 from territoria.simulate.demo_ev import IRVE_DATASET, install_ev
@@ -30,7 +34,16 @@ def test_demo_loads_the_irve_file_once_and_the_observatory_shows_it(ctx: Context
     figures = client.get("/api/v1/ev/indicators?level=territory").json()["rows"][0]
     located = len([a for a in ev_assets(city) if a.expected_area])
     assert 0 < figures["charge_points"] <= located
-    assert client.get("/ev?lang=en").status_code == 200
+    page = client.get("/ev?lang=en")
+    assert page.status_code == 200
+    assert "Charging sessions are private data of" in page.text  # an anonymous visitor sees no figure
+    with ctx.session() as s:
+        sessions = get_dataset(s, SESSIONS_DATASET)
+        stored = s.scalar(select(func.count()).select_from(Record).where(Record.dataset_id == sessions.id))
+        stats = session_stats(s, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC), "territory")
+    assert stored and stored > 0
+    [row] = stats.rows
+    assert row.sessions > 0 and 0 < row.successful < row.sessions and row.energy_kwh > 0
     availability = client.get("/api/v1/ev/availability?level=territory&days=1").json()
     [territory] = availability["rows"]
     assert territory["area_code"] == "*" and territory["charge_points"] > 0

@@ -6,10 +6,12 @@ import csv
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from territoria.domains.ev.sessions_store import check_row
+from territoria.ingest.parsers import BadRow
 from territoria.quality.tableschema import CompiledSchema, irve_schema
 from territoria.quality.tableschema.samples import to_columns
 from territoria.simulate.city import build_city
-from territoria.simulate.irve import dynamic_rows, ev_assets, static_rows, write_feeds
+from territoria.simulate.irve import dynamic_rows, ev_assets, pdc_id, session_rows, static_rows, write_feeds
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -49,3 +51,22 @@ def test_dynamic_rows_are_status_changes_of_known_points(tmp_path: Path) -> None
         assert sum(1 for _ in csv.DictReader(handle)) == n_dynamic == len(changes)
     with static_path.open(encoding="utf-8") as handle:
         assert sum(1 for _ in csv.DictReader(handle)) == n_static
+
+
+def test_sessions_follow_the_occupied_stretches_of_the_status_feed(tmp_path: Path) -> None:
+    city = build_city(400, 6)
+    power = {pdc_id(a): float(a.properties["max_power_kw"]) for a in ev_assets(city)}
+    sessions = list(session_rows(city, END - timedelta(days=2), END))
+    assert len(sessions) > 20
+    failed = 0
+    for row in sessions:
+        start, end = datetime.fromisoformat(row["start"]), datetime.fromisoformat(row["end"])
+        hours, energy = (end - start).total_seconds() / 3600, float(row["energy"])
+        assert END - timedelta(days=2) <= start < end <= END
+        assert 0 <= energy <= power[row["id_pdc_itinerance"]] * hours + 0.3  # never more than the point gives
+        failed += energy < 0.5 and hours < 0.05
+        assert check_row(row, None) is not None and not isinstance(check_row(row, None), BadRow)
+    assert 0 < failed < len(sessions) / 5  # a few sessions fail at once, most succeed
+    write_feeds(city, tmp_path, END - timedelta(days=2), END)
+    with (tmp_path / "irve-sessions.csv").open(encoding="utf-8") as handle:
+        assert sum(1 for _ in csv.DictReader(handle)) == len(sessions)

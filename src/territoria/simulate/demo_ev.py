@@ -15,10 +15,17 @@ from territoria.catalog.service import create_dataset, get_organisation
 from territoria.context import Context
 from territoria.domains.ev import status
 from territoria.domains.ev.consolidation import consolidate
+from territoria.domains.ev.records_import import import_rows
+from territoria.domains.ev.sessions_store import (
+    SESSIONS_DATASET,
+    checked_rows,
+    ensure_sessions_dataset,
+    point_registry,
+)
 from territoria.ingest.files import import_file
 from territoria.ingest.models import Record
 from territoria.simulate.city import City
-from territoria.simulate.irve import dynamic_rows, write_static
+from territoria.simulate.irve import dynamic_rows, session_rows, write_static
 from territoria.simulate.networks import EV_OPERATOR
 
 IRVE_DATASET = "irve-recharge-azur"
@@ -65,4 +72,22 @@ def install_ev(ctx: Context, city: City, days: int, console: Console) -> None:
     console.print(
         f"EV: {len(points)} charge points consolidated, {report.received:,} status changes "
         f"({report.accepted:,} stored, {report.rejected:,} rejected, {report.already_stored:,} already there)"
+    )
+    install_sessions(ctx, city, end - timedelta(days=days), end, console)
+
+
+def install_sessions(ctx: Context, city: City, start: datetime, end: datetime, console: Console) -> None:
+    """Import the operator's charging sessions (private dataset `ev-sessions`) as an agent would."""
+    with ctx.session(write=True) as session:
+        ensure_sessions_dataset(session, get_organisation(session, EV_OPERATOR.slug))
+        registry = point_registry(session)
+    numbered = list(enumerate(session_rows(city, start, end), start=1))
+    rows = checked_rows(numbered, registry)
+    with console.status("EV: charging sessions"):
+        report = import_rows(
+            ctx, SESSIONS_DATASET, rows, key=f"demo-sessions:{start.isoformat()}:{end.isoformat()}"
+        )
+    console.print(
+        f"EV: {report.received:,} charging sessions "
+        f"({report.accepted:,} stored, {report.rejected:,} rejected)"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -194,6 +194,40 @@ def dynamic_rows(city: City, start: datetime, end: datetime) -> Iterator[dict[st
         }
 
 
+SESSION_FIELDS = ("id_session", "id_pdc_itinerance", "start", "end", "energy")
+FAILED_SHARE = 0.06  # sessions that stop at once (a badge refused, a cable not locked)
+
+
+def session_rows(city: City, start: datetime, end: datetime) -> Iterator[dict[str, str]]:
+    """One charging session per occupied stretch of the status feed, with a plausible energy.
+
+    A car draws 40-90 % of the point's power (battery and cable limits); a few sessions fail at once
+    (under 3 minutes, under 0.5 kWh) so that the success share is not trivially 100 %.
+    """
+    power = {pdc_id(a): float(a.properties["max_power_kw"]) for a in ev_assets(city)}
+    since: dict[str, datetime] = {}
+    for row in dynamic_rows(city, start, end):
+        pdc, at = row["id_pdc_itinerance"], datetime.fromisoformat(row["horodatage"])
+        began = since.pop(pdc, None)
+        if row["occupation_pdc"] == "occupe":
+            since[pdc] = at
+        if began is None:
+            continue
+        rng = seeded(f"{city.seed}-{pdc}-{began.isoformat()}")
+        if rng.random() < FAILED_SHARE:
+            finish, energy = began + timedelta(seconds=rng.randint(20, 150)), rng.uniform(0.0, 0.3)
+        else:
+            finish = at
+            energy = power[pdc] * rng.uniform(0.4, 0.9) * (at - began).total_seconds() / 3600
+        yield {
+            "id_session": f"{pdc}-{int(began.timestamp())}",
+            "id_pdc_itinerance": pdc,
+            "start": began.isoformat(),
+            "end": finish.isoformat(),
+            "energy": f"{energy:.3f}",
+        }
+
+
 def write_static(city: City, folder: Path, updated: date) -> Path:
     """Write irve-statique.csv into folder; its path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -206,7 +240,7 @@ def write_static(city: City, folder: Path, updated: date) -> Path:
 
 
 def write_feeds(city: City, folder: Path, start: datetime, end: datetime) -> tuple[Path, Path, int, int]:
-    """Write irve-statique.csv and irve-dynamique.csv into folder; paths and row counts."""
+    """Write irve-statique.csv, irve-dynamique.csv and irve-sessions.csv into folder; paths and counts."""
     static_path = write_static(city, folder, end.date())
     dynamic_path = folder / "irve-dynamique.csv"
     n_static = len(ev_assets(city))
@@ -217,4 +251,8 @@ def write_feeds(city: City, folder: Path, start: datetime, end: datetime) -> tup
         for change in dynamic_rows(city, start, end):
             writer.writerow(change)
             changes += 1
+    with (folder / "irve-sessions.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(SESSION_FIELDS))
+        writer.writeheader()
+        writer.writerows(session_rows(city, start, end))
     return static_path, dynamic_path, n_static, changes

@@ -166,6 +166,16 @@ FR: dict[str, str] = {
     "ev.membership.none": "Aucun historique : les points ont été chargés avant que l'historique soit tenu.",
     "ev.yes": "oui",
     "ev.no": "non",
+    "ev.sessions.title": "Sessions de recharge ({n} derniers jours)",
+    "ev.sessions.hidden": "Les sessions de recharge sont des données privées de {owner} : connectez-vous "
+    "avec un compte auquel elles sont partagées pour voir ces chiffres.",
+    "ev.sessions.count": "Sessions",
+    "ev.sessions.per_pdc_day": "Sessions par point et par jour",
+    "ev.sessions.energy": "Énergie délivrée (kWh)",
+    "ev.sessions.success": "Sessions réussies",
+    "ev.sessions.method": "Une session est réussie au-delà de 0,5 kWh et de 3 minutes.",
+    "ev.sessions.excluded": "{n} session(s) incohérente(s) écartée(s) (voir GET /api/v1/ev/sessions).",
+    "ev.sessions.none": "Aucune session sur la période.",
 }
 
 EN: dict[str, str] = {
@@ -332,4 +342,14 @@ EN: dict[str, str] = {
     "ev.membership.none": "No history: the points were loaded before the history was kept.",
     "ev.yes": "yes",
     "ev.no": "no",
+    "ev.sessions.title": "Charging sessions (last {n} days)",
+    "ev.sessions.hidden": "Charging sessions are private data of {owner}: sign in with an account they are "
+    "shared with to see these figures.",
+    "ev.sessions.count": "Sessions",
+    "ev.sessions.per_pdc_day": "Sessions per charge point per day",
+    "ev.sessions.energy": "Energy delivered (kWh)",
+    "ev.sessions.success": "Successful sessions",
+    "ev.sessions.method": "A session is successful above 0.5 kWh and 3 minutes.",
+    "ev.sessions.excluded": "{n} inconsistent session(s) left out (see GET /api/v1/ev/sessions).",
+    "ev.sessions.none": "No session in the period.",
 }

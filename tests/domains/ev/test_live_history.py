@@ -16,6 +16,8 @@ from territoria.domains.ev import history, live
 from territoria.domains.ev.availability import StatusEvent
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.model import ChargePoint
+from territoria.domains.ev.records_import import import_rows
+from territoria.domains.ev.sessions_store import SESSIONS_DATASET, checked_rows, ensure_sessions_dataset
 from territoria.domains.ev.status import ensure_status_dataset, import_dynamic, sync_assets
 
 NICE, CANNES = COMMUNES["Nice"][0], COMMUNES["Cannes"][0]
@@ -195,3 +197,35 @@ def test_css_state_colours_match_the_map() -> None:
     css = (Path(live.__file__).parents[2] / "web" / "static" / "ev.css").read_text(encoding="utf-8")
     found = dict(re.findall(r"\.ev-state-(\w+) \{ background-color: (#[0-9a-f]{6}); \}", css))
     assert found == live.STATE_COLOURS
+
+
+def test_session_figures_are_shown_to_readers_of_the_sessions_dataset_only(fed: World) -> None:
+    with fed.ctx.session(write=True) as s:
+        ensure_sessions_dataset(s, get_organisation(s, "lightco"))
+    day = TODAY - 24 * H
+    rows = [
+        {
+            "id_pdc_itinerance": S0A,
+            "start": (day + 8 * H).isoformat(),
+            "end": (day + 9 * H).isoformat(),
+            "energy": "20",
+        },
+        {
+            "id_pdc_itinerance": S1A,
+            "start": (day + 10 * H).isoformat(),
+            "end": (day + 10 * H + timedelta(minutes=1)).isoformat(),
+            "energy": "0.1",
+        },
+    ]
+    report = import_rows(
+        fed.ctx, SESSIONS_DATASET, checked_rows(list(enumerate(rows, start=1)), None), key="t"
+    )
+    assert report.accepted == 2
+    anonymous = fed.client.get("/ev?lang=en").text
+    assert (
+        "Charging sessions are private data of LightCo" in anonymous
+        and 'data-figure="sessions"' not in anonymous
+    )
+    owner = fed.client.get("/ev?lang=en", headers=fed.operator).text
+    assert 'data-figure="sessions">2<' in owner and 'data-figure="energy_kwh">20<' in owner
+    assert 'data-figure="success_share">50.0 %<' in owner  # the one-minute 0.1 kWh session failed

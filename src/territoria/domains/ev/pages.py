@@ -9,9 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territoria.access.policy import can_read
+from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.catalog.models import Dataset
 from territoria.domains.ev import history, indicators, live
 from territoria.domains.ev.api import _communes, _facts
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP, out_of_service_since
@@ -19,6 +23,8 @@ from territoria.domains.ev.consolidation import Consolidation, consolidate, irve
 from territoria.domains.ev.coverage import DEFAULT_DISTANCE_KM, CommuneShape, coverage
 from territoria.domains.ev.membership import moves, station_history
 from territoria.domains.ev.model import ChargePoint
+from territoria.domains.ev.sessions_stats import session_stats
+from territoria.domains.ev.sessions_store import SESSIONS_DATASET
 from territoria.domains.ev.status import status_events
 from territoria.web import i18n
 from territoria.web.pages import TILES_ATTRIBUTION, TILES_URL, page_lang, render
@@ -235,7 +241,20 @@ def trend_config(points: list[ChargePoint], days: list[history.DayFigures], now:
     }
 
 
-def _territory_view(session: Session, lang: str) -> dict[str, Any]:
+def sessions_view(session: Session, principal: Principal, now: datetime) -> dict[str, Any]:
+    """The territory's charging sessions over the trend window, for those the sessions data is shared with."""
+    ds = session.scalar(select(Dataset).where(Dataset.slug == SESSIONS_DATASET))
+    if ds is None:
+        return {"sessions": None}
+    if not can_read(principal, ds):
+        return {"sessions": {"hidden": True, "owner": ds.owner.name if ds.owner else ""}}
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    stats = session_stats(session, end - timedelta(days=TREND_DAYS), end, "territory")
+    row = stats.rows[0] if stats.rows else None
+    return {"sessions": {"hidden": False, "days": stats.days, "row": row, "excluded": stats.excluded_by_code}}
+
+
+def _territory_view(session: Session, lang: str, principal: Principal) -> dict[str, Any]:
     """Every figure, table and map setting of the observatory page."""
     result = consolidate(session)
     areas = _communes(session)
@@ -267,6 +286,7 @@ def _territory_view(session: Session, lang: str) -> dict[str, Any]:
         },
         "state_colours": live.STATE_COLOURS,
         **status,
+        **sessions_view(session, principal, now),
         **defects_view(result, lang),
     }
 
@@ -316,7 +336,7 @@ def ev_page(request: Request, ctx: ContextDep, session: SessionDep, principal: P
     lang = page_lang(request)
     values: dict[str, Any] = {"nav": "ev", "help": IMPORT_HELP, "empty": not irve_datasets(session)}
     if not values["empty"]:
-        values.update(_territory_view(session, lang))
+        values.update(_territory_view(session, lang, principal))
         values["empty"] = not values["territory"].charge_points and not values["outside"]
     return render(request, ctx, "ev.html", values)
 
