@@ -229,3 +229,22 @@ def test_session_figures_are_shown_to_readers_of_the_sessions_dataset_only(fed: 
     owner = fed.client.get("/ev?lang=en", headers=fed.operator).text
     assert 'data-figure="sessions">2<' in owner and 'data-figure="energy_kwh">20<' in owner
     assert 'data-figure="success_share">50.0 %<' in owner  # the one-minute 0.1 kWh session failed
+
+
+ODD_QUERIES = [
+    "/api/v1/ev/indicators/history?level=epci",
+    "/api/v1/ev/indicators/history?level=commune&code=%27%3B--",
+    "/api/v1/ev/indicators/history?level=x",
+    "/api/v1/ev/availability/daily?days=100000",
+    "/api/v1/ev/availability/daily?level=territory&code=06088",
+    "/api/v1/ev/availability/daily?level=epci&code=200030195",
+    "/api/v1/ev/indicators?level=epci",
+    "/ev/stations/%00%2F..",
+    "/ev/stations/" + "x" * 5000,
+]
+
+
+def test_odd_queries_get_a_clear_4xx_or_an_answer(fed: World) -> None:
+    for query in ODD_QUERIES:
+        r = fed.client.get(query)
+        assert r.status_code in (200, 404, 422), (query, r.status_code, r.text)
