@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from rich.console import Console
 from sqlalchemy import select
 
 from territoria.catalog.models import Asset
@@ -33,6 +34,7 @@ from territoria.opendata.service import publish
 from territoria.quality.scores import refresh_scores
 from territoria.settings import Settings
 from territoria.simulate.city import build_city
+from territoria.simulate.demo_ev import install_ev
 from territoria.simulate.demo_people import DEMO_PASSWORD, install_people
 from territoria.simulate.service import install_city, load_history
 from territoria.territory.models import Area
@@ -80,6 +82,7 @@ def populate(url: str) -> list[str]:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     load_history(ctx, city, end - timedelta(days=DAYS), end, seed=6)
     install_people(ctx)
+    install_ev(ctx, city, 2, Console(quiet=True))
     with ctx.session(write=True) as s:
         refresh_scores(s, days=3)
     release_open_data(ctx)
@@ -387,6 +390,30 @@ def test_open_data_portal_for_an_anonymous_visitor(site: Site) -> None:
     with page.expect_download() as download:
         page.click("a[href$='/exports/csv']")
     assert download.value.suggested_filename.startswith("air-quality-v1")
+    assert errors == [], errors
+    page.close()
+    anonymous.close()
+
+
+def test_ev_observatory_map_charts_and_station_timeline(site: Site) -> None:
+    anonymous = new_context(site.browser, site.base, viewport={"width": 1280, "height": 900})
+    page, errors = visit(site, "/ev?lang=en", "ev", context=anonymous)
+    # stations are drawn on a canvas (preferCanvas); the legend follows the colour chosen
+    page.wait_for_function("() => document.querySelector('#ev-map canvas') !== null")
+    page.wait_for_function("() => document.querySelector('#ev-chart-growth canvas') !== null")
+    page.wait_for_function("() => document.querySelector('#ev-chart-days canvas') !== null")
+    legend = page.locator("[data-ev-class-legend] li")
+    assert "Available" in legend.first.inner_text()
+    page.select_option("select[name=colour]", "cls")
+    assert "kW" in legend.first.inner_text() or "Unknown" in legend.first.inner_text()
+    href = page.evaluate(
+        "() => JSON.parse(document.getElementById('ev-config').textContent).map.stations[0].href"
+    )
+    assert errors == [], errors
+    page.close()
+    page, errors = visit(site, href + "?lang=fr", "ev-station", context=anonymous)
+    page.wait_for_function("() => document.querySelector('#ev-timeline canvas') !== null")
+    assert "Historique des points de la station" in page.content()
     assert errors == [], errors
     page.close()
     anonymous.close()

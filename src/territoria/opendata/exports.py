@@ -177,12 +177,19 @@ class _Locator:
     codes: list[str] = field(default_factory=list)
     used: set[int] = field(default_factory=set)  # area positions met, for the GeoParquet bbox and types
     bbox: list[float] = field(default_factory=lambda: [np.inf, np.inf, -np.inf, -np.inf])
+    # A point release without lon/lat columns: a text column holding "[lon, lat]" (Table Schema
+    # geopoint, array format, as IRVE's coordonneesXY), kept as it is in the public table.
+    geopoint: str | None = None
 
     @classmethod
     def of(cls, table: ReleaseTable, schema: pa.Schema, areas: Mapping[str, Geometry] | None) -> _Locator:
         names = set(schema.names)
         if table.geometry == "point" and {"lon", "lat"} <= names:
             return cls("point")
+        if table.geometry == "point":
+            text = [c.name for c in table.columns if c.role == "location" and c.type == "string"]
+            if text and text[0] in names:
+                return cls("point", geopoint=text[0])
         if table.geometry == "area" and "area_code" in names and areas:
             return cls("area", areas, sorted(areas))
         return cls("")
@@ -190,7 +197,10 @@ class _Locator:
     def geojson(self, row: dict[str, Any], fragments: Mapping[str, orjson.Fragment]) -> Any:
         """The GeoJSON geometry of a row (None without a location)."""
         if self.kind == "point":
-            lon, lat = row.get("lon"), row.get("lat")
+            if self.geopoint:
+                lon, lat = _geopoint(row.get(self.geopoint))
+            else:
+                lon, lat = row.get("lon"), row.get("lat")
             return None if lon is None or lat is None else {"type": "Point", "coordinates": [lon, lat]}
         if self.kind == "area":
             return fragments.get(row.get("area_code") or "")
@@ -218,8 +228,13 @@ class _Locator:
             met = indices.drop_null().to_numpy()
             self.used.update(np.unique(met).tolist())
             return pa.DictionaryArray.from_arrays(indices, dictionary)
-        lon = batch.column("lon").cast(pa.float64()).to_numpy(zero_copy_only=False)
-        lat = batch.column("lat").cast(pa.float64()).to_numpy(zero_copy_only=False)
+        if self.geopoint:
+            pairs = [_geopoint(v) for v in batch.column(self.geopoint).to_pylist()]
+            lon = np.array([np.nan if p[0] is None else p[0] for p in pairs], dtype=np.float64)
+            lat = np.array([np.nan if p[1] is None else p[1] for p in pairs], dtype=np.float64)
+        else:
+            lon = batch.column("lon").cast(pa.float64()).to_numpy(zero_copy_only=False)
+            lat = batch.column("lat").cast(pa.float64()).to_numpy(zero_copy_only=False)
         missing = np.isnan(lon) | np.isnan(lat)
         if (~missing).any():
             box = self.bbox
@@ -246,6 +261,15 @@ class _Locator:
             column["bbox"] = [float(x) for x in self.bbox]
         meta = {"version": GEOPARQUET_VERSION, "primary_column": "geometry", "columns": {"geometry": column}}
         return json_bytes(meta).decode()
+
+
+def _geopoint(text: Any) -> tuple[float | None, float | None]:
+    """(lon, lat) from a "[lon, lat]" text; (None, None) when absent or unreadable."""
+    try:
+        lon, lat = (float(part) for part in str(text).strip().strip("[]").split(","))
+    except (TypeError, ValueError):
+        return None, None
+    return (lon, lat) if np.isfinite(lon) and np.isfinite(lat) else (None, None)
 
 
 def _geojson(stream: BatchStream, locator: _Locator) -> Iterator[bytes]:

@@ -18,6 +18,7 @@ from territoria.ingest.models import Record
 from territoria.opendata.models import PrivacyPolicy
 from territoria.opendata.policy import PolicyBody
 from territoria.opendata.presets import expand
+from territoria.opendata.sources import domain_sources
 from territoria.territory.models import Area
 
 CONSOLE_ACTOR = "console"
@@ -69,8 +70,19 @@ def _contributors(session: Session, ds: Dataset) -> int:
     return int(session.scalar(select(func.count()).select_from(table).where(table.dataset_id == ds.id)) or 0)
 
 
+def _check_source(session: Session, ds: Dataset, body: PolicyBody, name: str) -> list[dict[str, Any]]:
+    """A policy naming a domain source: the source must exist, and its own checks decide."""
+    found = domain_sources().get(name)
+    if found is None:
+        known = ", ".join(sorted(domain_sources())) or "none"
+        return [_problem("source", "UNKNOWN_SOURCE", f"no domain source '{name}' (known: {known})")]
+    return found.check(session, ds, body)
+
+
 def check(session: Session, ds: Dataset, body: PolicyBody) -> list[dict[str, Any]]:
     """Why this policy cannot hold on this dataset (empty when it can)."""
+    if body.source is not None:
+        return _check_source(session, ds, body, body.source)
     problems: list[dict[str, Any]] = []
     metrics = {m.name for m in ds.metrics}
     if ds.kind == "timeseries":

@@ -10,6 +10,8 @@ PERIODS = ("hour", "day", "month")
 Period = Literal["hour", "day", "month"]
 Licence = Literal["etalab-2.0", "odbl-1.0"]
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,40}$"
+# Generic shaping settings a domain source does not read: setting one would be silently ignored.
+SOURCE_IGNORES = ("time", "location", "keep", "measures", "aggregate", "rules", "k_by_span", "noise")
 
 
 class Strict(BaseModel):
@@ -97,6 +99,9 @@ class PolicyBody(Strict):
     """A whole privacy policy, as stored (versioned) and as a steward writes it (JSON or YAML)."""
 
     preset: str | None = None
+    # A domain source (registered by a domain module, e.g. the EV observatory) builds the public table
+    # itself; then only drop, k, delay_days, window_days and licence apply.
+    source: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,60}$")
     description: str = ""
     personal_data: bool = True
     drop: list[str] = []
@@ -118,6 +123,13 @@ class PolicyBody(Strict):
     @model_validator(mode="after")
     def _coherent(self) -> PolicyBody:
         """Rules that hold whatever the dataset: personal data must be aggregated and protected."""
+        if self.source is not None:
+            generic = [name for name in SOURCE_IGNORES if getattr(self, name)]
+            if generic:
+                raise ValueError(
+                    f"the source '{self.source}' builds its own table: {', '.join(generic)} cannot apply "
+                    "(only drop, k, delay_days, window_days and licence do)"
+                )
         if self.personal_data and self.aggregate is None:
             raise ValueError(
                 "a policy for personal data must aggregate (an aggregate section): publishing one row per "

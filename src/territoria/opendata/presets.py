@@ -13,6 +13,7 @@ from typing import Any
 
 from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
+from territoria.opendata.sources import domain_sources
 
 RESIDENTIAL_K = 10  # D.111-53
 LOAD_CURVE_K = (
@@ -139,6 +140,8 @@ def expand(ds: Dataset, body: dict[str, Any]) -> dict[str, Any]:
     name = body.get("preset")
     if not name:
         return body
-    if name not in PRESETS:
-        raise Invalid(f"unknown preset '{name}': choose one of {', '.join(sorted(PRESETS))}")
-    return {**PRESETS[name](ds), **body}
+    # Domain sources (e.g. irve-consolidated) are presets too: their preset names the source.
+    known = {**PRESETS, **{n: s.preset for n, s in domain_sources().items()}}
+    if name not in known:
+        raise Invalid(f"unknown preset '{name}': choose one of {', '.join(sorted(known))}")
+    return {**known[name](ds), **body}

@@ -29,7 +29,7 @@ from territoria.opendata.policies import CONSOLE_ACTOR, check, require_policy
 from territoria.opendata.policy import Period, PolicyBody
 from territoria.opendata.record_shaping import records_table
 from territoria.opendata.releases import latest_release
-from territoria.opendata.shaping import Shaped, aggregated, locate, per_asset
+from territoria.opendata.shaping import Shaped, _microdata_report, aggregated, locate, per_asset
 from territoria.opendata.tables import ReleaseColumn
 from territoria.settings import Settings
 from territoria.territory.models import Area
@@ -55,6 +55,8 @@ def _shape(
     session: Session, ds: Dataset, body: PolicyBody, now: datetime
 ) -> tuple[Shaped, sources.Window | None]:
     """The public table of the dataset under the policy, and the time window it covers."""
+    if body.source is not None:
+        return _from_source(session, ds, body, body.source, now)
     period = _period(ds, body)
     if ds.kind == "timeseries":
         assert period is not None
@@ -86,6 +88,30 @@ def _shape(
         locate(extract, body)
         return aggregated(extract, body, None, period), None
     return records_table(session, ds, body), None
+
+
+def _from_source(
+    session: Session, ds: Dataset, body: PolicyBody, name: str, now: datetime
+) -> tuple[Shaped, sources.Window | None]:
+    """A domain source's table, dropped columns removed, with the row-level checks and the source's own."""
+    found = sources.domain_sources().get(name)
+    if found is None:
+        raise Invalid(f"no domain source '{name}': the policy of '{ds.slug}' names an unknown source")
+    built = found.build(session, ds, body, now)
+    # The dimensions key the change log: they are never dropped (the source's check refuses it too).
+    columns = [c for c in built.columns if c.role == "dimension" or c.name not in body.drop]
+    table = built.table.select([c.name for c in columns])
+    names = [c.name for c in columns]
+    report = _microdata_report(ds, body, names, table.num_rows)
+    report["checks"] = [*report["checks"], *built.checks]
+    report["passed"] = all(c["passed"] for c in report["checks"])
+    report["secret"] = built.secret
+    # A dropped location leaves the rows without geometry rather than with a broken one.
+    located = {"lon", "lat"} <= set(names) or any(c.role == "location" for c in columns)
+    geometry = built.geometry if (located or built.geometry != "point") else ""
+    if geometry == "area" and "area_code" not in names:
+        geometry = ""
+    return Shaped(table, columns, geometry, report), built.window
 
 
 def _to_iris(session: Session, extract: sources.Extract, body: PolicyBody) -> None:

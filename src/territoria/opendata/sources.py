@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Asset, Dataset, Metric, Series
 from territoria.ingest.models import Record
 from territoria.opendata.policy import Period, PolicyBody
+from territoria.opendata.tables import GeometryKind, ReleaseColumn
 from territoria.timeseries.models import rollup_day, rollup_hour
 
 CHUNK = 200_000
@@ -229,3 +233,48 @@ def records_extract(session: Session, ds: Dataset, body: PolicyBody, period: Per
                 values[m.name][i] = float(raw) * m.scale
     extract = Extract(contributor, period_values, attributes, values)
     return extract.take(present) if not present.all() else extract
+
+
+# -- domain sources ---------------------------------------------------------------------------------
+# A domain module may publish a table the generic shaping cannot build (a consolidation across
+# datasets, time-weighted rates…). It registers a DomainSource under a preset name; the policy then
+# names it (`source`), and the release goes through the same service: checks, immutable file, change
+# log, catalogue. The modules are imported on first use, so the generic stage never imports a domain.
+DOMAIN_MODULES = ("territoria.domains.ev.opendata",)
+_REGISTRY: dict[str, DomainSource] = {}
+
+
+@dataclass
+class DomainTable:
+    """A domain source's public table: rows, columns (dimensions key the change log), geometry, checks."""
+
+    table: pa.Table
+    columns: list[ReleaseColumn]
+    geometry: GeometryKind
+    window: Window | None = None
+    # Extra report checks ({code, title: {en, fr}, checked, failures, passed, examples}).
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    secret: int = 0  # rows with a value withheld (published as null, flagged secret)
+
+
+@dataclass(frozen=True)
+class DomainSource:
+    """A named way to build a release: its preset, its own policy checks, and the table builder."""
+
+    name: str
+    preset: Callable[[Dataset], dict[str, Any]]
+    check: Callable[[Session, Dataset, PolicyBody], list[dict[str, Any]]]
+    build: Callable[[Session, Dataset, PolicyBody, datetime], DomainTable]
+
+
+def register_source(source: DomainSource) -> DomainSource:
+    """Make a domain source available to policies (its name is also its preset's name)."""
+    _REGISTRY[source.name] = source
+    return source
+
+
+def domain_sources() -> dict[str, DomainSource]:
+    """Every registered domain source, by name (the domain modules are imported once, here)."""
+    for module in DOMAIN_MODULES:
+        importlib.import_module(module)
+    return dict(_REGISTRY)
