@@ -4,6 +4,8 @@ per station and day, on SQLite and PostgreSQL; figures checked by hand."""
 from __future__ import annotations
 
 import io
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -137,6 +139,11 @@ def test_consolidated_irve_release_in_the_national_format(world: World, shapes: 
     assert answer.json()["results"] == [{"id_pdc_itinerance": A, "puissance_nominale": 150.0, "nbre_pdc": 2}]
     page = world.client.get("/opendata/irve-a")  # anonymous
     assert page.status_code == 200 and "coordonneesXY" in page.text and "IRVE_ONE_ROW_PER_PDC" in page.text
+    # the portal map places each charge point from its "[lon, lat]" text
+    config = re.search(r'<script type="application/json" id="opendata-config">(.*?)</script>', page.text, re.S)
+    assert config is not None
+    points = json.loads(config.group(1))["map"]["points"]
+    assert len(points) == 5 and all(isinstance(p[0], float) and isinstance(p[1], float) for p in points)
     graph = catalogue(world.ctx)
     assert (
         URIRef(f"{BASE}/opendata#catalog"),

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -19,7 +20,8 @@ from territoria.opendata.tables import ReleaseTable
 
 PREVIEW_ROWS = 20
 MAX_MARKERS = 2000
-LABEL_COLUMNS = ("name", "asset", "area_name", "grid_cell", "key")
+# What names a marker, first found; nom_station names an IRVE charge point's station.
+LABEL_COLUMNS = ("name", "nom_station", "asset", "area_name", "grid_cell", "key")
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,13 @@ def layout_of(table: ReleaseTable) -> Layout:
     measures = [c.name for c in table.columns if c.role == "measure" and c.name != "contributors"]
     measure = next((m for m in measures if m.endswith("_sum")), None) if aggregated else None
     measure = measure or next(iter(measures), None)
-    location = None
+    location: str | None = None
     if aggregated:
         dims = [c.name for c in table.columns if c.role == "dimension"]
         location = next((d for d in ("area_code", "grid_cell") if d in dims), None)
+    elif table.geometry == "point" and not {"lon", "lat"} <= set(names):
+        # a row-level release located by a "[lon, lat]" text column (Table Schema geopoint, array format)
+        location = next((c.name for c in table.columns if c.role == "location" and c.type == "string"), None)
     label = next((n for n in LABEL_COLUMNS if n in names), None)
     return Layout(str(table.path), table.geometry, time, measure, location, aggregated, label, names)
 
@@ -210,14 +215,38 @@ def area_values(layout: Layout) -> AreaValues | None:
     return AreaValues(layout.measure, period, values, [], mean=layout.measure is not None)
 
 
+def _with_lonlat(table: pa.Table, column: str) -> pa.Table:
+    """Rows whose "[lon, lat]" text parses, with lon and lat columns added."""
+    lon: list[float] = []
+    lat: list[float] = []
+    keep: list[bool] = []
+    for text in table.column(column).to_pylist():
+        try:
+            x, y = orjson.loads(text)
+            lon.append(float(x))
+            lat.append(float(y))
+            keep.append(True)
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            keep.append(False)
+    kept = table.filter(pa.array(keep, pa.bool_()))
+    return kept.append_column("lon", pa.array(lon, pa.float64())).append_column(
+        "lat", pa.array(lat, pa.float64())
+    )
+
+
 def markers(layout: Layout) -> Markers | None:
     """Located rows at the latest period, as map markers (the first MAX_MARKERS)."""
-    if "lon" not in layout.names or "lat" not in layout.names:
+    geopoint = layout.location if not layout.aggregated and layout.location else None
+    if geopoint is None and ("lon" not in layout.names or "lat" not in layout.names):
         return None
-    located = pc.field("lon").is_valid() & pc.field("lat").is_valid()
-    where, latest = _latest(layout, located)
-    extra = ["total", "secret"] if layout.aggregated else []
-    table = _read(layout, ["lon", "lat", layout.label, layout.measure, *extra], where)
+    if geopoint is not None:
+        where, latest = _latest(layout, pc.field(geopoint).is_valid())
+        table = _with_lonlat(_read(layout, [geopoint, layout.label, layout.measure], where), geopoint)
+    else:
+        located = pc.field("lon").is_valid() & pc.field("lat").is_valid()
+        where, latest = _latest(layout, located)
+        extra = ["total", "secret"] if layout.aggregated else []
+        table = _read(layout, ["lon", "lat", layout.label, layout.measure, *extra], where)
     if layout.aggregated:
         never = {n for n in (layout.location, layout.time) if n}
         chosen = _pick_total(table, set(), never) or ""
