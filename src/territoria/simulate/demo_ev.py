@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +15,7 @@ from territoria.catalog.service import create_dataset, get_organisation
 from territoria.context import Context
 from territoria.domains.ev import status
 from territoria.domains.ev.consolidation import consolidate
+from territoria.domains.ev.fleet import FLEET_DATASET, ensure_fleet_dataset, fleet_rows
 from territoria.domains.ev.records_import import import_rows
 from territoria.domains.ev.sessions_store import (
     SESSIONS_DATASET,
@@ -26,7 +27,9 @@ from territoria.ingest.files import import_file
 from territoria.ingest.models import Record
 from territoria.simulate.city import City
 from territoria.simulate.irve import dynamic_rows, session_rows, write_static
-from territoria.simulate.networks import EV_OPERATOR
+from territoria.simulate.networks import EV_OPERATOR, METROPOLE
+from territoria.simulate.randomness import seeded
+from territoria.territory.models import Area
 
 IRVE_DATASET = "irve-recharge-azur"
 
@@ -74,6 +77,7 @@ def install_ev(ctx: Context, city: City, days: int, console: Console) -> None:
         f"({report.accepted:,} stored, {report.rejected:,} rejected, {report.already_stored:,} already there)"
     )
     install_sessions(ctx, city, end - timedelta(days=days), end, console)
+    install_fleet(ctx, city.seed, console)
 
 
 def install_sessions(ctx: Context, city: City, start: datetime, end: datetime, console: Console) -> None:
@@ -91,3 +95,25 @@ def install_sessions(ctx: Context, city: City, start: datetime, end: datetime, c
         f"EV: {report.received:,} charging sessions "
         f"({report.accepted:,} stored, {report.rejected:,} rejected)"
     )
+
+
+# Simulated shares of the population owning a battery-electric or plug-in hybrid car (France had about
+# 1.8 % and 0.9 % at the start of 2025, SDES): each commune gets its own draw around them.
+BEV_SHARE, PHEV_SHARE = 0.018, 0.009
+
+
+def install_fleet(ctx: Context, seed: int, console: Console) -> None:
+    """Registered EVs per commune, as the authority would load the SDES file (simulated counts)."""
+    with ctx.session(write=True) as session:
+        ensure_fleet_dataset(session, get_organisation(session, METROPOLE.slug))
+        communes = session.execute(select(Area.code, Area.population).where(Area.level == "commune")).all()
+    rows = []
+    for code, population in communes:
+        rng = seeded(f"{seed}-fleet-{code}")
+        people = population or 0
+        bev = round(people * BEV_SHARE * rng.uniform(0.5, 1.6))
+        phev = round(people * PHEV_SHARE * rng.uniform(0.5, 1.6))
+        rows.append({"code_insee": code, "bev": str(bev), "phev": str(phev)})
+    numbered, _ = fleet_rows(list(enumerate(rows, start=1)), date(datetime.now(UTC).year, 1, 1).isoformat())
+    report = import_rows(ctx, FLEET_DATASET, numbered, key=f"demo-fleet:{seed}")
+    console.print(f"EV: registered EVs of {report.accepted} communes (simulated counts)")

@@ -176,6 +176,9 @@ FR: dict[str, str] = {
     "ev.sessions.method": "Une session est réussie au-delà de 0,5 kWh et de 3 minutes.",
     "ev.sessions.excluded": "{n} session(s) incohérente(s) écartée(s) (voir GET /api/v1/ev/sessions).",
     "ev.sessions.none": "Aucune session sur la période.",
+    "ev.afir": "Puissance publique / objectif AFIR",
+    "ev.afir.detail": "{installed} kW installés pour {required} kW requis (1,3 kW par VE, 0,8 par hybride)",
+    "ev.ind.afir": "Puissance publique / objectif AFIR (%)",
 }
 
 EN: dict[str, str] = {
@@ -352,4 +355,7 @@ EN: dict[str, str] = {
     "ev.sessions.method": "A session is successful above 0.5 kWh and 3 minutes.",
     "ev.sessions.excluded": "{n} inconsistent session(s) left out (see GET /api/v1/ev/sessions).",
     "ev.sessions.none": "No session in the period.",
+    "ev.afir": "Public power / AFIR target",
+    "ev.afir.detail": "{installed} kW installed for {required} kW required (1.3 kW per BEV, 0.8 per PHEV)",
+    "ev.ind.afir": "Public power / AFIR target (%)",
 }

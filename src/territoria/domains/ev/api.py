@@ -13,6 +13,7 @@ from territoria.api.deps import SessionDep
 from territoria.catalog.models import Dataset
 from territoria.domains.ev import indicators
 from territoria.domains.ev.coverage import DEFAULT_DISTANCE_KM, CommuneShape, coverage
+from territoria.domains.ev.fleet import fleet_by_commune, grouped
 from territoria.domains.ev.model import ChargePoint
 from territoria.domains.ev.schemas import (
     EvAvailability,
@@ -78,11 +79,25 @@ def ev_indicators(
         rows = indicators.by_group(points, _facts(_groups(session, EPCI)), group_of(session, EPCI))
     else:
         rows = [indicators.for_territory(points, facts)]
+    afir = afir_by_level(session, points, level, [f.code for f in facts])
     return EvIndicators(
         level=level,
         power_classes=[*indicators.POWER_CLASSES, indicators.UNKNOWN],
-        rows=[EvIndicatorRow.of(r) for r in rows],
+        rows=[EvIndicatorRow.of(r, afir.get(r.code)) for r in rows],
     )
+
+
+def afir_by_level(
+    session: Session, points: list[ChargePoint], level: str, communes: list[str]
+) -> dict[str, indicators.AfirRatio]:
+    """The AFIR ratio of each area of a level, when registered EV counts are loaded (else empty)."""
+    fleet = fleet_by_commune(session)
+    if not fleet:
+        return {}
+    if level == COMMUNE:
+        return indicators.afir_ratios(points, fleet)
+    owner = group_of(session, EPCI) if level == EPCI else dict.fromkeys(communes, indicators.TERRITORY)
+    return indicators.afir_ratios(points, grouped(fleet, owner), lambda p: owner.get(p.area_code or ""))
 
 
 @router.get("/coverage", response_model=EvCoverage)

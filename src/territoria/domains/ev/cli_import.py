@@ -1,4 +1,4 @@
-"""`territoria ev import-static | import-sessions | import-ocpi`: operator files into the EV observatory.
+"""`territoria ev import-static | import-sessions | import-ocpi | import-fleet`: files into the observatory.
 
 Registered on the `ev` sub-app of domains/ev/cli.py by importing this module (see territoria/cli.py).
 Each command prints its progress and summary on stderr and one JSON line on stdout for scripts.
@@ -18,13 +18,17 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
 
+from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_organisation
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.domains.ev import ocpi
 from territoria.domains.ev.cli import ev_app
 from territoria.domains.ev.csvfile import read_table
+from territoria.domains.ev.fleet import ALIASES as ALIASES_FLEET
+from territoria.domains.ev.fleet import COMBINED, FLEET_DATASET, ensure_fleet_dataset, fleet_rows
 from territoria.domains.ev.irve_versions import upgrade_header, upgrade_rows
 from territoria.domains.ev.ocpi_import import irve_dataset, status_dataset, store_statuses
 from territoria.domains.ev.records_import import RecordsImportReport, import_rows
@@ -235,3 +239,45 @@ def import_ocpi_cmd(
     except DomainError as exc:
         raise _fail(exc.message) from exc
     _summary(report, dataset, extra)
+
+
+@ev_app.command("import-fleet")
+def import_fleet_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of EV counts per commune")],
+    dataset: Annotated[str, typer.Option(help="fleet dataset slug")] = FLEET_DATASET,
+    owner: OwnerOption = None,
+    date: Annotated[str | None, typer.Option(help="count date (YYYY-MM-DD) when the file has none")] = None,
+) -> None:
+    """Import registered EVs per commune (code_insee, bev, phev; or SDES codgeo, nb_vp_rechargeables_el)."""
+    data = file.read_bytes()
+    try:
+        table = read_table(data, what="EV counts")
+    except DomainError as exc:
+        raise _fail(f"{file.name}: {exc.message}") from exc
+    names = {h.strip().lower() for h in table.header}
+    if not names & {k for k, v in ALIASES_FLEET.items() if v == "code_insee"}:
+        raise _fail(f"{file.name}: no commune column (code_insee or codgeo); found {', '.join(table.header)}")
+    if not names & ({k for k, v in ALIASES_FLEET.items() if v == "bev"} | {COMBINED}):
+        raise _fail(
+            f"{file.name}: no count column (bev, or SDES {COMBINED}); found {', '.join(table.header)}"
+        )
+    rows, notes = fleet_rows(table.rows, date or datetime.now(UTC).date().isoformat())
+    for note in notes:
+        console.print(f"{file.name}: {note}")
+    ctx = _context()
+    try:
+        with ctx.session(write=True) as s:
+            ds = s.scalar(select(Dataset).where(Dataset.slug == dataset))
+            if owner:
+                ensure_fleet_dataset(s, get_organisation(s, owner), dataset)
+            elif ds is None:
+                raise _fail(f"dataset '{dataset}' does not exist: give --owner ORG to create it")
+            else:
+                ensure_fleet_dataset(s, ds.owner, dataset)  # checks that it holds EV counts
+        key = f"ev-fleet:{hashlib.sha256(data).hexdigest()}"
+        with _progress(f"import {file.name}", len(rows)) as advance:
+            report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    report.notes = notes
+    _summary(report, dataset, {"encoding": table.encoding, "separator": table.separator})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from territoria.domains.ev.model import ChargePoint
@@ -158,12 +158,18 @@ def for_territory(
     return summarise(territory_facts(areas, name), (p for p in points if p.area_code in codes))
 
 
-def afir_ratios(points: Iterable[ChargePoint], fleet: Mapping[str, tuple[int, int]]) -> dict[str, AfirRatio]:
-    """Public installed kW per commune against 1.3 kW per battery EV and 0.8 kW per plug-in hybrid."""
+def afir_ratios(
+    points: Iterable[ChargePoint],
+    fleet: Mapping[str, tuple[int, int]],
+    area_of: Callable[[ChargePoint], str | None] = lambda p: p.area_code,
+) -> dict[str, AfirRatio]:
+    """Public installed kW per area (the commune, unless `area_of` says otherwise) against 1.3 kW per
+    battery EV and 0.8 kW per plug-in hybrid."""
     installed: dict[str, float] = {}
     for p in points:
-        if p.area_code is not None and p.area_code in fleet and is_public(p.access):
-            installed[p.area_code] = installed.get(p.area_code, 0.0) + (p.power_kw or 0.0)
+        code = area_of(p)
+        if code is not None and code in fleet and is_public(p.access):
+            installed[code] = installed.get(code, 0.0) + (p.power_kw or 0.0)
     out: dict[str, AfirRatio] = {}
     for code, (bev, phev) in fleet.items():
         required = round(bev * AFIR_KW_PER_BEV + phev * AFIR_KW_PER_PHEV, 3)

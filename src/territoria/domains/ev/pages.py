@@ -17,7 +17,7 @@ from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.domains.ev import history, indicators, live
-from territoria.domains.ev.api import _communes, _facts
+from territoria.domains.ev.api import _communes, _facts, afir_by_level
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP, out_of_service_since
 from territoria.domains.ev.consolidation import Consolidation, consolidate, irve_datasets
 from territoria.domains.ev.coverage import DEFAULT_DISTANCE_KM, CommuneShape, coverage
@@ -41,6 +41,7 @@ STATION_DAYS = 7  # station timeline window
 OUTAGE_DAYS = 7  # "out of service for more than N days"
 OUTAGE_LOOKBACK_DAYS = 90  # status history read to date outages (the import horizon)
 INDICATORS = ("cp_per_100k", "kw_per_100k", "charge_points", "installed_kw", "fast")
+AFIR = "afir"  # offered when registered EV counts are loaded
 IMPORT_HELP = {
     "dataset": '{"slug": "irve", "title": "IRVE", "domain": "ev_charging", "kind": "records", '
     '"schema": "irve-statique"}',
@@ -99,8 +100,16 @@ def _value(row: indicators.AreaIndicators, key: str) -> float | None:
     }[key]
 
 
+def _afir_value(ratio: indicators.AfirRatio | None) -> float | None:
+    """Public power over the AFIR target, in % (None without registered vehicles)."""
+    return None if ratio is None or ratio.ratio is None else round(ratio.ratio * 100, 1)
+
+
 def map_config(
-    stations: dict[str, Station], rows: list[indicators.AreaIndicators], lang: str
+    stations: dict[str, Station],
+    rows: list[indicators.AreaIndicators],
+    lang: str,
+    afir: dict[str, indicators.AfirRatio] | None = None,
 ) -> dict[str, Any]:
     """What ev.js needs: stations, commune values per indicator, colours and labels."""
     located = [s for s in stations.values() if s.lon is not None and s.lat is not None]
@@ -131,10 +140,15 @@ def map_config(
             for s in sorted(located, key=lambda s: s.id)
         ],
         "communes": {
-            r.code: {"name": r.name, "cp": r.charge_points, **{k: _value(r, k) for k in INDICATORS}}
+            r.code: {
+                "name": r.name,
+                "cp": r.charge_points,
+                **{k: _value(r, k) for k in INDICATORS},
+                **({AFIR: _afir_value(afir.get(r.code))} if afir else {}),
+            }
             for r in rows
         },
-        "indicators": {k: i18n.t(f"ev.ind.{k}", lang) for k in INDICATORS},
+        "indicators": {k: i18n.t(f"ev.ind.{k}", lang) for k in (*INDICATORS, *([AFIR] if afir else []))},
         "labels": {
             "none": i18n.t("ev.choro.none", lang),
             "noPopulation": i18n.t("ev.choro.no_population", lang),
@@ -261,6 +275,8 @@ def _territory_view(session: Session, lang: str, principal: Principal) -> dict[s
     facts = _facts(areas)
     territory = indicators.for_territory(result.points, facts)
     rows = indicators.by_commune(result.points, facts)
+    afir = afir_by_level(session, result.points, "commune", [f.code for f in facts])
+    afir_territory = afir_by_level(session, result.points, indicators.TERRITORY, [f.code for f in facts])
     shapes = [CommuneShape(a.code, a.name, a.population, a.geometry) for a in areas]
     cover = coverage(result.points, shapes, DEFAULT_DISTANCE_KM)
     stations = stations_of(result.points)
@@ -271,6 +287,8 @@ def _territory_view(session: Session, lang: str, principal: Principal) -> dict[s
     ranked = sorted(rows, key=lambda r: (-r.charge_points, -r.installed_kw, r.code))
     return {
         "territory": territory,
+        "afir": afir,
+        "afir_territory": afir_territory.get(indicators.TERRITORY),
         "outside": len(result.points) - territory.charge_points,
         "coverage": cover,
         "top": ranked[:TOP_COMMUNES],
@@ -280,7 +298,7 @@ def _territory_view(session: Session, lang: str, principal: Principal) -> dict[s
         "conflict_total": len(result.conflicts),
         "operators": sorted({s.operator for s in stations.values() if s.operator}),
         "config": {
-            "map": map_config(stations, rows, lang),
+            "map": map_config(stations, rows, lang, afir),
             "chart": chart_config(territory, lang),
             "trend": trend_config(result.points, days, now),
         },
