@@ -8,12 +8,13 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import func, select
 
+from territoria.access.agreement_models import Agreement
 from territoria.api.app import create_app
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
 from territoria.domains.ev.sessions_stats import session_stats
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET
-from territoria.ingest.models import Record
+from territoria.ingest.models import QuarantinedRow, Record
 from territoria.simulate.city import build_city
 from territoria.simulate.demo_ev import IRVE_DATASET, install_ev
 from territoria.simulate.irve import ev_assets
@@ -42,6 +43,15 @@ def test_demo_loads_the_irve_file_once_and_the_observatory_shows_it(ctx: Context
         stored = s.scalar(select(func.count()).select_from(Record).where(Record.dataset_id == sessions.id))
         stats = session_stats(s, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC), "territory")
     assert stored and stored > 0
+    with ctx.session() as s:
+        quarantined = s.scalar(
+            select(func.count()).select_from(QuarantinedRow).where(QuarantinedRow.dataset_id == sessions.id)
+        )
+        shared = s.scalar(
+            select(func.count()).select_from(Agreement).where(Agreement.dataset_id == sessions.id)
+        )
+    assert quarantined == 0  # the simulated sessions are all plausible
+    assert shared == 1  # the authority reads them under the operator's contract
     [row] = stats.rows
     assert row.sessions > 0 and 0 < row.successful < row.sessions and row.energy_kwh > 0
     availability = client.get("/api/v1/ev/availability?level=territory&days=1").json()

@@ -26,6 +26,7 @@ from territoria.domains.ev.sessions_store import (
 from territoria.ingest.files import import_file
 from territoria.ingest.models import Record
 from territoria.simulate.city import City
+from territoria.simulate.demo_people import CONTRACT_PURPOSE, DemoShare, add_share
 from territoria.simulate.irve import dynamic_rows, session_rows, write_static
 from territoria.simulate.networks import EV_OPERATOR, METROPOLE
 from territoria.simulate.randomness import seeded
@@ -84,6 +85,12 @@ def install_sessions(ctx: Context, city: City, start: datetime, end: datetime, c
     """Import the operator's charging sessions (private dataset `ev-sessions`) as an agent would."""
     with ctx.session(write=True) as session:
         ensure_sessions_dataset(session, get_organisation(session, EV_OPERATOR.slug))
+        # the authority reads the sessions under the operator's concession contract, as its other networks
+        add_share(
+            session,
+            DemoShare(SESSIONS_DATASET, METROPOLE.slug, CONTRACT_PURPOSE, None, 365),
+            datetime.now(UTC),
+        )
         registry = point_registry(session)
     numbered = list(enumerate(session_rows(city, start, end), start=1))
     rows = checked_rows(numbered, registry)

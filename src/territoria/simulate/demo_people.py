@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from territoria.access.agreement_models import Agreement
 from territoria.access.audit import record
@@ -105,36 +106,39 @@ def install_people(ctx: Context) -> list[DemoUser]:
         meters.personal_fields = ["asset", "asset.location"]
         meters.retention_days = 730
         for share in shares():
-            ds = get_dataset(session, share.dataset)
-            recipient = get_organisation(session, share.recipient)
-            exists = session.scalar(
-                select(Agreement.id).where(
-                    Agreement.dataset_id == ds.id, Agreement.organisation_id == recipient.id
-                )
-            )
-            if exists is not None:
-                continue
-            starts = now - timedelta(days=30) if share.days < 0 else now
-            agreement = Agreement(
-                dataset_id=ds.id,
-                organisation_id=recipient.id,
-                purpose=share.purpose,
-                fields=list(share.fields) if share.fields is not None else None,
-                starts_at=starts,
-                expires_at=now + timedelta(days=share.days),
-                created_by="demo",
-            )
-            session.add(agreement)
-            session.flush()
-            record(
-                session,
-                actor="demo",
-                action="agreement.create",
-                target=f"agreement:{agreement.id}",
-                organisation_id=ds.owner_id,
-                details={"dataset": ds.slug, "recipient": recipient.slug, "fields": agreement.fields},
-            )
+            add_share(session, share, now)
     return list(USERS)
+
+
+def add_share(session: Session, share: DemoShare, now: datetime) -> None:
+    """The data-sharing agreement of a demo share, unless the recipient already has one (audited)."""
+    ds = get_dataset(session, share.dataset)
+    recipient = get_organisation(session, share.recipient)
+    exists = session.scalar(
+        select(Agreement.id).where(Agreement.dataset_id == ds.id, Agreement.organisation_id == recipient.id)
+    )
+    if exists is not None:
+        return
+    starts = now - timedelta(days=30) if share.days < 0 else now
+    agreement = Agreement(
+        dataset_id=ds.id,
+        organisation_id=recipient.id,
+        purpose=share.purpose,
+        fields=list(share.fields) if share.fields is not None else None,
+        starts_at=starts,
+        expires_at=now + timedelta(days=share.days),
+        created_by="demo",
+    )
+    session.add(agreement)
+    session.flush()
+    record(
+        session,
+        actor="demo",
+        action="agreement.create",
+        target=f"agreement:{agreement.id}",
+        organisation_id=ds.owner_id,
+        details={"dataset": ds.slug, "recipient": recipient.slug, "fields": agreement.fields},
+    )
 
 
 def people_lines(users: list[DemoUser], port: int) -> list[str]:

@@ -215,7 +215,9 @@ def session_rows(city: City, start: datetime, end: datetime) -> Iterator[dict[st
             continue
         rng = seeded(f"{city.seed}-{pdc}-{began.isoformat()}")
         if rng.random() < FAILED_SHARE:
-            finish, energy = began + timedelta(seconds=rng.randint(20, 150)), rng.uniform(0.0, 0.3)
+            seconds = rng.randint(20, 150)
+            finish = began + timedelta(seconds=seconds)
+            energy = rng.uniform(0.0, min(0.3, power[pdc] * 0.9 * seconds / 3600))
         else:
             finish = at
             energy = power[pdc] * rng.uniform(0.4, 0.9) * (at - began).total_seconds() / 3600
