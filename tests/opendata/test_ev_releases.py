@@ -25,7 +25,7 @@ from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.status import ensure_status_dataset, import_dynamic, sync_assets
 from territoria.errors import Invalid
 from territoria.ingest.models import Batch
-from territoria.opendata.dcat_vocab import DCAT
+from territoria.opendata.dcat_vocab import DCAT, DCTERMS
 from territoria.opendata.models import Release
 from territoria.opendata.policies import set_policy
 from territoria.opendata.service import Outcome, publish
@@ -140,7 +140,9 @@ def test_consolidated_irve_release_in_the_national_format(world: World, shapes: 
     page = world.client.get("/opendata/irve-a")  # anonymous
     assert page.status_code == 200 and "coordonneesXY" in page.text and "IRVE_ONE_ROW_PER_PDC" in page.text
     # the portal map places each charge point from its "[lon, lat]" text
-    config = re.search(r'<script type="application/json" id="opendata-config">(.*?)</script>', page.text, re.S)
+    config = re.search(
+        r'<script type="application/json" id="opendata-config">(.*?)</script>', page.text, re.S
+    )
     assert config is not None
     points = json.loads(config.group(1))["map"]["points"]
     assert len(points) == 5 and all(isinstance(p[0], float) and isinstance(p[1], float) for p in points)
@@ -150,6 +152,9 @@ def test_consolidated_irve_release_in_the_national_format(world: World, shapes: 
         DCAT.dataset,
         URIRef(f"{BASE}/opendata/irve-a#dataset"),
     ) in graph
+    # data.gouv.fr's harvester matches IRVE datasets to the national schema through dct:conformsTo
+    irve_schema_url = URIRef("https://schema.data.gouv.fr/etalab/schema-irve-statique/")
+    assert (URIRef(f"{BASE}/opendata/irve-a#dataset"), DCTERMS.conformsTo, irve_schema_url) in graph
     bad, _others, text = violations(graph, shapes)
     assert bad == 0, text
 

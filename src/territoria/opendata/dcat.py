@@ -50,7 +50,9 @@ from territoria.opendata.dcat_vocab import (
     theme_scheme,
 )
 from territoria.opendata.models import Release
+from territoria.opendata.policies import current_policy
 from territoria.opendata.releases import latest_release
+from territoria.opendata.sources import domain_sources
 from territoria.settings import Settings
 from territoria.territory.models import Area
 
@@ -339,6 +341,8 @@ class CatalogBuilder:
         frequency = concept(g, FREQ[freq], FREQUENCIES[freq], EU + "frequency", DCTERMS.Frequency)
         g.add((node, DCTERMS.accrualPeriodicity, frequency))
         g.add((node, DCTERMS.conformsTo, self._schema(ds)))
+        if standard := self._standard(ds):
+            g.add((node, DCTERMS.conformsTo, standard))
         g.add((node, DCAT.landingPage, self.document(meta.get("landing_page") or self.url(page))))
         g.add((node, DCTERMS.issued, Lit(entry.issued)))
         g.add((node, DCTERMS.modified, Lit(release.created_at)))
@@ -388,6 +392,19 @@ class CatalogBuilder:
         labels = (f"Table Schema of “{ds.title}”", f"Schéma (Table Schema) de « {ds.title} »")
         add_labels(self.g, node, labels, DCTERMS.title)
         self.g.add((node, RDFS.seeAlso, URIRef("https://specs.frictionlessdata.io/table-schema/")))
+        return node
+
+    def _standard(self, ds: Dataset) -> URIRef | None:
+        """The published standard the dataset's releases follow, when its policy's source names one."""
+        policy = current_policy(self.session, ds)
+        name = (policy.body or {}).get("source") if policy else None
+        source = domain_sources().get(name) if isinstance(name, str) else None
+        if source is None or source.standard is None:
+            return None
+        url, title = source.standard
+        node = URIRef(url)
+        self.g.add((node, RDF.type, DCTERMS.Standard))
+        add_labels(self.g, node, (title, title), DCTERMS.title)
         return node
 
     def _distribution(

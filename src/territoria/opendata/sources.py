@@ -265,6 +265,8 @@ class DomainSource:
     preset: Callable[[Dataset], dict[str, Any]]
     check: Callable[[Session, Dataset, PolicyBody], list[dict[str, Any]]]
     build: Callable[[Session, Dataset, PolicyBody, datetime], DomainTable]
+    # a published standard its releases follow (e.g. the national IRVE schema), for the DCAT catalogue
+    standard: tuple[str, str] | None = None  # (URL, title)
 
 
 def register_source(source: DomainSource) -> DomainSource:

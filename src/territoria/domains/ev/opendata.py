@@ -373,7 +373,9 @@ def _availability_check(session: Session, ds: Dataset, body: PolicyBody) -> list
     return problems
 
 
-register_source(DomainSource(IRVE_SOURCE, _irve_preset, _irve_check, _irve_build))
+# The national schema as data.gouv.fr references it, so that harvesters can match the release to it.
+IRVE_STANDARD = ("https://schema.data.gouv.fr/etalab/schema-irve-statique/", "Schéma IRVE statique (etalab)")
+register_source(DomainSource(IRVE_SOURCE, _irve_preset, _irve_check, _irve_build, IRVE_STANDARD))
 register_source(
     DomainSource(AVAILABILITY_SOURCE, _availability_preset, _availability_check, availability_table)
 )
