@@ -19,6 +19,7 @@ from territoria.opendata.models import Release
 from territoria.opendata.policies import current_policy, set_policy
 from territoria.opendata.presets import PRESETS
 from territoria.opendata.service import publish
+from territoria.opendata.sources import domain_sources
 from territoria.settings import Settings
 
 policy_app = typer.Typer(
@@ -38,7 +39,8 @@ def _read_policy(path: Path | None, preset: str | None) -> dict[str, Any]:
     """A policy body from a JSON or YAML file, or a preset name."""
     if path is None:
         if preset is None:
-            raise _fail(f"give a policy FILE (JSON or YAML) or --preset ({', '.join(sorted(PRESETS))})")
+            names = sorted([*PRESETS, *domain_sources()])  # domain modules are imported only on this error
+            raise _fail(f"give a policy FILE (JSON or YAML) or --preset ({', '.join(names)})")
         return {"preset": preset}
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -71,7 +73,10 @@ def policy_set(
     dataset: Annotated[str, typer.Argument(help="Dataset slug")],
     path: Annotated[Path | None, typer.Argument(help="Policy file (JSON or YAML)")] = None,
     preset: Annotated[
-        str | None, typer.Option(help=f"Start from a preset: {', '.join(sorted(PRESETS))}")
+        str | None,
+        typer.Option(
+            help=f"Start from a preset: {', '.join(sorted(PRESETS))}, or a domain's (e.g. irve-consolidated)"
+        ),
     ] = None,
     comment: Annotated[str, typer.Option(help="Why this version")] = "",
 ) -> None:
