@@ -141,3 +141,7 @@ def test_get_sessions_follows_the_dataset_read_access(ev: World, tmp_path: Path)
     nice = next(x for x in r.json()["rows"] if x["area_code"] == "06088")
     assert nice["sessions"] == 2 and nice["charge_points"] == 2
     assert ev.client.get("/api/v1/ev/sessions?level=epci", headers=ev.reader).status_code == 422
+    # the success thresholds are settings: with 0.1 kWh and 1 minute both sessions succeed
+    r = ev.client.get(url + "&min_energy_kwh=0.1&min_minutes=1", headers=ev.reader)
+    assert r.json()["rows"][0]["successful"] == 2
+    assert ev.client.get(url + "&min_minutes=-1", headers=ev.reader).status_code == 422

@@ -23,6 +23,7 @@ from territoria.domains.ev import ocpi
 from territoria.domains.ev.csvfile import read_table
 from territoria.domains.ev.ocpi_import import irve_dataset, status_dataset, store_statuses
 from territoria.domains.ev.records_import import first_codes
+from territoria.domains.ev.sessions import DEFAULT_MIN_DURATION, DEFAULT_MIN_ENERGY_KWH
 from territoria.domains.ev.sessions_stats import session_stats
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET, STATUS_DATASET
 from territoria.domains.ev.status import DynamicImportReport, import_dynamic
@@ -253,13 +254,27 @@ def get_sessions(
     level: Annotated[str, Query(pattern=r"^(commune|territory)$")] = "commune",
     days: Annotated[int, Query(ge=1, le=366, description="whole UTC days up to today")] = 30,
     dataset: SlugQuery = SESSIONS_DATASET,
+    min_energy_kwh: Annotated[
+        float, Query(ge=0, le=1000, description="a successful session delivers more than this")
+    ] = DEFAULT_MIN_ENERGY_KWH,
+    min_minutes: Annotated[
+        float, Query(ge=0, le=1440, description="a successful session lasts longer than this")
+    ] = DEFAULT_MIN_DURATION.total_seconds() / 60,
 ) -> SessionStatsAnswer:
     """Sessions per charge point per day, energy delivered and success share, per commune or territory."""
     ds = get_dataset(session, dataset)
     require_read(principal, ds)
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
-    stats = session_stats(session, start, end, level, dataset=dataset)
+    stats = session_stats(
+        session,
+        start,
+        end,
+        level,
+        dataset=dataset,
+        min_energy_kwh=min_energy_kwh,
+        min_duration=timedelta(minutes=min_minutes),
+    )
     return SessionStatsAnswer(
         level=level,
         dataset=dataset,
