@@ -124,3 +124,62 @@ def test_every_finding_is_bilingual_with_a_known_code() -> None:
     found = run_checks([bad, replace(NICE, insee_declared="06004", id_pdc="FRA68P1")], None, nice_only)
     assert {f.code for f in found} == set(CODES)
     assert all(f.code in CODES and f.message_en and f.message_fr and f.id_pdc for f in found)
+
+
+def test_run_checks_gives_what_each_check_gives_in_order() -> None:
+    # run_checks skips the checks a point obviously passes: it must find exactly what calling each one
+    # on each point finds, in the same order, defects alone and together, with and without stations.
+    variants = [
+        {},
+        {"lon": 43.703, "lat": 7.262},  # swapped, inside France once swapped
+        {"lon": -70.0, "lat": 40.0},  # abroad, swapped abroad too
+        {"lon": None},
+        {"insee_declared": "06029"},
+        {"area_code": None},
+        {"owner_siren": "130025266"},
+        {"owner_siren": "12"},
+        {"owner_siren": None},
+        {"id_station": "FRA68X0600"},
+        {"id_pdc": "FRA68X060000"},
+        {"id_pdc": "FRA69E060000"},
+        {"id_station": "Non concerné", "id_pdc": "whatever"},
+        {"power_kw": 22000.0},
+        {"power_kw": 0.5},
+        {"power_kw": float("nan")},
+        {"power_kw": None},
+        {"nbre_pdc": 0},
+        {"nbre_pdc": 150},
+        {"nbre_pdc": 3},
+        {"nbre_pdc": None},
+        {
+            "power_kw": 9e9,
+            "nbre_pdc": 0,
+            "owner_siren": "1",
+            "insee_declared": "06029",
+            "lon": 43.7,
+            "lat": 7.2,
+        },
+    ]
+    points = [
+        replace(NICE, id_pdc=f"{NICE.id_pdc}{i}", **v) if "id_pdc" not in v else replace(NICE, **v)
+        for i, v in enumerate(variants)
+    ]
+    for stations in (None, {}, {NICE.id_station: ["a", "b"]}, {NICE.id_station: ["a", "b", "c"]}):
+        for locate in (None, nice_only):
+            expected = []
+            for cp in points:
+                members = stations.get(cp.id_station) if stations else None
+                seen = len(members) if members is not None else None
+                expected += [
+                    *check_lonlat_swapped(cp, locate),
+                    *check_insee_mismatch(cp),
+                    *check_siren_invalid(cp),
+                    *check_id_inconsistent(cp),
+                    *check_power_implausible(cp),
+                    *check_nbre_pdc_implausible(cp, seen),
+                ]
+            got = run_checks(points, stations, locate)
+            assert [(f.code, f.id_pdc, f.message_en) for f in got] == [
+                (f.code, f.id_pdc, f.message_en) for f in expected
+            ]
+            assert {f.code for f in got} == set(CODES)  # every defect was there to find

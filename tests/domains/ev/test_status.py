@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 import typer
-from sqlalchemy import select
-from tests.conftest import World
+from sqlalchemy import func, select
+from tests.conftest import World, sqlite_context
 from tests.domains.ev.irve_factory import COMMUNES, irve_csv, pdc_id
 from typer.testing import CliRunner
 
 from territoria.catalog.models import Asset, Dataset
-from territoria.catalog.service import get_dataset, get_organisation
-from territoria.domains.ev.cli import decode, delimiter, ev_app
+from territoria.catalog.schemas import OrganisationCreate
+from territoria.catalog.service import create_organisation, get_dataset, get_organisation
+from territoria.domains.ev import cli as cli_module
+from territoria.domains.ev import status as status_module
+from territoria.domains.ev.cli import UTF8_BOM, decode, delimiter, ev_app, read_rows, sniff_encoding
 from territoria.domains.ev.consolidation import consolidate
+from territoria.domains.ev.model import ChargePoint
 from territoria.domains.ev.status import (
     STATUS_DATASET,
     availability_by_area,
@@ -169,3 +175,155 @@ def test_cli_sync_and_import_semicolon_bom(
     assert "encoding utf-8-sig" in result.stderr
     result = runner.invoke(app, ["ev", "import-dynamic", str(path), "--dataset", "nope"])
     assert result.exit_code == 1 and "does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 50_000])
+def test_import_in_chunks_accounts_for_every_row_as_one_batch(ev: World, chunk_rows: int) -> None:
+    # a repeat of a stored row, and a row contradicting one of an earlier chunk
+    rows = [*GOOD, *(r for r, _ in BAD), dyn(A, DAY), dyn(A, DAY + 6 * H, occupation="libre")]
+    with ev.ctx.session(write=True) as s:
+        report = import_dynamic(s, get_dataset(s, STATUS_DATASET), rows, now=NOW, chunk_rows=chunk_rows)
+    assert (report.received, report.accepted, report.rejected) == (12, 6, 6)
+    assert report.rejected_by_code == {
+        "BAD_TS": 1,
+        "DUPLICATE_CONFLICT": 1,
+        "ENUM": 1,
+        "FUTURE_TS": 1,
+        "TOO_OLD": 1,
+        "UNKNOWN_PDC": 1,
+    }
+    assert report.already_stored == 3  # both values of the repeat, the etat of the contradiction
+    with ev.ctx.session() as s:
+        assert s.scalars(select(Batch.id).where(Batch.id == report.batch_id)).all() == [report.batch_id]
+        batch = s.get(Batch, report.batch_id)
+        # the batch counts measurement rows: two per good IRVE row (7), one per rejected one (5)
+        assert batch is not None and (batch.received, batch.rejected, batch.duplicates) == (19, 6, 3)
+        assert batch.accepted == 13 and len(batch.checksum) == 64
+        numbers = s.scalars(
+            select(QuarantinedRow.row_number).where(QuarantinedRow.batch_id == report.batch_id)
+        ).all()
+        assert sorted(numbers) == [6, 7, 8, 9, 10, 12]
+        ds = get_dataset(s, STATUS_DATASET)
+        assert len(status_events(s, ds, DAY, DAY + 48 * H)) == 5  # nothing stored twice, nothing lost
+
+
+def test_import_consumes_rows_one_chunk_at_a_time(ev: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    pulled: list[int] = []
+    stored_after: list[int] = []
+    original = status_module._store_chunk
+
+    def feed() -> Iterator[dict[str, str]]:
+        for i in range(10):
+            pulled.append(i)
+            yield dyn(A, DAY + i * H)
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        stored_after.append(len(pulled))
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(status_module, "_store_chunk", spy)
+    with ev.ctx.session(write=True) as s:
+        report = import_dynamic(s, get_dataset(s, STATUS_DATASET), feed(), now=NOW, chunk_rows=4)
+    assert stored_after == [4, 8, 10]  # each chunk stored before the next rows are read
+    assert (report.received, report.accepted, report.rejected) == (10, 10, 0)
+
+
+def test_sync_registers_more_points_than_sqlite_binds_at_once(tmp_path: Path) -> None:
+    # 33,000 ids in one IN list failed on SQLite (at most 32,766 bound parameters): slices of 5,000.
+    ctx = sqlite_context(tmp_path)
+    n = 33_001
+    points = [
+        ChargePoint(
+            id_pdc=f"FRA68E{i:09d}",
+            id_station=f"FRA68P{i // 4:07d}",
+            station_name=f"Station {i // 4}",
+            operator="Op",
+            owner="Ville",
+            owner_siren=None,
+            lon=7.0 + (i % 1000) / 10_000,
+            lat=43.7,
+            insee_declared=None,
+            area_code=None,
+            power_kw=22.0,
+            implantation=None,
+            access=None,
+        )
+        for i in range(n)
+    ]
+    with ctx.session(write=True) as s:
+        org = create_organisation(s, OrganisationCreate(slug="op", name="Op", kind="operator"))
+        ds = ensure_status_dataset(s, org)
+        assert sync_assets(s, ctx.locator(), ds, points) == n
+    with ctx.session(write=True) as s:
+        ds = get_dataset(s, STATUS_DATASET)
+        assert s.scalar(select(func.count(Asset.id)).where(Asset.dataset_id == ds.id)) == n
+        assert sync_assets(s, ctx.locator(), ds, points[-2:]) == 2  # updates, no duplicate
+        assert s.scalar(select(func.count(Asset.id)).where(Asset.dataset_id == ds.id)) == n
+    ctx.engine.dispose()
+
+
+def test_encoding_sniffed_from_a_head_cut_anywhere() -> None:
+    text = "id_pdc_itinerance,etat_pdc\nFRA68E1,réservé\n".encode()
+    cut = text.index("é".encode()) + 1  # inside the two bytes of "é"
+    assert sniff_encoding(text[:cut]) == "utf-8"  # a cut character is not an invalid one
+    assert sniff_encoding(text[:cut], complete=True) == "latin-1"
+    assert sniff_encoding(UTF8_BOM + text) == "utf-8-sig"
+    assert sniff_encoding("é;".encode("latin-1") + text) == "latin-1"
+    assert list(read_rows(iter([" a ;b\r\n", "1;\r\n", "2\r\n"]), ";")) == [
+        {"a": "1", "b": ""},
+        {"a": "2", "b": ""},
+    ]
+
+
+def test_cli_streams_latin1_comma_and_refuses_a_file_changing_encoding(
+    ev: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TERRITORIA_DATABASE_URL", ev.ctx.engine.url.render_as_string(hide_password=False))
+    app = typer.Typer()
+    app.add_typer(ev_app, name="ev")
+    runner = CliRunner()
+    lines = [
+        "id_pdc_itinerance,etat_pdc,occupation_pdc,horodatage",
+        f"{A},en_service,libre,{DAY.isoformat()}",
+        f"{B},en_service,réservé,{DAY.isoformat()}",
+    ]
+    path = tmp_path / "dyn.csv"
+    path.write_bytes("\n".join(lines).encode("latin-1"))
+    result = runner.invoke(app, ["ev", "import-dynamic", str(path)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (out["encoding"], out["separator"], out["received"], out["accepted"]) == ("latin-1", ",", 2, 1)
+    assert out["rejected_by_code"] == {"ENUM": 1}
+    # UTF-8 in the sniffed head, Latin-1 further on: refused whole, nothing stored
+    monkeypatch.setattr(cli_module, "SNIFF_BYTES", 64)
+    later = [f"{A},en_service,libre,{(DAY + i * H).isoformat()}" for i in range(1, 5)]
+    path.write_bytes("\n".join([lines[0], *later]).encode() + b"\n" + lines[2].encode("latin-1"))
+    with ev.ctx.session() as s:
+        batches = s.scalar(select(func.count(Batch.id)))
+    result = runner.invoke(app, ["ev", "import-dynamic", str(path)])
+    assert result.exit_code == 1 and "nothing was imported" in " ".join(result.stderr.split())
+    with ev.ctx.session() as s:
+        assert s.scalar(select(func.count(Batch.id))) == batches
+        assert len(status_events(s, get_dataset(s, STATUS_DATASET), DAY, DAY + 24 * H)) == 1
+
+
+def test_clean_chunks_take_the_vectorised_path(ev: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    row_by_row: list[int] = []
+    original = status_module._sort
+
+    def spy(session: Any, ds: Any, rows: list[Any], *args: Any) -> Any:
+        row_by_row.append(len(rows))
+        return original(session, ds, rows, *args)
+
+    monkeypatch.setattr(status_module, "_sort", spy)
+    # new charge points in later chunks, series made in this very import
+    rows = [dyn(pdc, DAY + i * H) for pdc in (A, B, pdc_id(1, 0)) for i in range(4)]
+    with ev.ctx.session(write=True) as s:
+        report = import_dynamic(s, get_dataset(s, STATUS_DATASET), rows, now=NOW, chunk_rows=3)
+    assert row_by_row == [] and (report.received, report.accepted) == (12, 12)
+    with ev.ctx.session(write=True) as s:  # a rejected row sends its chunk (only) row by row
+        bad = [dyn(A, DAY + 5 * H), dyn(A, "hier"), dyn(B, DAY + 5 * H)]
+        report = import_dynamic(s, get_dataset(s, STATUS_DATASET), bad, now=NOW, chunk_rows=2)
+    assert row_by_row == [3] and (report.accepted, report.rejected) == (2, 1)
+    with ev.ctx.session() as s:
+        assert len(status_events(s, get_dataset(s, STATUS_DATASET), DAY, DAY + 24 * H)) == 14

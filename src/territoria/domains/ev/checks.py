@@ -194,19 +194,56 @@ CODES = (
 )
 
 
+def _siren_ok(value: str, known: dict[str, bool]) -> bool:
+    """Whether a SIREN passes `check_siren`, remembered in `known` (a few owners own many points)."""
+    ok = known.get(value)
+    if ok is None:
+        try:
+            check_siren(value)
+            ok = True
+        except ValueError:
+            ok = False
+        known[value] = ok
+    return ok
+
+
 def run_checks(
     points: Iterable[ChargePoint],
     stations: Mapping[str, list[str]] | None = None,
     locate: Locate | None = None,
 ) -> list[Finding]:
-    """Every check on every point; `stations` (id_station -> point ids) feeds the nbre_pdc count."""
+    """Every check on every point; `stations` (id_station -> point ids) feeds the nbre_pdc count.
+
+    The same findings, in the same order, as running each `check_*` on each point; the checks are only
+    called for points that a few plain comparisons cannot clear (nearly all points are clean).
+    """
     found: list[Finding] = []
+    add = found.extend
+    sizes = {k: len(v) for k, v in stations.items()} if stations else {}
+    sirens: dict[str, bool] = {}
+    metro_x0, metro_y0, metro_x1, metro_y1 = FRANCE_BOXES[0]
     for cp in points:
-        seen = len(stations[cp.id_station]) if stations and cp.id_station in stations else None
-        found.extend(check_lonlat_swapped(cp, locate))
-        found.extend(check_insee_mismatch(cp))
-        found.extend(check_siren_invalid(cp))
-        found.extend(check_id_inconsistent(cp))
-        found.extend(check_power_implausible(cp))
-        found.extend(check_nbre_pdc_implausible(cp, seen))
+        lon, lat = cp.lon, cp.lat
+        if (
+            lon is not None
+            and lat is not None
+            and not (metro_x0 <= lon <= metro_x1 and metro_y0 <= lat <= metro_y1)
+            and not in_france(lon, lat)
+        ):
+            add(check_lonlat_swapped(cp, locate))
+        if cp.insee_declared and cp.area_code and cp.insee_declared != cp.area_code:
+            add(check_insee_mismatch(cp))
+        siren = cp.owner_siren
+        if siren and (type(siren) is not str or not _siren_ok(siren, sirens)):
+            add(check_siren_invalid(cp))
+        if "Non concerné" not in (cp.id_station, cp.id_pdc) and _id_problem(cp.id_station, cp.id_pdc):
+            add(check_id_inconsistent(cp))
+        kw = cp.power_kw
+        if kw is not None and not POWER_MIN_KW <= kw <= POWER_MAX_KW:
+            add(check_power_implausible(cp))
+        n = cp.nbre_pdc
+        if n is not None:
+            seen = sizes.get(cp.id_station)
+            if n < 1 or n > NBRE_PDC_MAX or (seen is not None and n != seen):
+                add(check_nbre_pdc_implausible(cp, seen))
     return found

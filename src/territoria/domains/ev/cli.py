@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy import select
 
 from territoria.catalog.models import Dataset
@@ -27,6 +35,8 @@ from territoria.errors import DomainError
 ev_app = typer.Typer(help="EV charging: charge point assets and IRVE dynamic status.", no_args_is_help=True)
 console = Console(stderr=True)
 UTF8_BOM = b"\xef\xbb\xbf"
+SNIFF_BYTES = 1 << 20  # the encoding and the separator are found in the first MiB
+PROGRESS_ROWS = 10_000
 
 
 def _context() -> Context:
@@ -44,12 +54,23 @@ def _fail(message: str) -> typer.Exit:
 
 def decode(data: bytes) -> tuple[str, str]:
     """The text of a file and the encoding found: UTF-8 with a BOM, UTF-8, or else Latin-1."""
-    if data.startswith(UTF8_BOM):
-        return data[len(UTF8_BOM) :].decode("utf-8"), "utf-8-sig"
+    encoding = sniff_encoding(data, complete=True)
+    start = len(UTF8_BOM) if encoding == "utf-8-sig" else 0
+    return data[start:].decode("utf-8" if encoding == "utf-8-sig" else encoding), encoding
+
+
+def sniff_encoding(head: bytes, *, complete: bool = False) -> str:
+    """The encoding of a file, "utf-8-sig", "utf-8" or "latin-1", from its first bytes (or all of them).
+
+    A head may end inside a multi-byte character: only an invalid sequence, not a cut one, says Latin-1.
+    """
+    if head.startswith(UTF8_BOM):
+        return "utf-8-sig"
     try:
-        return data.decode("utf-8"), "utf-8"
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        return "latin-1"
+    return "utf-8"
 
 
 def delimiter(text: str) -> str:
@@ -58,12 +79,17 @@ def delimiter(text: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def read_rows(text: str, sep: str) -> list[dict[str, str]]:
-    """CSV rows as dicts with stripped column names (missing cells become empty strings)."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sep)
+def read_rows(text: str | Iterable[str], sep: str) -> Iterator[dict[str, str]]:
+    """CSV rows, one at a time, as dicts with stripped column names (missing cells become empty strings).
+
+    `text` is the whole text or, for a file of any size, its lines (an open text file).
+    """
+    lines = io.StringIO(text, newline="") if isinstance(text, str) else text
+    reader = csv.DictReader(lines, delimiter=sep)
     if reader.fieldnames is not None:
         reader.fieldnames = [name.strip() for name in reader.fieldnames]
-    return [{k: (v or "") for k, v in row.items() if k is not None} for row in reader]
+    for row in reader:
+        yield {k: (v or "") for k, v in row.items() if k is not None}
 
 
 @ev_app.command("sync-assets")
@@ -99,26 +125,53 @@ def import_dynamic_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="IRVE dynamic CSV file")],
     dataset: Annotated[str, typer.Option(help="status dataset slug")] = STATUS_DATASET,
 ) -> None:
-    """Import an IRVE dynamic status file: good rows are stored, the others quarantined with a reason."""
-    text, encoding = decode(file.read_bytes())
-    sep = delimiter(text)
-    rows = read_rows(text, sep)
-    console.print(f"{file.name}: encoding {encoding}, separator '{sep}', {len(rows):,} row(s)")
+    """Import an IRVE dynamic status file: good rows are stored, the others quarantined with a reason.
+
+    The file is streamed (read, checked and stored in chunks), so its size does not matter; the
+    encoding and the separator are found from its first bytes.
+    """
+    size = file.stat().st_size
+    with file.open("rb") as raw:
+        head = raw.read(SNIFF_BYTES)
+    encoding = sniff_encoding(head, complete=len(head) < SNIFF_BYTES)
+    # "ignore": the head may end inside a character
+    sep = delimiter(head.removeprefix(UTF8_BOM).decode(encoding.removesuffix("-sig"), "ignore"))
+    console.print(f"{file.name}: encoding {encoding}, separator '{sep}', {size / 1e6:,.1f} MB")
     ctx = _context()
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     try:
-        with Progress(*columns, console=console) as progress, ctx.session(write=True) as s:
+        with (
+            Progress(*columns, console=console) as progress,
+            file.open("rb") as raw,
+            io.TextIOWrapper(raw, encoding=encoding, newline="") as lines,
+            ctx.session(write=True) as s,
+        ):
             ds = s.scalar(select(Dataset).where(Dataset.slug == dataset))
             if ds is None:
                 raise _fail(f"dataset '{dataset}' does not exist: run `territoria ev sync-assets --owner …`")
-            task = progress.add_task(f"check {file.name}", total=len(rows))
+            task = progress.add_task(f"import {file.name}", total=size, rows=0)
 
             def advancing() -> Iterator[dict[str, str]]:
-                for row in rows:
+                done = 0
+                for done, row in enumerate(read_rows(lines, sep), start=1):
                     yield row
-                    progress.advance(task)
+                    if done % PROGRESS_ROWS == 0:  # the bar follows the bytes read, not every row
+                        progress.update(task, completed=raw.tell(), rows=done)
+                progress.update(task, completed=size, rows=done)
 
             report = import_dynamic(s, ds, advancing(), now=datetime.now(UTC))
+    except UnicodeDecodeError as exc:
+        raise _fail(
+            f"{file.name} is not {encoding} throughout ({exc.reason} further than its first "
+            f"{SNIFF_BYTES:,} bytes): nothing was imported; save it in one encoding (UTF-8) and try again"
+        ) from exc
     except DomainError as exc:
         raise _fail(exc.message) from exc
     console.print(

@@ -5,27 +5,32 @@ integer codes, `etat_pdc` and `occupation_pdc`: the history then uses the partit
 rollups, the quarantine and the access control of every other time series.
 
 Every IRVE dynamic row ends in exactly one place: its two measurements are stored, or the row is
-quarantined in the same batch with its reasons. Rows failing `validation.check_dynamic_row` are sent
-to the batch service as `BadRow`s (raw = the IRVE row as JSON, code = its first finding), so they are
-kept in the quarantine with the project's batch bookkeeping; rows the ingest service itself refuses
-(e.g. FUTURE_TS against the server clock, conflicting duplicates) are quarantined there too.
+quarantined in the same batch with its reasons. An import streams: rows are checked and stored
+`CHUNK_ROWS` at a time, all in one batch, so ten million rows need no more memory than fifty thousand.
+
+Rows failing `validation.check_dynamic_row` go through the batch service's sorting as `BadRow`s
+(raw = the IRVE row as JSON, code = its first finding), so they are kept in the quarantine with the
+project's batch bookkeeping; rows the ingest checks themselves refuse (e.g. FUTURE_TS against the
+server clock, conflicting duplicates) are quarantined there too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Asset, Dataset, Metric, Organisation, Series
 from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate
 from territoria.catalog.service import create_dataset, upsert_assets
+from territoria.db.base import from_us
 from territoria.domains.ev.availability import (
     DEFAULT_MAX_GAP,
     DailyAvailability,
@@ -36,13 +41,21 @@ from territoria.domains.ev.availability import (
 from territoria.domains.ev.model import ChargePoint
 from territoria.domains.ev.validation import check_dynamic_row, parse_horodatage
 from territoria.errors import Invalid
-from territoria.ingest.batches import Origin
-from territoria.ingest.models import QuarantinedRow
+
+# The batch service's own steps, run chunk by chunk: its public entry point takes a whole batch.
+from territoria.ingest import resolver
+from territoria.ingest.batches import Origin, find_replay, open_batch, raw_text
+from territoria.ingest.fastpath import clean_points
+from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row
-from territoria.ingest.service import ingest_measurements
+from territoria.ingest.service import _sort, _Sorted
+from territoria.ingest.validation import MeasurementChecker, RowError
+from territoria.quality.findings import store_batch_finding
 from territoria.quality.model import Finding
+from territoria.quality.rules import duplicate, duplicate_conflict
 from territoria.territory.index import AreaLocator
 from territoria.timeseries.models import measurement
+from territoria.timeseries.store import write_points
 
 STATUS_DATASET = "ev-status"
 ETAT_METRIC, OCCUPATION_METRIC = "etat_pdc", "occupation_pdc"
@@ -54,6 +67,7 @@ CHARGE_POINT_KIND = "charge_point"
 LEVELS = ("commune", "territory")
 TERRITORY_CODE = "*"
 SYNC_SLICE = 5_000
+CHUNK_ROWS = 50_000  # IRVE rows checked and stored at a time (100,000 measurements)
 
 
 @dataclass
@@ -172,6 +186,129 @@ def _measurements(n: int, row: Mapping[str, str], at: datetime) -> list[Row]:
     ]
 
 
+@dataclass
+class _Tally:
+    """What the chunks of one import added up to, for the batch and for the report."""
+
+    received: int = 0  # IRVE rows
+    measurement_rows: int = 0  # rows the batch service saw: two per good IRVE row, one per bad one
+    quarantined: int = 0  # quarantine entries (a row may have two: its etat and its occupation)
+    first_code: dict[int, str] = field(default_factory=dict)  # IRVE row -> its first reason
+    duplicates: int = 0
+    duplicate_rows: list[int] = field(default_factory=list)  # a sample, for the DUPLICATE warning
+
+
+@dataclass
+class _Ids:
+    """Asset and series ids met during one import (the resolver only caches committed ones)."""
+
+    assets: dict[str, int] = field(default_factory=dict)
+    series: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+def _sorted(
+    session: Session, ds: Dataset, rows: list[Row], checker: MeasurementChecker, origin: Origin, ids: _Ids
+) -> _Sorted:
+    """The batch service's sorting of one chunk, vectorised when the chunk is clean.
+
+    The service takes its vectorised path only for series committed before the batch; in a first
+    import every chunk would then go row by row. Here the series of a chunk whose rows all passed the
+    IRVE checks are made first (two per charge point, which its rows fill), so that it can.
+    """
+    if all(type(raw) is dict for _, raw in rows):
+        names = {raw["asset"] for _, raw in rows if isinstance(raw, dict)}
+        if unknown := names - ids.assets.keys():
+            ids.assets.update(resolver.asset_ids(session, ds, unknown))
+        if names <= ids.assets.keys():
+            metrics = [m.id for m in ds.metrics]
+            pairs = {(ids.assets[name], m) for name in names for m in metrics}
+            if missing := pairs - ids.series.keys():
+                ids.series.update(resolver.series_ids(session, ds, missing))
+            clean = clean_points(rows, lambda _names: ids.assets, ds.metrics, ids.series, checker)
+            if clean is not None:
+                return _Sorted(clean=clean, row_numbers=[n for n, _ in rows])
+    return _sort(session, ds, rows, checker, origin.from_text)
+
+
+def _store_chunk(
+    session: Session,
+    ds: Dataset,
+    batch: Batch,
+    rows: list[Row],
+    checker: MeasurementChecker,
+    origin: Origin,
+    tally: _Tally,
+    ids: _Ids,
+) -> None:
+    """Check and store one chunk of measurement rows, quarantining its rejected rows, in the batch.
+
+    The same steps as `ingest_measurements` for a whole batch: a (series, time) stored by an earlier
+    chunk is met again here as an already stored point, exactly as a repeat within one batch would be
+    (same value: a duplicate; another value: DUPLICATE_CONFLICT).
+    """
+    result = _sorted(session, ds, rows, checker, origin, ids)
+    written = write_points(session, result.points)
+    tally.duplicates += result.repeats
+    tally.duplicate_rows.extend(result.repeat_rows[: 100 - len(tally.duplicate_rows)])
+    conflicts = result.conflicts
+    if written.existing:
+        index = result.index()
+        for key, stored in written.existing.items():
+            value, n = index[key]
+            if stored == value:
+                tally.duplicates += 1
+                if len(tally.duplicate_rows) < 100:
+                    tally.duplicate_rows.append(n)
+            else:
+                conflicts.append((n, key[1], stored, value))
+    rejected: list[tuple[int, list[RowError]]] = list(result.rejected)
+    for n, us, stored, value in conflicts:
+        found = duplicate_conflict.check(n, from_us(us), stored, value)
+        if found is not None:
+            rejected.append((n, [found.as_error()]))
+    tally.measurement_rows += len(rows)
+    if not rejected:
+        return
+    rejected.sort(key=lambda r: r[0])  # stable: the row's own order of reasons is kept
+    raw = dict(rows)
+    session.execute(
+        insert(QuarantinedRow),
+        [
+            {
+                "batch_id": batch.id,
+                "dataset_id": ds.id,
+                "row_number": n,
+                "raw": raw_text(raw[n]),
+                "errors": errs,
+            }
+            for n, errs in rejected
+        ],
+    )
+    tally.quarantined += len(rejected)
+    for n, errs in rejected:
+        tally.first_code.setdefault(n, str(errs[0]["code"]) if errs else "UNKNOWN")
+
+
+def _replayed(session: Session, batch_id: str, received: int) -> DynamicImportReport:
+    """The report of an import already done with the same idempotency key, from its quarantine."""
+    first_code: dict[int, str] = {}
+    for number, errors in session.execute(
+        select(QuarantinedRow.row_number, QuarantinedRow.errors)
+        .where(QuarantinedRow.batch_id == batch_id)
+        .order_by(QuarantinedRow.id)
+    ):
+        first_code.setdefault(number, str(errors[0]["code"]) if errors else "UNKNOWN")
+    batch = session.get(Batch, batch_id)
+    return DynamicImportReport(
+        batch_id=batch_id,
+        received=received,
+        accepted=received - len(first_code),
+        rejected=len(first_code),
+        rejected_by_code=dict(sorted(Counter(first_code.values()).items())),
+        already_stored=batch.duplicates if batch is not None else 0,
+    )
+
+
 def import_dynamic(
     session: Session,
     ds: Dataset,
@@ -182,47 +319,57 @@ def import_dynamic(
     horizon_days: int = 90,
     origin: Origin | None = None,
     checksum: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> DynamicImportReport:
-    """Validate IRVE dynamic rows (numbered from 1), store the good ones and quarantine the others."""
+    """Validate IRVE dynamic rows (numbered from 1), store the good ones and quarantine the others.
+
+    Rows are consumed `chunk_rows` at a time, so memory stays flat however many come; all of them go
+    into one batch, in the caller's transaction.
+    """
+    if ds.kind != "timeseries":
+        raise Invalid(f"dataset '{ds.slug}' holds records: send rows to /records instead")
     if now.utcoffset() is None:
         raise Invalid("now must be timezone-aware")
-    known = _known_points(session, ds)
+    if chunk_rows < 1:
+        raise Invalid("chunk_rows must be at least 1")
+    origin = origin or Origin(source="file")
     tolerance, horizon = timedelta(seconds=future_tolerance_s), timedelta(days=horizon_days)
-    batch: list[Row] = []
     digest = hashlib.sha256()
-    received = 0
-    for n, row in enumerate(rows, start=1):
-        received = n
-        digest.update(orjson.dumps(dict(row)))
-        findings = check_dynamic_row(row, n, known, now, tolerance, horizon)
-        at = parse_horodatage(row.get("horodatage") or "")
-        if findings or at is None:
-            batch.append((n, _bad_row(row, findings)))
-        else:
-            batch.extend(_measurements(n, row, at))
-    result = ingest_measurements(
-        session,
-        ds,
-        batch,
-        origin or Origin(source="file"),
-        checksum=checksum or digest.hexdigest(),
-        future_tolerance_s=future_tolerance_s,
-    )
-    # The quarantine of this batch, not the answer's errors (truncated past 1000): one reason per row.
-    first_code: dict[int, str] = {}
-    for number, errors in session.execute(
-        select(QuarantinedRow.row_number, QuarantinedRow.errors)
-        .where(QuarantinedRow.batch_id == result.batch_id)
-        .order_by(QuarantinedRow.id)
-    ):
-        first_code.setdefault(number, str(errors[0]["code"]) if errors else "UNKNOWN")
+    numbered = enumerate(rows, start=1)
+    if replay := find_replay(session, ds, origin.idempotency_key):
+        return _replayed(session, replay.batch_id, sum(1 for _ in numbered))
+    known = _known_points(session, ds)
+    batch = open_batch(session, ds, origin, checksum=checksum or "", target="measurements")
+    checker = MeasurementChecker({m.name: m for m in ds.metrics}, batch.created_at, future_tolerance_s)
+    tally, ids = _Tally(), _Ids()
+    while chunk := list(itertools.islice(numbered, chunk_rows)):
+        measurements: list[Row] = []
+        for n, row in chunk:
+            digest.update(orjson.dumps(dict(row)))
+            findings = check_dynamic_row(row, n, known, now, tolerance, horizon)
+            at = parse_horodatage(row.get("horodatage") or "")
+            if findings or at is None:
+                measurements.append((n, _bad_row(row, findings)))
+            else:
+                measurements.extend(_measurements(n, row, at))
+        tally.received = chunk[-1][0]
+        del chunk
+        _store_chunk(session, ds, batch, measurements, checker, origin, tally, ids)
+    batch.checksum = checksum or digest.hexdigest()
+    batch.received, batch.rejected = tally.measurement_rows, tally.quarantined
+    batch.accepted = tally.measurement_rows - tally.quarantined
+    batch.duplicates = tally.duplicates
+    session.flush()
+    if (warning := duplicate.summary(tally.duplicates, sorted(tally.duplicate_rows))) is not None:
+        store_batch_finding(session, ds, batch.id, warning)
+    rejected = len(tally.first_code)
     return DynamicImportReport(
-        batch_id=result.batch_id,
-        received=received,
-        accepted=received - len(first_code),
-        rejected=len(first_code),
-        rejected_by_code=dict(sorted(Counter(first_code.values()).items())),
-        already_stored=result.duplicates,
+        batch_id=batch.id,
+        received=tally.received,
+        accepted=tally.received - rejected,
+        rejected=rejected,
+        rejected_by_code=dict(sorted(Counter(tally.first_code.values()).items())),
+        already_stored=tally.duplicates,
     )
 
 
