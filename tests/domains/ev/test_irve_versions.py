@@ -115,6 +115,9 @@ def test_cli_import_static_every_accepted_form(
         ds = get_dataset(s, "irve-a")
         stored = list(s.scalars(select(Record).where(Record.dataset_id == ds.id)))
     assert len(stored) == 6 and {r.area_code for r in stored} == {"06088", "06029", "06004"}
+    # the import consolidates once, so the observatory's first page reuses a stored snapshot
+    assert "observatory ready: 6 consolidated charge point(s)" in err
+    assert list((Path(w.ctx.engine.url.database or "").parent / "ev-snapshots").iterdir())
     assert {r.data["nom_amenageur"] for r in stored} == {"Régie Énergie Côte d'Azur"}
     # Run again: the batch is recognised, nothing is stored twice.
     code, out, err = _cli(w, monkeypatch, "import-static", str(DATA / "irve_v20_latin1_semicolon.csv"),

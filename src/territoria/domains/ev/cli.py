@@ -39,7 +39,7 @@ SNIFF_BYTES = 1 << 20  # the encoding and the separator are found in the first M
 PROGRESS_ROWS = 10_000
 
 
-def _context() -> Context:
+def cli_context() -> Context:
     from territoria.settings import Settings
 
     ctx = Context(Settings())
@@ -47,7 +47,7 @@ def _context() -> Context:
     return ctx
 
 
-def _fail(message: str) -> typer.Exit:
+def fail(message: str) -> typer.Exit:
     console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(1)
 
@@ -103,18 +103,18 @@ def sync_assets_cmd(
     ] = None,
 ) -> None:
     """Register one asset per consolidated charge point in the status dataset (created when missing)."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as s:
             ds = s.scalar(select(Dataset).where(Dataset.slug == dataset))
             if ds is None:
                 if owner is None:
-                    raise _fail(f"dataset '{dataset}' does not exist: give --owner to create it")
+                    raise fail(f"dataset '{dataset}' does not exist: give --owner to create it")
                 ds = ensure_status_dataset(s, get_organisation(s, owner), dataset)
             points = consolidate(s, source).points
             count = sync_assets(s, ctx.locator(), ds, points)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     console.print(f"{count:,} charge point(s) registered as assets of '{dataset}'")
     json.dump({"dataset": dataset, "assets": count}, sys.stdout)
     print()
@@ -137,7 +137,7 @@ def import_dynamic_cmd(
     # "ignore": the head may end inside a character
     sep = delimiter(head.removeprefix(UTF8_BOM).decode(encoding.removesuffix("-sig"), "ignore"))
     console.print(f"{file.name}: encoding {encoding}, separator '{sep}', {size / 1e6:,.1f} MB")
-    ctx = _context()
+    ctx = cli_context()
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -155,7 +155,7 @@ def import_dynamic_cmd(
         ):
             ds = s.scalar(select(Dataset).where(Dataset.slug == dataset))
             if ds is None:
-                raise _fail(f"dataset '{dataset}' does not exist: run `territoria ev sync-assets --owner …`")
+                raise fail(f"dataset '{dataset}' does not exist: run `territoria ev sync-assets --owner …`")
             task = progress.add_task(f"import {file.name}", total=size, rows=0)
 
             def advancing() -> Iterator[dict[str, str]]:
@@ -168,12 +168,12 @@ def import_dynamic_cmd(
 
             report = import_dynamic(s, ds, advancing(), now=datetime.now(UTC))
     except UnicodeDecodeError as exc:
-        raise _fail(
+        raise fail(
             f"{file.name} is not {encoding} throughout ({exc.reason} further than its first "
             f"{SNIFF_BYTES:,} bytes): nothing was imported; save it in one encoding (UTF-8) and try again"
         ) from exc
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     console.print(
         f"received {report.received:,}, accepted {report.accepted:,}, rejected {report.rejected:,}"
         + (f" ({report.already_stored:,} measurement(s) already stored)" if report.already_stored else "")

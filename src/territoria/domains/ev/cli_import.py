@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_organisation
 from territoria.context import Context
-from territoria.db.migrate import upgrade
 from territoria.domains.ev import ocpi
-from territoria.domains.ev.cli import ev_app
+from territoria.domains.ev.cli import cli_context, console, ev_app, fail
+from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.csvfile import read_table
 from territoria.domains.ev.fleet import ALIASES as ALIASES_FLEET
 from territoria.domains.ev.fleet import COMBINED, FLEET_DATASET, ensure_fleet_dataset, fleet_rows
@@ -44,24 +43,10 @@ from territoria.domains.ev.sessions_store import (
 from territoria.errors import DomainError
 from territoria.ingest.batches import Origin
 
-console = Console(stderr=True)
 OwnerOption = Annotated[
     str | None, typer.Option(help="organisation slug owning the dataset, when it must be created")
 ]
 REQUIRED_SESSION_COLUMNS = ("id_pdc_itinerance", "start", "end", "energy")
-
-
-def _context() -> Context:
-    from territoria.settings import Settings  # noqa: PLC0415 - settings read at run time, not import
-
-    ctx = Context(Settings())
-    upgrade(ctx.engine)
-    return ctx
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(1)
 
 
 @contextmanager
@@ -71,6 +56,19 @@ def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n: progress.advance(task, n)
+
+
+def warm_consolidation(ctx: Context) -> None:
+    """Consolidate once now, so that the observatory's first page after this import is quick.
+
+    On SQLite the result is kept as a snapshot until the IRVE records change (domains/ev/snapshot.py);
+    elsewhere there is nothing to keep, so nothing is done.
+    """
+    if ctx.engine.dialect.name != "sqlite":
+        return
+    with console.status("consolidating the IRVE datasets for the observatory"), ctx.session() as s:
+        points = len(consolidate(s).points)
+    console.print(f"observatory ready: {points:,} consolidated charge point(s)")
 
 
 def _summary(report: RecordsImportReport, dataset: str, extra: dict[str, Any]) -> None:
@@ -99,12 +97,12 @@ def import_static_cmd(
         table = read_table(data, what="IRVE static")
         up = upgrade_header(table.header, drop_unknown=drop_unknown)
     except DomainError as exc:
-        raise _fail(f"{file.name}: {exc.message}") from exc
+        raise fail(f"{file.name}: {exc.message}") from exc
     notes = [f"encoding {table.encoding}, separator {table.separator!r}", *up.notes()]
     for note in notes:
         console.print(f"{file.name}: {note}")
     rows = list(upgrade_rows(table.rows, up))
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as s:
             org = get_organisation(s, owner) if owner else None
@@ -112,8 +110,10 @@ def import_static_cmd(
         key = f"ev-static:{hashlib.sha256(data).hexdigest()}"
         with _progress(f"import {file.name}", len(rows)) as advance:
             report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
+        if report.accepted:
+            warm_consolidation(ctx)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     report.notes = notes
     _summary(
         report, dataset, {"version": up.version, "encoding": table.encoding, "separator": table.separator}
@@ -131,10 +131,10 @@ def import_sessions_cmd(
     try:
         table = read_table(data, what="sessions")
     except DomainError as exc:
-        raise _fail(f"{file.name}: {exc.message}") from exc
+        raise fail(f"{file.name}: {exc.message}") from exc
     names = {ALIASES.get(h.lower(), h.lower()) for h in table.header}
     if missing := [c for c in REQUIRED_SESSION_COLUMNS if c not in names]:
-        raise _fail(
+        raise fail(
             f"{file.name}: missing column(s) {', '.join(missing)} (found: {', '.join(table.header)}); "
             f"expected {', '.join(COLUMNS)} (id_session optional), times ISO 8601 with offset, energy in kWh"
         )
@@ -144,7 +144,7 @@ def import_sessions_cmd(
     )
     if ignored:
         console.print(f"{file.name}: column(s) not part of a session, left out: {', '.join(ignored)}")
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as s:
             sessions_dataset(s, dataset, get_organisation(s, owner) if owner else None)
@@ -156,7 +156,7 @@ def import_sessions_cmd(
         with _progress(f"import {file.name}", len(rows)) as advance:
             report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     _summary(report, dataset, {"encoding": table.encoding, "separator": table.separator})
 
 
@@ -165,7 +165,7 @@ def _parse_set(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise _fail(f"--set {pair!r}: expected FIELD=VALUE, e.g. --set contact_operateur=contact@op.fr")
+            raise fail(f"--set {pair!r}: expected FIELD=VALUE, e.g. --set contact_operateur=contact@op.fr")
         out[name.strip()] = value.strip()
     return out
 
@@ -190,7 +190,7 @@ def import_ocpi_cmd(
     try:
         mapping = ocpi.map_locations(ocpi.locations_of(data), _parse_set(set_ or []))
     except DomainError as exc:
-        raise _fail(f"{file.name}: {exc.message}") from exc
+        raise fail(f"{file.name}: {exc.message}") from exc
     console.print(f"{file.name}: {mapping.locations} location(s), {mapping.evses} EVSE(s)")
     for u in mapping.unmapped:
         console.print(
@@ -199,7 +199,7 @@ def import_ocpi_cmd(
     if mapping.missing_fields:
         hints = " ".join(f"--set {f}=…" for f in mapping.missing_fields)
         console.print(f"required IRVE fields OCPI does not carry: give them with {hints}")
-    ctx = _context()
+    ctx = cli_context()
     extra: dict[str, Any] = {"locations": mapping.locations, "evses": mapping.evses}
     extra["unmapped"] = [vars(u) for u in mapping.unmapped]
     try:
@@ -210,6 +210,8 @@ def import_ocpi_cmd(
             report = import_rows(
                 ctx, dataset, mapping.static_rows, key=key, content_type="ocpi", on_progress=advance
             )
+        if report.accepted:
+            warm_consolidation(ctx)
         if status:
             with ctx.session(write=True) as s:
                 status_ds = status_dataset(
@@ -237,7 +239,7 @@ def import_ocpi_cmd(
                 "skipped": [vars(u) for u in mapping.status_skipped],
             }
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     _summary(report, dataset, extra)
 
 
@@ -253,31 +255,29 @@ def import_fleet_cmd(
     try:
         table = read_table(data, what="EV counts")
     except DomainError as exc:
-        raise _fail(f"{file.name}: {exc.message}") from exc
+        raise fail(f"{file.name}: {exc.message}") from exc
     names = {h.strip().lower() for h in table.header}
     if not names & {k for k, v in ALIASES_FLEET.items() if v == "code_insee"}:
-        raise _fail(f"{file.name}: no commune column (code_insee or codgeo); found {', '.join(table.header)}")
+        raise fail(f"{file.name}: no commune column (code_insee or codgeo); found {', '.join(table.header)}")
     if not names & ({k for k, v in ALIASES_FLEET.items() if v == "bev"} | {COMBINED}):
-        raise _fail(
-            f"{file.name}: no count column (bev, or SDES {COMBINED}); found {', '.join(table.header)}"
-        )
+        raise fail(f"{file.name}: no count column (bev, or SDES {COMBINED}); found {', '.join(table.header)}")
     rows, notes = fleet_rows(table.rows, date or datetime.now(UTC).date().isoformat())
     for note in notes:
         console.print(f"{file.name}: {note}")
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as s:
             ds = s.scalar(select(Dataset).where(Dataset.slug == dataset))
             if owner:
                 ensure_fleet_dataset(s, get_organisation(s, owner), dataset)
             elif ds is None:
-                raise _fail(f"dataset '{dataset}' does not exist: give --owner ORG to create it")
+                raise fail(f"dataset '{dataset}' does not exist: give --owner ORG to create it")
             else:
                 ensure_fleet_dataset(s, ds.owner, dataset)  # checks that it holds EV counts
         key = f"ev-fleet:{hashlib.sha256(data).hexdigest()}"
         with _progress(f"import {file.name}", len(rows)) as advance:
             report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     report.notes = notes
     _summary(report, dataset, {"encoding": table.encoding, "separator": table.separator})
