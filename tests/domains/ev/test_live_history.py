@@ -19,6 +19,7 @@ from territoria.domains.ev.model import ChargePoint
 from territoria.domains.ev.records_import import import_rows
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET, checked_rows, ensure_sessions_dataset
 from territoria.domains.ev.status import ensure_status_dataset, import_dynamic, sync_assets
+from territoria.territory.groups import DEFAULT_EPCI, load_groups
 
 NICE, CANNES = COMMUNES["Nice"][0], COMMUNES["Cannes"][0]
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -248,3 +249,40 @@ def test_odd_queries_get_a_clear_4xx_or_an_answer(fed: World) -> None:
     for query in ODD_QUERIES:
         r = fed.client.get(query)
         assert r.status_code in (200, 404, 422), (query, r.status_code, r.text)
+
+
+def test_availability_and_sessions_by_epci(fed: World) -> None:
+    assert fed.client.get("/api/v1/ev/availability", params={"level": "epci"}).status_code == 422
+    with fed.ctx.session(write=True) as s:
+        load_groups(s, DEFAULT_EPCI)
+        ensure_sessions_dataset(s, get_organisation(s, "lightco"))
+    day = TODAY - 24 * H
+    rows = [
+        {
+            "id_pdc_itinerance": S0A,
+            "start": (day + 8 * H).isoformat(),
+            "end": (day + 9 * H).isoformat(),
+            "energy": "20",
+        },
+        {
+            "id_pdc_itinerance": S1A,
+            "start": (day + 8 * H).isoformat(),
+            "end": (day + 9 * H).isoformat(),
+            "energy": "10",
+        },
+    ]
+    import_rows(fed.ctx, SESSIONS_DATASET, checked_rows(list(enumerate(rows, start=1)), None), key="epci")
+    by_epci = fed.client.get("/api/v1/ev/availability", params={"level": "epci", "days": 3}).json()["rows"]
+    communes = fed.client.get("/api/v1/ev/availability", params={"level": "commune", "days": 3}).json()[
+        "rows"
+    ]
+    metro = next(r for r in by_epci if r["area_code"] == "200030195")  # Nice's EPCI: station 0 only
+    nice = next(r for r in communes if r["area_code"] == NICE)
+    assert metro["charge_points"] == nice["charge_points"] == 2
+    assert metro["en_service_h"] == pytest.approx(nice["en_service_h"])
+    assert sum(r["charge_points"] for r in by_epci) == 10
+    sessions = fed.client.get(
+        "/api/v1/ev/sessions", params={"level": "epci", "days": 3}, headers=fed.operator
+    )
+    got = {r["area_code"]: (r["sessions"], r["energy_kwh"]) for r in sessions.json()["rows"]}
+    assert got["200030195"] == (1, 20.0) and got["200039915"] == (1, 10.0)  # Cannes Pays de Lérins

@@ -119,7 +119,7 @@ def ev_coverage(
 @router.get("/availability", response_model=EvAvailability)
 def ev_availability(
     session: SessionDep,
-    level: Annotated[str, Query(pattern=r"^(commune|territory)$")] = COMMUNE,
+    level: Annotated[str, Query(pattern=r"^(commune|epci|territory)$")] = COMMUNE,
     days: Annotated[int, Query(ge=1, le=366, description="whole UTC days up to today")] = 7,
 ) -> EvAvailability:
     """Time en service over observed time, and time occupied, from the IRVE status history."""
@@ -131,6 +131,8 @@ def ev_availability(
             "no status history yet: register the charge points (territoria ev sync-assets --owner ORG) "
             "and import an IRVE dynamic file (territoria ev import-dynamic FILE)"
         )
+    if level == EPCI:
+        _groups(session, EPCI)  # says how to load them when none are
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     rows = [

@@ -31,6 +31,7 @@ from territoria.errors import Invalid, Unparseable
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
 from territoria.ingest.parsers import format_of
+from territoria.territory.groups import group_of
 
 router = APIRouter(prefix="/api/v1/ev", tags=["ev"])
 SlugQuery = Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -251,7 +252,7 @@ def post_ocpi_locations(
 def get_sessions(
     session: SessionDep,
     principal: PrincipalDep,
-    level: Annotated[str, Query(pattern=r"^(commune|territory)$")] = "commune",
+    level: Annotated[str, Query(pattern=r"^(commune|epci|territory)$")] = "commune",
     days: Annotated[int, Query(ge=1, le=366, description="whole UTC days up to today")] = 30,
     dataset: SlugQuery = SESSIONS_DATASET,
     min_energy_kwh: Annotated[
@@ -264,6 +265,8 @@ def get_sessions(
     """Sessions per charge point per day, energy delivered and success share, per commune or territory."""
     ds = get_dataset(session, dataset)
     require_read(principal, ds)
+    if level == "epci" and not group_of(session):
+        raise Invalid("no EPCI areas are loaded: run `territoria territory load-groups [FILE.csv]`")
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     stats = session_stats(

@@ -30,8 +30,9 @@ from territoria.domains.ev.sessions import (
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET, STATUS_DATASET
 from territoria.errors import Invalid, NotFound
 from territoria.ingest.models import Record
+from territoria.territory.groups import group_of
 
-LEVELS = ("commune", "territory")
+LEVELS = ("commune", "epci", "territory")
 TERRITORY_CODE = "*"
 
 
@@ -125,6 +126,9 @@ def session_stats(
     area_of, power, stats.points_source = _areas(session)
     if level == "territory":
         area_of = {pdc: TERRITORY_CODE if code else None for pdc, code in area_of.items()}
+    elif level == "epci":
+        owner = group_of(session)
+        area_of = {pdc: owner.get(code) if code else None for pdc, code in area_of.items()}
     found, excluded = stored_sessions(session, ds, start, end)
     kept: list[ChargingSession] = []
     for s in found:

@@ -53,6 +53,7 @@ from territoria.ingest.validation import MeasurementChecker, RowError
 from territoria.quality.findings import store_batch_finding
 from territoria.quality.model import Finding
 from territoria.quality.rules import duplicate, duplicate_conflict
+from territoria.territory.groups import group_of
 from territoria.territory.index import AreaLocator
 from territoria.timeseries.models import measurement
 from territoria.timeseries.store import write_points
@@ -64,7 +65,7 @@ OCCUPATION_CODES: dict[str, int] = {"libre": 0, "occupe": 1, "reserve": 2, "inco
 ETAT_NAMES = {v: k for k, v in ETAT_CODES.items()}
 OCCUPATION_NAMES = {v: k for k, v in OCCUPATION_CODES.items()}
 CHARGE_POINT_KIND = "charge_point"
-LEVELS = ("commune", "territory")
+LEVELS = ("commune", "epci", "territory")
 TERRITORY_CODE = "*"
 SYNC_SLICE = 5_000
 CHUNK_ROWS = 50_000  # IRVE rows checked and stored at a time (100,000 measurements)
@@ -411,7 +412,7 @@ def availability_by_area(
     *,
     max_gap: timedelta = DEFAULT_MAX_GAP,
 ) -> list[AreaAvailability]:
-    """Availability and occupancy per commune (the asset's area) or for the whole territory.
+    """Availability and occupancy per commune (the asset's area), per EPCI or for the whole territory.
 
     Only charge points inside the territory count; those without any report add unknown time.
     Reports up to `max_gap` before `start` set the state at `start`.
@@ -429,8 +430,16 @@ def availability_by_area(
     rows = daily_availability(events, start, end, max_gap=max_gap, id_pdcs=area_of)
     groups: dict[str, list[DailyAvailability]] = defaultdict(list)
     members: dict[str, set[str]] = defaultdict(set)
+    owner = group_of(session) if level == "epci" else {}
     for r in rows:
-        key = TERRITORY_CODE if level == "territory" else area_of[r.id_pdc]
+        if level == "territory":
+            key = TERRITORY_CODE
+        elif level == "epci":
+            if (found := owner.get(area_of[r.id_pdc])) is None:
+                continue  # a commune in no EPCI
+            key = found
+        else:
+            key = area_of[r.id_pdc]
         groups[key].append(r)
         members[key].add(r.id_pdc)
     return [
