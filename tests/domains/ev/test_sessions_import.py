@@ -127,7 +127,7 @@ def test_import_sessions_and_stats(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         territory = session_stats(s, start, end, "territory")
         one_day = session_stats(s, start, start + timedelta(days=1), "territory")
         with pytest.raises(Invalid):
-            session_stats(s, start, end, "epci")
+            session_stats(s, start, end, "iris")  # not a level of sessions
         with pytest.raises(NotFound, match="import-sessions"):
             session_stats(s, start, end, dataset="nope")
     nice = next(r for r in communes.rows if r.area_code == "06088")
