@@ -19,7 +19,6 @@
     4: ["#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"],
     5: ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
   };
-  var SVG_NS = "http://www.w3.org/2000/svg";
 
   function formatter(lang) {
     var format = new Intl.NumberFormat(lang === "en" ? "en-GB" : "fr-FR", { maximumFractionDigits: 2 });
@@ -109,21 +108,7 @@
   }
 
   function swatch(fill) {
-    var svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("class", "swatch");
-    svg.setAttribute("width", "18");
-    svg.setAttribute("height", "14");
-    svg.setAttribute("viewBox", "0 0 18 14");
-    svg.setAttribute("aria-hidden", "true");
-    var rect = document.createElementNS(SVG_NS, "rect");
-    rect.setAttribute("x", "0.5");
-    rect.setAttribute("y", "0.5");
-    rect.setAttribute("width", "17");
-    rect.setAttribute("height", "13");
-    rect.setAttribute("fill", fill);
-    rect.setAttribute("stroke", "#4d5b6a");
-    svg.appendChild(rect);
-    return svg;
+    return window.TerritoriaChoropleth.swatch(fill);
   }
 
   function renderLegend(list, classes, format) {

@@ -191,5 +191,6 @@
     };
   }
 
+  Choropleth.swatch = swatch; // the open-data portal draws its legend with the same swatches
   window.TerritoriaChoropleth = Choropleth;
 })();
