@@ -52,6 +52,25 @@ class Membership(Base):
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
 
+class MembershipOffer(Base):
+    """A role offered to someone who already has an account: a membership once that person accepts it."""
+
+    __tablename__ = "membership_offer"
+    __table_args__ = (UniqueConstraint("user_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    offered_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
 class WebSession(Base):
     """A logged-in browser: the cookie holds a random secret, the table only its SHA-256."""
 

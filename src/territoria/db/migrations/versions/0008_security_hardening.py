@@ -22,7 +22,50 @@ depends_on = None
 def upgrade() -> None:
     """Apply this revision."""
     # Sections are appended here: accounts (pending memberships), ingest (dead letters), audit.
+    _upgrade_accounts()
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    _downgrade_accounts()
+
+
+# --- accounts: roles offered to existing accounts, waiting for their consent ------------------------
+
+
+def _upgrade_accounts() -> None:
+    """The membership_offer table: a role offered to an existing person until they accept it."""
+    from territoria.db.base import UTCDateTime
+
+    op.create_table(
+        "membership_offer",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("offered_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_membership_offer_organisation_id_organisation"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_membership_offer_user_id_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_membership_offer")),
+        sa.UniqueConstraint(
+            "user_id", "organisation_id", name=op.f("uq_membership_offer_user_id_organisation_id")
+        ),
+    )
+    with op.batch_alter_table("membership_offer", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_membership_offer_organisation_id"), ["organisation_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_membership_offer_user_id"), ["user_id"], unique=False)
+
+
+def _downgrade_accounts() -> None:
+    """Drop the membership_offer table."""
+    op.drop_table("membership_offer")
