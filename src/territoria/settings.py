@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     # Open-data release files (Parquet); default: a "releases" folder beside the SQLite file.
     release_dir: Path | None = None
     explore_max_limit: int = 10_000  # largest page the explore API returns
+    # Key of the audit chain's HMAC (never stored in the database); default: derived from secret_key.
+    audit_key: str | None = None
+    # Signed checkpoints of the audit head (JSON lines); default: beside the releases folder.
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_every: int = 100  # a checkpoint every this many events (and at each verify, release)
+    audit_refusal_interval_s: int = 60  # anonymous refusals are counted and summarised this often
 
     def require_real_secret(self) -> None:
         """Refuse the published demo secret key outside the demo."""
@@ -62,6 +68,12 @@ class Settings(BaseSettings):
             return self.release_dir
         db = self.sqlite_path()
         return (db.parent if db else Path("territoria-data")) / "releases"
+
+    def audit_checkpoints_path(self) -> Path:
+        """File of the signed audit checkpoints: the setting, or beside the releases folder."""
+        if self.audit_checkpoint_file is not None:
+            return self.audit_checkpoint_file
+        return self.releases_root().parent / "audit-checkpoints.jsonl"
 
     def sqlite_path(self) -> Path | None:
         """File path of the SQLite database, or None for PostgreSQL or in-memory."""
