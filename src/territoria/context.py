@@ -22,6 +22,8 @@ class Context:
         self.settings = settings
         self.engine = engine or make_engine(settings)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
+        # Code holding only a session (the audit chain's key, its checkpoints) finds the settings here.
+        self.sessions.configure(info={"settings": settings})
         self._locator: AreaLocator | None = None
         self._lock = threading.Lock()
 

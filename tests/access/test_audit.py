@@ -23,6 +23,7 @@ from territoria.access.audit_cli import audit_app
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
 from territoria.access.principal import ANONYMOUS, Principal
 from territoria.context import Context
+from tests.access.audit_tamper import tampering
 
 
 def append_five(ctx: Context) -> None:
@@ -106,7 +107,7 @@ def test_rolled_back_event_leaves_no_trace(ctx: Context) -> None:
 def test_a_modified_row_is_detected(ctx: Context, sql: str, params: dict[str, str]) -> None:
     append_five(ctx)
     sql = sql.replace("{json}", json_param(ctx))
-    with ctx.session(write=True) as s:
+    with tampering(ctx) as s:
         s.execute(text(sql), params)
     with ctx.session() as s:
         report = verify(s, page_size=2)
@@ -117,7 +118,7 @@ def test_a_modified_row_is_detected(ctx: Context, sql: str, params: dict[str, st
 
 def test_a_rewritten_hash_is_detected_at_the_next_event(ctx: Context) -> None:
     append_five(ctx)
-    with ctx.session(write=True) as s:
+    with tampering(ctx) as s:
         s.execute(text("UPDATE audit_event SET actor = 'x', hash = :h WHERE id = 2"), {"h": "f" * 64})
     with ctx.session() as s:
         report = verify(s)
@@ -127,7 +128,7 @@ def test_a_rewritten_hash_is_detected_at_the_next_event(ctx: Context) -> None:
 
 def test_a_deleted_row_is_detected(ctx: Context) -> None:
     append_five(ctx)
-    with ctx.session(write=True) as s:
+    with tampering(ctx) as s:
         s.execute(text("DELETE FROM audit_event WHERE id = 3"))
     with ctx.session() as s:
         report = verify(s)
@@ -137,7 +138,7 @@ def test_a_deleted_row_is_detected(ctx: Context) -> None:
 
 def test_a_deleted_first_row_and_a_renumbered_chain_are_detected(ctx: Context) -> None:
     append_five(ctx)
-    with ctx.session(write=True) as s:
+    with tampering(ctx) as s:
         s.execute(text("DELETE FROM audit_event WHERE id = 1"))
         s.execute(text("UPDATE audit_event SET id = id - 1"))
     with ctx.session() as s:
@@ -148,7 +149,7 @@ def test_a_deleted_first_row_and_a_renumbered_chain_are_detected(ctx: Context) -
 
 def test_swapped_rows_are_detected(ctx: Context) -> None:
     append_five(ctx)
-    with ctx.session(write=True) as s:
+    with tampering(ctx) as s:
         s.execute(text("UPDATE audit_event SET id = 100 WHERE id = 2"))
         s.execute(text("UPDATE audit_event SET id = 2 WHERE id = 3"))
         s.execute(text("UPDATE audit_event SET id = 3 WHERE id = 100"))
@@ -190,7 +191,7 @@ def test_cli_verify_and_list(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> N
     assert (
         result.exit_code == 0 and "dataset.create" in result.stdout and "login.failure" not in result.stdout
     )
-    with ctx.session(write=True) as s:
+    with tampering(ctx) as s:
         s.execute(
             text(f"UPDATE audit_event SET details = {json_param(ctx)} WHERE id = 4"),
             {"v": '{"ip": "10.0.0.2"}'},

@@ -1,19 +1,28 @@
-"""Audit trail service: append hash-chained events in the caller's transaction, and verify the chain."""
+"""Audit trail service: append HMAC-chained events in the caller's transaction, list them, export them."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, event, func, select
 from sqlalchemy.orm import Session
 
+from territoria.access.audit_chain import (
+    KEYED_HMAC,
+    chain_key,
+    event_hash,  # noqa: F401 - re-exported for this module's callers
+    hash_of,
+    session_settings,
+)
+from territoria.access.audit_chain import iso as _iso
+from territoria.access.audit_checkpoints import checkpoint_committed
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
+from territoria.access.audit_verify import PAGE_SIZE, VerifyReport, verify  # noqa: F401 - re-exported
 from territoria.db.base import utcnow
 from territoria.db.dialect import dialect_name
 
@@ -22,7 +31,9 @@ if TYPE_CHECKING:  # access.service records events: no import cycle at run time
 
 # Key of the PostgreSQL transaction-level advisory lock that serialises appends ("TRTAUDIT").
 AUDIT_LOCK_KEY = 0x5452544155444954
-PAGE_SIZE = 1000
+# Appends of these actions checkpoint the head (an open-data release fixes a point in time).
+CHECKPOINTED_ACTIONS = frozenset({"release.publish"})
+PENDING = "audit_checkpoint_pending"  # session.info key of the checkpoint an append asked for
 
 
 INT64 = 2**63
@@ -50,73 +61,6 @@ def canonical_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
     plain = orjson.loads(orjson.dumps(_normalise(dict(details or {})), option=orjson.OPT_NON_STR_KEYS))
     result: dict[str, Any] = _normalise(plain)
     return result
-
-
-def _iso(at: datetime) -> str:
-    """Fixed-width ISO form of an aware instant in UTC."""
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def event_hash(
-    *,
-    id: int,
-    at: datetime,
-    actor: str,
-    organisation_id: int | None,
-    action: str,
-    target: str,
-    details: Mapping[str, Any],
-    prev_hash: str,
-) -> str:
-    """SHA-256 (hex) of the canonical serialisation of an event's fields and its predecessor's hash."""
-    payload = {
-        "id": id,
-        "at": _iso(at),
-        "actor": actor,
-        "organisation_id": organisation_id,
-        "action": action,
-        "target": target,
-        "details": details,
-        "prev_hash": prev_hash,
-    }
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-class EventFields(Protocol):
-    """What hashing needs of an event: an AuditEvent or a row of the table."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def actor(self) -> str: ...
-    @property
-    def organisation_id(self) -> int | None: ...
-    @property
-    def action(self) -> str: ...
-    @property
-    def target(self) -> str: ...
-    @property
-    def details(self) -> Any: ...
-    @property
-    def prev_hash(self) -> str: ...
-    @property
-    def hash(self) -> str: ...
-
-
-def hash_of(event: EventFields) -> str:
-    """The hash an event's stored fields should have."""
-    return event_hash(
-        id=event.id,
-        at=event.at,
-        actor=event.actor,
-        organisation_id=event.organisation_id,
-        action=event.action,
-        target=event.target,
-        details=event.details,
-        prev_hash=event.prev_hash,
-    )
 
 
 def principal_actor(principal: Principal) -> str:
@@ -150,6 +94,7 @@ def record(
         select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
     prev_id, prev_hash = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
+    settings = session_settings(session)
     event = AuditEvent(
         id=prev_id + 1,
         at=utcnow(),
@@ -159,61 +104,30 @@ def record(
         target=target,
         details=canonical_details(details),
         prev_hash=prev_hash,
+        hash_version=KEYED_HMAC,
     )
-    event.hash = hash_of(event)
+    event.hash = hash_of(event, chain_key(settings))
     session.add(event)
     session.flush()
+    every = settings.audit_checkpoint_every
+    if action in CHECKPOINTED_ACTIONS or (every > 0 and event.id % every == 0):
+        session.info[PENDING] = (event.id, event.hash, action if action in CHECKPOINTED_ACTIONS else "every")
     return event
 
 
-@dataclass(frozen=True)
-class VerifyReport:
-    """Outcome of a chain walk: events found intact, and the first broken one with the reason."""
-
-    ok: bool
-    checked: int
-    first_bad_id: int | None = None
-    reason: str | None = None
-    head_hash: str | None = None
+@event.listens_for(Session, "after_commit")
+def _checkpoint_after_commit(session: Session) -> None:
+    """Checkpoint the head an append asked for, once it is committed (never before: it could roll back)."""
+    pending = session.info.pop(PENDING, None)
+    if pending is not None:
+        seq, head, reason = pending
+        checkpoint_committed(session_settings(session), session.get_bind().engine, seq, head, reason)
 
 
-def _pages(session: Session, page_size: int) -> Iterator[EventFields]:
-    """All stored events in id order, page by page (keyset), as plain rows (no identity map)."""
-    table = AuditEvent.__table__
-    last_id = 0
-    while True:
-        page: list[Any] = list(
-            session.execute(
-                select(*table.c).where(table.c.id > last_id).order_by(table.c.id).limit(page_size)
-            )
-        )
-        if not page:
-            return
-        yield from page
-        last_id = page[-1].id
-
-
-def _problem(event: EventFields, expected_id: int, expected_prev: str) -> str | None:
-    """Why an event breaks the chain, or None when it is intact."""
-    if event.id != expected_id:
-        missing = f"{expected_id}" if event.id == expected_id + 1 else f"{expected_id}…{event.id - 1}"
-        return f"event {missing} missing before event {event.id} (deleted rows)"
-    if event.prev_hash != expected_prev:
-        return "prev_hash does not match the previous event's hash (row deleted, reordered or rewritten)"
-    if hash_of(event) != event.hash:
-        return "hash does not match the event's content (row modified)"
-    return None
-
-
-def verify(session: Session, *, page_size: int = PAGE_SIZE) -> VerifyReport:
-    """Walk the whole chain in id order in bounded memory; stop at the first broken event."""
-    checked, expected_prev = 0, GENESIS_HASH
-    for event in _pages(session, page_size):
-        reason = _problem(event, checked + 1, expected_prev)
-        if reason is not None:
-            return VerifyReport(False, checked, event.id, reason, expected_prev)
-        checked, expected_prev = checked + 1, event.hash
-    return VerifyReport(True, checked, head_hash=expected_prev if checked else None)
+@event.listens_for(Session, "after_rollback")
+def _forget_checkpoint(session: Session) -> None:
+    """A rolled back append asks for nothing."""
+    session.info.pop(PENDING, None)
 
 
 @dataclass(frozen=True)
@@ -305,6 +219,7 @@ class AuditEventPublic(BaseModel):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    hash_version: int
 
 
 def event_record(event: AuditEvent) -> dict[str, Any]:
@@ -319,6 +234,7 @@ def event_record(event: AuditEvent) -> dict[str, Any]:
         "details": event.details,
         "prev_hash": event.prev_hash,
         "hash": event.hash,
+        "hash_version": event.hash_version,
     }
 
 

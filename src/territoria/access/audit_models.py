@@ -1,11 +1,11 @@
-"""The audit trail: an append-only, hash-chained table of security-relevant events."""
+"""The audit trail: an append-only, HMAC-chained table of security-relevant events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from territoria.db.base import Base, JSONType, UTCDateTime
@@ -14,7 +14,7 @@ GENESIS_HASH = "0" * 64
 
 
 class AuditEvent(Base):
-    """One event; `hash` covers every column and the previous event's hash, so edits are detectable."""
+    """One event; `hash` (keyed) covers every column and the previous event's hash: edits are detectable."""
 
     __tablename__ = "audit_event"
 
@@ -30,6 +30,8 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # 1: plain SHA-256 (events written before revision 0008), 2: HMAC-SHA256 under the audit key.
+    hash_version: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
 
     __table_args__ = (
         Index("ix_audit_event_action", "action"),

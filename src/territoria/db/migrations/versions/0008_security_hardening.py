@@ -23,10 +23,12 @@ def upgrade() -> None:
     """Apply this revision."""
     # Sections are appended here: accounts (pending memberships), ingest (dead letters), audit.
     _upgrade_accounts()
+    _upgrade_audit()
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    _downgrade_audit()
     _downgrade_accounts()
 
 
@@ -69,3 +71,51 @@ def _upgrade_accounts() -> None:
 def _downgrade_accounts() -> None:
     """Drop the membership_offer table."""
     op.drop_table("membership_offer")
+
+
+# --- audit: keyed chain (hash_version) and an append-only table --------------------------------------
+
+AUDIT_REFUSE_PG = """
+CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_event is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+
+def _upgrade_audit() -> None:
+    """hash_version (1 for the existing SHA-256 rows); triggers refusing UPDATE, DELETE (and TRUNCATE)."""
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("hash_version", sa.SmallInteger(), server_default=sa.text("1"), nullable=False)
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(AUDIT_REFUSE_PG)
+        op.execute(
+            "CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event "
+            "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()"
+        )
+        return
+    for verb in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER audit_event_no_{verb.lower()} BEFORE {verb} ON audit_event "
+            f"BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: {verb} refused'); END"
+        )
+
+
+def _downgrade_audit() -> None:
+    """Drop the triggers and hash_version."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event")
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_change ON audit_event")
+        op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_column("hash_version")
