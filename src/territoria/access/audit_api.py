@@ -28,11 +28,11 @@ from territoria.access.roles import Capability
 from territoria.access.schemas import AuditVerifyPublic, verify_public
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.service import get_organisation
+from territoria.dates import QueryInstant
+from territoria.spreadsheet import safe_cell
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 CSV_COLUMNS = ("id", "at", "actor", "organisation_id", "action", "target", "details", "prev_hash", "hash")
-# Cells starting with these are formulas to a spreadsheet: neutralised in spreadsheet mode (bom=true).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 WHAT = "read the audit trail"
 
 
@@ -65,8 +65,8 @@ def audit_filter(
     actor: Annotated[str | None, Query(max_length=200, description="prefix, e.g. 'user:ana@'")] = None,
     target: Annotated[str | None, Query(max_length=300, description="prefix, e.g. 'dataset:lights'")] = None,
     organisation: Annotated[str | None, Query(max_length=64, description="organisation slug")] = None,
-    since: Annotated[datetime | None, Query(description="from this instant (inclusive)")] = None,
-    until: Annotated[datetime | None, Query(description="up to this instant (exclusive)")] = None,
+    since: Annotated[QueryInstant | None, Query(description="from this instant (inclusive)")] = None,
+    until: Annotated[QueryInstant | None, Query(description="up to this instant (exclusive)")] = None,
 ) -> EventFilter:
     """The filter of the query string, narrowed to what the caller may see."""
     return EventFilter(
@@ -113,7 +113,7 @@ def audit_events(
 
 def _cell(text: str, spreadsheet: bool) -> str:
     """A CSV cell; in spreadsheet mode a leading formula character is neutralised with a quote."""
-    return "'" + text if spreadsheet and text.startswith(FORMULA_START) else text
+    return safe_cell(text) if spreadsheet else text
 
 
 def csv_chunks(events: Iterator[dict[str, object]], *, bom: bool) -> Iterator[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -14,6 +13,7 @@ from territoria.analytics import insights, service
 from territoria.analytics.definitions import KpiDefinition, load_yaml
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
+from territoria.dates import QueryDay
 from territoria.errors import Invalid, Unparseable
 from territoria.territory.models import Area
 
@@ -50,8 +50,8 @@ def kpi_values(
     principal: PrincipalDep,
     level: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = "commune",
     period: Literal["day", "week", "month", "year"] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: QueryDay | None = None,
+    end: QueryDay | None = None,
     area: Annotated[str | None, Query(max_length=16)] = None,
     lang: Lang = "fr",
 ) -> KpiValues:
@@ -167,8 +167,8 @@ def kpi_correlation(
     with_: Annotated[str, Query(alias="with", max_length=64)],
     level: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = "commune",
     period: Literal["day", "week", "month", "year"] = "month",
-    start: date | None = None,
-    end: date | None = None,
+    start: QueryDay | None = None,
+    end: QueryDay | None = None,
     lang: Lang = "fr",
 ) -> dict[str, Any]:
     """Pearson and Spearman correlation of two KPIs over the areas × periods where both have a value."""

@@ -18,6 +18,10 @@ Period = Literal["day", "week", "month", "year"]
 PERIODS: tuple[str, ...] = ("day", "week", "month", "year")
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 KpiCode = Annotated[str, Field(pattern=CODE.pattern)]
+# Bounds of a YAML document of definitions (the shipped kpis.yaml: ~10 kB, 4 levels, no alias).
+MAX_YAML_CHARS = 1_000_000
+MAX_YAML_DEPTH = 32
+MAX_YAML_ALIASES = 20
 
 
 class Text(BaseModel):
@@ -121,8 +125,44 @@ def _parse(items: object, origin: str) -> list[KpiDefinition]:
     return kpis
 
 
+def check_yaml_shape(text: str, origin: str) -> None:
+    """Refuse a YAML document too big, too deep or with too many aliases, before building any object.
+
+    safe_load builds nodes and objects recursively (a few hundred nested levels exhaust the stack: a
+    RecursionError, a 500) and aliases multiply what the validation then walks; the event stream is
+    read iteratively, so it is checked first.
+    """
+    if len(text) > MAX_YAML_CHARS:
+        raise Invalid(
+            f"{origin}: the YAML document exceeds {MAX_YAML_CHARS} characters / "
+            f"le document YAML dépasse {MAX_YAML_CHARS} caractères"
+        )
+    depth = aliases = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise Invalid(
+                        f"{origin}: the YAML document is nested more than {MAX_YAML_DEPTH} levels deep / "
+                        f"le document YAML est imbriqué sur plus de {MAX_YAML_DEPTH} niveaux"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_YAML_ALIASES:
+                    raise Invalid(
+                        f"{origin}: more than {MAX_YAML_ALIASES} YAML aliases (*name) / "
+                        f"plus de {MAX_YAML_ALIASES} alias YAML (*nom)"
+                    )
+    except yaml.YAMLError as exc:
+        raise Invalid(f"{origin}: not valid YAML ({exc})") from exc
+
+
 def load_yaml(text: str, origin: str = "KPI definitions") -> list[KpiDefinition]:
     """Definitions from a YAML document (a list), refused with every problem listed."""
+    check_yaml_shape(text, origin)
     try:
         items = yaml.safe_load(text)
     except yaml.YAMLError as exc:

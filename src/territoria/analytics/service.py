@@ -22,6 +22,7 @@ from territoria.analytics.periods import next_start, period_start
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
+from territoria.dates import check_day
 from territoria.errors import Conflict, Invalid, NotFound
 from territoria.ingest.models import Batch
 
@@ -91,6 +92,8 @@ def data_version(session: Session, kpi: KpiDefinition) -> str:
 
 def default_scope(period: str, start: date | None, end: date | None, level: str) -> Scope:
     """The asked span aligned on whole periods; by default the last complete and current periods."""
+    start = check_day(start, "start") if start else None
+    end = check_day(end, "end") if end else None
     if end is None:
         end = next_start(period_start(datetime.now(UTC).date(), period), period)
     else:

@@ -47,7 +47,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
-from territoria.errors import DomainError, Unparseable
+from territoria.dates import MAX_YEAR, MIN_YEAR, check_instant
+from territoria.errors import DomainError, Invalid, Unparseable
 
 MAX_EXPRESSION = 2000
 DATE_FUNCTIONS = frozenset({"year", "month", "day", "hour"})
@@ -55,6 +56,9 @@ AGGREGATES = frozenset({"count", "sum", "avg", "min", "max"})
 KEYWORDS = frozenset({"and", "or", "not", "in", "like", "is", "null", "true", "false", "as", "asc", "desc"})
 COMPARISONS = ("<=", ">=", "!=", "<>", "=", "<", ">")
 Field = Literal["select", "where", "group_by", "order_by"]
+# Parentheses and 'not's one condition may nest: the parser and the SQL compiler recurse once per level,
+# and a few hundred levels exhaust Python's stack (RecursionError, a 500).
+MAX_DEPTH = 50
 
 
 class QueryRejected(DomainError):
@@ -276,6 +280,7 @@ class _Parser:
         self.field = field
         self.tokens = tokenize(field, text)
         self.i = 0
+        self.depth = 0  # open parentheses and 'not's around the current condition
 
     @property
     def tok(self) -> Token:
@@ -379,13 +384,30 @@ class _Parser:
         return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
 
     def negation(self) -> Cond:
-        if self.accept("keyword", "not"):
-            return Not(self.negation())
-        if opening := self.accept("punct", "("):
+        if self.tok.kind in ("keyword", "punct") and self.tok.value in ("not", "("):
+            return self.nested()
+        return self.predicate()
+
+    def nested(self) -> Cond:
+        """A 'not' or a parenthesised condition, refused past MAX_DEPTH levels (recursion is bounded)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _syntax(
+                self.field,
+                f"conditions are nested more than {MAX_DEPTH} levels deep (parentheses and 'not'): "
+                f"simplify the expression / conditions imbriquées sur plus de {MAX_DEPTH} niveaux : "
+                "simplifiez l'expression",
+                self.tok.pos,
+            )
+        try:
+            if self.accept("keyword", "not"):
+                return Not(self.negation())
+            opening = self.advance()
             inner = self.disjunction()
             self.expect("punct", ")", "')' to close the '(' at position " + str(opening.pos))
             return inner
-        return self.predicate()
+        finally:
+            self.depth -= 1
 
     def predicate(self) -> Cond:
         left = self.operand()
@@ -504,7 +526,10 @@ def parse_instant(text: str) -> datetime | None:
         value = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return check_instant(value, "date")
+    except Invalid:  # years near 1 or 9999 overflow once a zone is applied: refused like a malformed date
+        return None
 
 
 def rejected(field: Field, code: str, message: str, pos: int | None) -> QueryRejected:
@@ -528,7 +553,7 @@ def literal_value(field: Field, col_type: str, lit: Lit, *, year_fn: bool = Fals
     if col_type == "boolean" and kind == "boolean":
         return lit.value
     if col_type in ("datetime", "date"):
-        if year_fn and kind == "integer" and 1 <= lit.value <= 9999:
+        if year_fn and kind == "integer" and MIN_YEAR <= lit.value <= MAX_YEAR:
             value: datetime | None = datetime(lit.value, 1, 1, tzinfo=UTC)
         else:
             value = parse_instant(lit.value) if kind == "string" else None

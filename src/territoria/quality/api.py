@@ -14,6 +14,7 @@ from territoria.access.policy import can_read, require_read
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset, list_datasets
+from territoria.dates import QueryDay, check_day
 from territoria.db.base import utcnow
 from territoria.errors import Invalid
 from territoria.quality import scores
@@ -139,8 +140,8 @@ def operator_latest(session: Session, datasets: list[Dataset]) -> list[OperatorL
 
 def _window(start: date | None, end: date | None) -> tuple[datetime, datetime]:
     """[start, end) as UTC midnights from inclusive dates (default: the last 30 days)."""
-    last = scores.day_start(end or utcnow())
-    first = scores.day_start(start) if start else last - timedelta(days=DEFAULT_DAYS - 1)
+    last = scores.day_start(check_day(end, "end") if end else utcnow())
+    first = scores.day_start(check_day(start, "start")) if start else last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise Invalid("start must not be after end")
     if (last - first).days >= scores.MAX_DAYS:
@@ -154,8 +155,8 @@ def dataset_quality(
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
-    start: Annotated[date | None, Query(description="first UTC day (inclusive)")] = None,
-    end: Annotated[date | None, Query(description="last UTC day (inclusive), default today")] = None,
+    start: Annotated[QueryDay | None, Query(description="first UTC day (inclusive)")] = None,
+    end: Annotated[QueryDay | None, Query(description="last UTC day (inclusive), default today")] = None,
 ) -> DatasetQuality:
     """Daily quality scores of a dataset: latest, history, per component, open quarantine, findings."""
     ds = get_dataset(session, slug)

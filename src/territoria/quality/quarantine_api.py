@@ -16,6 +16,7 @@ from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
 from territoria.catalog.types import RowId
+from territoria.dates import QueryInstant
 from territoria.errors import NotFound
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.schemas import BatchResult
@@ -279,8 +280,8 @@ def dataset_report(
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: QueryInstant | None = None,
+    end: QueryInstant | None = None,
     fmt: Format = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any] | HTMLResponse:

@@ -8,7 +8,6 @@ form posts carry the session's CSRF token, and cross-site posts are refused as w
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
@@ -22,6 +21,7 @@ from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.context import Context
+from territoria.dates import QueryInstant
 from territoria.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from territoria.ingest.models import Batch
 from territoria.quality import quarantine, reports
@@ -212,8 +212,8 @@ def dataset_report_page(
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: QueryInstant | None = None,
+    end: QueryInstant | None = None,
 ) -> HTMLResponse:
     """The quality report of a dataset over a period (same rule as the quarantine page)."""
     ds = _allowed(session, principal, slug)

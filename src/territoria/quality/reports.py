@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Dataset, Organisation
+from territoria.dates import check_instant
 from territoria.db.dialect import dialect_name
 from territoria.errors import Invalid
 from territoria.ingest.models import Batch, QuarantinedRow
@@ -114,18 +115,13 @@ def batch_report(session: Session, batch: Batch, ds: Dataset) -> dict[str, Any]:
 
 def period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """The report period, bounded: the last 30 days by default, at most a year (naive times are UTC)."""
-    end = _utc(end) if end else datetime.now(UTC)
-    start = _utc(start) if start else end - timedelta(days=DEFAULT_DAYS)
+    end = check_instant(end, "end") if end else datetime.now(UTC)
+    start = check_instant(start, "start") if start else end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
         raise Invalid("the report period must start before it ends")
     if end - start > timedelta(days=MAX_DAYS):
         raise Invalid(f"the report period is at most {MAX_DAYS} days")
     return start, end
-
-
-def _utc(value: datetime) -> datetime:
-    """An aware UTC time."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _day(session: Session) -> ColumnElement[Any]:

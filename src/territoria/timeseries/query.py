@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from territoria.access.personal import ASSET, PREFIX, View, pseudonym_index
 from territoria.catalog.models import Asset, Dataset, Metric, Series
+from territoria.dates import parse_instant
 from territoria.errors import Invalid
 from territoria.timeseries.models import measurement, rollup_day, rollup_hour
 from territoria.timeseries.schemas import Agg, Point, Resolution, SeriesQueryResult
@@ -19,16 +20,8 @@ MAX_POINTS = 100_000
 
 
 def parse_bound(raw: str | None, name: str) -> datetime | None:
-    """An ISO date or datetime query bound; a bound without a zone is read as UTC."""
-    if raw is None or raw == "":
-        return None
-    try:
-        value = datetime.fromisoformat(raw.strip().replace(" ", "+", 1) if "T" in raw and " " in raw else raw)
-    except ValueError as exc:
-        raise Invalid(
-            f"'{name}' must be an ISO-8601 date or datetime, e.g. 2026-11-01 or 2026-11-01T00:00:00Z"
-        ) from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """An ISO date or datetime query bound (UTC when no zone), held to the years every query accepts."""
+    return parse_instant(raw, name)
 
 
 def names(raw: str | None) -> list[str] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -18,6 +17,8 @@ from territoria.analytics.definitions import KpiDefinition
 from territoria.analytics.engine import TERRITORY, Scope
 from territoria.analytics.periods import next_start, period_start
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.dates import QueryDay
+from territoria.spreadsheet import safe_cell
 from territoria.web import dashboard_service as dash
 from territoria.web import i18n, i18n_dashboard
 from territoria.web.pages import page_lang, render
@@ -46,15 +47,20 @@ def csv_href(code: str, scope: Scope, area: str | None = None) -> str:
     return f"/kpis/{code}.csv?{urlencode(query)}"
 
 
+def _spreadsheet_row(row: Sequence[object]) -> list[object]:
+    """A row for spreadsheets: text cells cannot run as formulas, numbers stay numbers."""
+    return [safe_cell(cell) if isinstance(cell, str) else cell for cell in row]
+
+
 def _lines(header: Sequence[str], rows: Sequence[Sequence[object]], bom: bool) -> Iterator[str]:
-    """CSV text, a few hundred rows at a time."""
+    """CSV text, a few hundred rows at a time (`bom`: for spreadsheets, formulas neutralised)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if bom:
         buffer.write("\ufeff")
     writer.writerow(header)
     for i, row in enumerate(rows, start=1):
-        writer.writerow(row)
+        writer.writerow(_spreadsheet_row(row) if bom else row)
         if i % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -70,8 +76,8 @@ def kpi_csv(
     principal: PrincipalDep,
     level: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = "commune",
     period: Literal["day", "week", "month", "year"] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: QueryDay | None = None,
+    end: QueryDay | None = None,
     area: Annotated[str | None, Query(max_length=16)] = None,
     bom: bool = False,
     lang: Literal["fr", "en"] = "fr",
