@@ -31,6 +31,7 @@ def tampering(ctx: Context) -> Iterator[Session]:
             for name in SQLITE_TRIGGERS:
                 session.execute(text(f"DROP TRIGGER {name}"))
         yield session
+        session.flush()  # ORM changes too, before the triggers are back
         if not postgres:
             for name, verb in SQLITE_TRIGGERS.items():
                 session.execute(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.access.audit_tamper import tampering
 from tests.conftest import World
 
 from territoria.access.agreement_models import Agreement
@@ -153,7 +154,7 @@ def test_the_audit_page_is_for_platform_admins(world: World) -> None:
     assert "is not valid" in noted.text and "Unknown organisation" in noted.text
     export = admin.get("/api/v1/audit/export?format=csv&action=test.page")  # the page's link, with the cookie
     assert export.status_code == 200 and len(export.text.strip().splitlines()) == 61
-    with world.ctx.session(write=True) as s:
+    with tampering(world.ctx) as s:
         event = s.get(AuditEvent, 3)
         assert event is not None
         event.target = "tampered"

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import func, select, update
+from tests.access.audit_tamper import tampering
 from tests.conftest import World
 
 from territoria.access.audit import event_hash, record
+from territoria.access.audit_chain import KEYED_HMAC, chain_key
 from territoria.access.audit_models import AuditEvent
 from territoria.catalog.service import get_organisation
 
@@ -115,13 +117,17 @@ def test_exports_stream_every_event_in_chain_order(world: World) -> None:
     assert nd.headers["content-type"].startswith("application/x-ndjson")
     events = [orjson.loads(line) for line in nd.text.splitlines()]
     assert len(events) == total
-    # The exported values are those the hash covers: the chain can be checked outside the platform.
+    # The exported values are those the hash covers: the chain can be checked outside the platform,
+    # by whoever holds the audit key.
+    key = chain_key(world.ctx.settings)
     previous = "0" * 64
     for e in events:
         assert e["prev_hash"] == previous
         fields = {k: e[k] for k in ("id", "actor", "organisation_id", "action", "target", "details")}
         at = datetime.fromisoformat(e["at"])
-        assert event_hash(**fields, at=at, prev_hash=e["prev_hash"]) == e["hash"]
+        version = e["hash_version"]
+        assert event_hash(**fields, at=at, prev_hash=e["prev_hash"], version=version, key=key) == e["hash"]
+        assert version == KEYED_HMAC and event_hash(**fields, at=at, prev_hash=e["prev_hash"]) != e["hash"]
         previous = e["hash"]
     assert world.client.get("/api/v1/audit/export?format=xml", headers=world.admin).status_code == 422
     with world.ctx.session() as s:
@@ -134,7 +140,7 @@ def test_verify_reports_the_chain_state(world: World) -> None:
     assert r.status_code == 200
     report = r.json()
     assert report["ok"] is True and report["checked"] == count(world) and report["first_bad_id"] is None
-    with world.ctx.session(write=True) as s:
+    with tampering(world.ctx) as s:
         s.execute(update(AuditEvent).where(AuditEvent.id == 2).values(actor="someone-else"))
     broken = c.get("/api/v1/audit/verify", headers=world.admin).json()
     assert broken["ok"] is False and broken["first_bad_id"] == 2 and "modified" in broken["reason"]
