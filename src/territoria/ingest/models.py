@@ -1,11 +1,11 @@
-"""Batch, quarantine and record tables."""
+"""Batch, quarantine, dead-letter and record tables."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from territoria.db.base import Base, JSONType, UTCDateTime, utcnow
@@ -73,3 +73,22 @@ class Record(Base):
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     schema_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DeadLetter(Base):
+    """A message that could be neither stored nor quarantined after bounded retries, kept as received.
+
+    The worker acknowledges it once it is here, so that it cannot block the subscription; an operator
+    reads the error, fixes the cause and publishes the payload again.
+    """
+
+    __tablename__ = "ingest_dead_letter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), default="mqtt")
+    topic: Mapped[str] = mapped_column(Text)
+    dataset: Mapped[str] = mapped_column(String(200), default="", index=True)  # slug named by the topic
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -24,10 +24,12 @@ def upgrade() -> None:
     # Sections are appended here: accounts (pending memberships), ingest (dead letters), audit.
     _upgrade_accounts()
     _upgrade_audit()
+    _upgrade_ingest()
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    _downgrade_ingest()
     _downgrade_audit()
     _downgrade_accounts()
 
@@ -119,3 +121,32 @@ def _downgrade_audit() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_column("hash_version")
+
+
+# --- ingest: dead letters of the MQTT worker --------------------------------------------------------
+
+
+def _upgrade_ingest() -> None:
+    """The ingest_dead_letter table: messages neither stored nor quarantined after bounded retries."""
+    from territoria.db.base import UTCDateTime
+
+    op.create_table(
+        "ingest_dead_letter",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("dataset", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_dead_letter")),
+    )
+    with op.batch_alter_table("ingest_dead_letter", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ingest_dead_letter_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ingest_dead_letter_dataset"), ["dataset"], unique=False)
+
+
+def _downgrade_ingest() -> None:
+    """Drop the ingest_dead_letter table."""
+    op.drop_table("ingest_dead_letter")
