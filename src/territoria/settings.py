@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Open-data release files (Parquet); default: a "releases" folder beside the SQLite file.
     release_dir: Path | None = None
     explore_max_limit: int = 10_000  # largest page the explore API returns
+    # API reads on PostgreSQL: a statement running longer is cancelled (503 + Retry-After); 0: no limit.
+    statement_timeout_ms: int = 15_000
+    # Expensive queries (raw reads, explore, exports, KPI computations) one caller may run at once; 0: any.
+    expensive_queries_per_caller: int = 2
     # Key of the audit chain's HMAC (never stored in the database); default: derived from secret_key.
     audit_key: str | None = None
     # Signed checkpoints of the audit head (JSON lines); default: beside the releases folder.
