@@ -91,9 +91,13 @@ def record(
     """Append one event in the caller's transaction: it commits or rolls back with what it describes."""
     _lock_chain(session)
     head = session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        select(AuditEvent.id, AuditEvent.hash, AuditEvent.hash_version)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
     ).first()
     prev_id, prev_hash = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
+    # The first keyed event is checkpointed: a chain later rewritten as old unkeyed rows is caught.
+    first_keyed = head is None or head[2] != KEYED_HMAC
     settings = session_settings(session)
     event = AuditEvent(
         id=prev_id + 1,
@@ -110,8 +114,10 @@ def record(
     session.add(event)
     session.flush()
     every = settings.audit_checkpoint_every
-    if action in CHECKPOINTED_ACTIONS or (every > 0 and event.id % every == 0):
-        session.info[PENDING] = (event.id, event.hash, action if action in CHECKPOINTED_ACTIONS else "every")
+    if action in CHECKPOINTED_ACTIONS:
+        session.info[PENDING] = (event.id, event.hash, action)
+    elif first_keyed or (every > 0 and event.id % every == 0):
+        session.info[PENDING] = (event.id, event.hash, "first keyed event" if first_keyed else "every")
     return event
 
 

@@ -1,4 +1,4 @@
-"""`territoria audit …`: check the hash chain of the audit trail and list its events."""
+"""`territoria audit …`: check the keyed chain of the audit trail (and its checkpoints), list its events."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.settings import Settings
 
-audit_app = typer.Typer(help="Audit trail: hash-chained security events.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit trail: HMAC-chained security events.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
@@ -26,7 +26,7 @@ def _context() -> Context:
 
 @audit_app.command("verify")
 def verify_command() -> None:
-    """Walk the whole chain; exit 1 at the first modified, deleted or reordered event."""
+    """Walk the whole chain, then compare it with the signed checkpoints; exit 1 at the first problem."""
     ctx = _context()
     try:
         with ctx.session() as session:
@@ -35,13 +35,19 @@ def verify_command() -> None:
         ctx.engine.dispose()
     if report.ok:
         typer.echo(f"{report.checked} events, chain intact / chaîne intacte")
+        if report.legacy:
+            typer.echo(f"{report.legacy} of them from before the keyed chain (SHA-256) / antérieurs à la clé")
+        typer.echo(f"{report.checkpoints} signed checkpoints / points de contrôle signés")
         if report.head_hash:
             typer.echo(f"head {report.head_hash}")
         return
-    console.print(
-        f"[bold red]chain broken / chaîne rompue[/] at event {report.first_bad_id} "
-        f"({report.checked} events intact before it): {report.reason}"
-    )
+    if report.first_bad_id is None:  # the table disagrees with the checkpoints as a whole
+        console.print(f"[bold red]audit trail tampered / journal d'audit altéré[/]: {report.reason}")
+    else:
+        console.print(
+            f"[bold red]chain broken / chaîne rompue[/] at event {report.first_bad_id} "
+            f"({report.checked} events intact before it): {report.reason}"
+        )
     raise typer.Exit(1)
 
 
