@@ -19,6 +19,7 @@ from territoria.analytics.api import router as kpi_router
 from territoria.analytics.steering_api import router as steering_router
 from territoria.analytics.steering_pages import router as steering_pages_router
 from territoria.api import errors, security
+from territoria.api.deps import flush_refusals
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.domains.ev.api import router as ev_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         redoc_url=None,
     )
     app.state.context = context
+    app.router.on_shutdown.append(lambda: flush_refusals(context))  # counted refusals reach the trail
     errors.install(app)
     security.install(app)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from territoria.access.audit import record
+from territoria.access.audit_refusals import SUMMARY_ACTION, SUMMARY_TARGET, counter_for
 from territoria.access.principal import Principal
 from territoria.access.service import authenticate
 from territoria.access.websessions import (
@@ -21,6 +22,7 @@ from territoria.access.websessions import (
     find_session,
     principal_of_session,
 )
+from territoria.api.timeouts import set_statement_timeout
 from territoria.context import Context
 from territoria.errors import Forbidden, TooLarge, Unauthenticated
 
@@ -36,19 +38,40 @@ def get_context(request: Request) -> Context:
 
 
 def get_session(ctx: Annotated[Context, Depends(get_context)]) -> Iterator[Session]:
-    """A read transaction for the request."""
+    """A read transaction for the request, its statements bounded in time on PostgreSQL."""
     with ctx.session() as session:
+        set_statement_timeout(session, ctx.settings.statement_timeout_ms)
         yield session
 
 
 def write_journal(ctx: Context, principal: Principal, request: Request) -> None:
-    """Append the request's security events to the audit trail in their own transaction."""
-    if not principal.journal.events:
-        return
-    where = {"method": request.method, "path": request.url.path}
+    """Append the request's security events to the audit trail in their own transaction.
+
+    Refusals of anonymous callers are counted, not written one by one (see audit_refusals).
+    """
+    refusals = counter_for(ctx, ctx.settings.audit_refusal_interval_s)
+    events = principal.journal.events
+    if events and principal.anonymous:
+        route = getattr(request.scope.get("route"), "path", None) or request.url.path
+        address = request.client.host if request.client else "unknown"
+        events = refusals.absorb(events, method=request.method, route=route, address=address)
+    summary = refusals.take_summary()
+    if events or summary:
+        write_events(ctx, principal, events, {"method": request.method, "path": request.url.path}, summary)
+    principal.journal.events.clear()
+
+
+def write_events(
+    ctx: Context,
+    principal: Principal,
+    events: list[dict[str, Any]],
+    where: dict[str, str],
+    summary: dict[str, Any] | None = None,
+) -> None:
+    """One write transaction: the events, then a summary of counted anonymous refusals if one is due."""
     try:
         with ctx.session(write=True) as session:
-            for event in principal.journal.events:
+            for event in events:
                 record(
                     session,
                     actor=principal.actor,
@@ -57,9 +80,19 @@ def write_journal(ctx: Context, principal: Principal, request: Request) -> None:
                     organisation_id=principal.organisation_id,
                     details={**event["details"], **where},
                 )
+            if summary is not None:
+                record(
+                    session, actor="anonymous", action=SUMMARY_ACTION, target=SUMMARY_TARGET, details=summary
+                )
     except Exception:  # the answer must not fail because its audit note could not be written
-        log.exception("could not write %d audit event(s)", len(principal.journal.events))
-    principal.journal.events.clear()
+        log.exception("could not write %d audit event(s)", len(events) + (summary is not None))
+
+
+def flush_refusals(ctx: Context) -> None:
+    """Write the counted anonymous refusals now (when the server stops)."""
+    summary = counter_for(ctx, ctx.settings.audit_refusal_interval_s).take_summary(force=True)
+    if summary is not None:
+        write_events(ctx, Principal(), [], {}, summary)
 
 
 async def _csrf_presented(request: Request) -> str | None:
