@@ -15,16 +15,32 @@ from sqlalchemy.orm import Session
 from territoria.access.audit_chain import (
     KEYED_HMAC,
     chain_key,
-    event_hash,  # noqa: F401 - re-exported for this module's callers
+    event_hash,
     hash_of,
     session_settings,
 )
 from territoria.access.audit_chain import iso as _iso
 from territoria.access.audit_checkpoints import checkpoint_committed
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
-from territoria.access.audit_verify import PAGE_SIZE, VerifyReport, verify  # noqa: F401 - re-exported
+from territoria.access.audit_verify import PAGE_SIZE, VerifyReport, verify
 from territoria.db.base import utcnow
 from territoria.db.dialect import dialect_name
+
+__all__ = [  # verify, VerifyReport and event_hash live in audit_verify and audit_chain, imported from here
+    "PAGE_SIZE",
+    "AuditEventPublic",
+    "EventFilter",
+    "VerifyReport",
+    "audit_table_row",
+    "canonical_details",
+    "event_hash",
+    "event_record",
+    "iter_events",
+    "list_events",
+    "principal_actor",
+    "record",
+    "verify",
+]
 
 if TYPE_CHECKING:  # access.service records events: no import cycle at run time
     from territoria.access.principal import Principal
