@@ -17,6 +17,7 @@ from territoria.catalog.models import Dataset
 from territoria.errors import Forbidden, Unauthenticated
 
 Via = Literal["owner", "agreement", "open", "none"]
+Scope = Literal["data", "release"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,22 @@ def check_read(principal: Principal, ds: Dataset) -> bool:
 def can_read(principal: Principal, ds: Dataset) -> bool:
     """True when the principal may read the dataset (nothing is noted)."""
     return decide(principal, ds, Capability.READ).allowed
+
+
+def read_scope(principal: Principal, ds: Dataset, needs: Iterable[str] = ()) -> Scope:
+    """What a domain view (a figure, a map, a page computed from a dataset) may use of a dataset: "data"
+    when the principal may read it (with the fields or metrics `needs` names), else only its published
+    open-data "release". Domain modules never read a dataset without asking this (or `require_read`).
+    Reads under an agreement are noted; a fallback to the release is not a refusal and is not noted."""
+    decision = decide(principal, ds, Capability.READ)
+    if not decision.allowed:
+        return "release"
+    fields = allowed_fields(principal, ds)
+    if fields is not None and not set(needs) <= fields:
+        return "release"  # an agreement leaving out a metric the view needs: only the release applies
+    if decision.via == "agreement" and decision.grant is not None:
+        principal.journal.add("dataset.read", f"dataset:{ds.slug}", agreement=decision.grant.agreement_id)
+    return "data"
 
 
 def readable(principal: Principal, datasets: Iterable[Dataset]) -> list[Dataset]:

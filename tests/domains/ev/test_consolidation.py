@@ -19,7 +19,14 @@ from territoria.quality.tableschema.samples import to_csv
 
 def load(world: World, slug: str, csv_text: str) -> None:
     """Create an IRVE static dataset (unless it exists) and import a CSV into it, all rows accepted."""
-    body = {"slug": slug, "title": slug, "domain": "ev", "kind": "records", "schema": "irve-statique"}
+    body = {
+        "slug": slug,
+        "title": slug,
+        "domain": "ev",
+        "kind": "records",
+        "schema": "irve-statique",
+        "access": "open",
+    }
     r = world.client.post("/api/v1/datasets", json=body, headers=world.operator)
     assert r.status_code in (201, 409), r.text
     headers = {**world.operator, "content-type": "text/csv"}

@@ -14,7 +14,14 @@ from tests.domains.ev.irve_factory import irve_csv, pdc_id
 from territoria.api.app import create_app
 from territoria.web import i18n
 
-IRVE = {"slug": "irve", "title": "IRVE", "domain": "ev", "kind": "records", "schema": "irve-statique"}
+IRVE = {
+    "slug": "irve",
+    "title": "IRVE",
+    "domain": "ev",
+    "kind": "records",
+    "schema": "irve-statique",
+    "access": "open",
+}
 
 
 def load_irve(world: World, csv: str) -> TestClient:

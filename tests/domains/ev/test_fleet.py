@@ -32,7 +32,14 @@ def test_sdes_combined_count_is_taken_as_battery_electric_and_said() -> None:
 
 
 def test_cli_import_api_and_page(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    body = {"slug": "irve", "title": "irve", "domain": "ev", "kind": "records", "schema": "irve-statique"}
+    body = {
+        "slug": "irve",
+        "title": "irve",
+        "domain": "ev",
+        "kind": "records",
+        "schema": "irve-statique",
+        "access": "open",
+    }
     assert world.client.post("/api/v1/datasets", json=body, headers=world.operator).status_code == 201
     headers = {**world.operator, "content-type": "text/csv"}
     r = world.client.post("/api/v1/datasets/irve/records", content=irve_csv().encode(), headers=headers)

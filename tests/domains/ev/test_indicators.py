@@ -180,7 +180,14 @@ def test_epci_level_is_refused_while_not_loaded(tmp_path: Path) -> None:
 
 
 def test_routes_on_imported_irve(world: World) -> None:
-    body = {"slug": "irve", "title": "IRVE", "domain": "ev", "kind": "records", "schema": "irve-statique"}
+    body = {
+        "slug": "irve",
+        "title": "IRVE",
+        "domain": "ev",
+        "kind": "records",
+        "schema": "irve-statique",
+        "access": "open",
+    }
     assert world.client.post("/api/v1/datasets", json=body, headers=world.operator).status_code == 201
     headers = {**world.operator, "content-type": "text/csv"}
     r = world.client.post("/api/v1/datasets/irve/records", content=irve_csv(5, 2).encode(), headers=headers)

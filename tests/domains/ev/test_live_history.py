@@ -42,7 +42,14 @@ ROWS = [
 @pytest.fixture
 def fed(world: World) -> World:
     """Ten IRVE points (five stations of two), registered, with the status rows above."""
-    body = {"slug": "irve", "title": "irve", "domain": "ev", "kind": "records", "schema": "irve-statique"}
+    body = {
+        "slug": "irve",
+        "title": "irve",
+        "domain": "ev",
+        "kind": "records",
+        "schema": "irve-statique",
+        "access": "open",
+    }
     assert world.client.post("/api/v1/datasets", json=body, headers=world.operator).status_code == 201
     headers = {**world.operator, "content-type": "text/csv"}
     r = world.client.post("/api/v1/datasets/irve/records", content=irve_csv().encode(), headers=headers)
@@ -77,7 +84,7 @@ def test_latest_status_and_station_states(fed: World) -> None:
 
 
 def test_live_route_counts_stations(fed: World) -> None:
-    body = fed.client.get("/api/v1/ev/live").json()
+    body = fed.client.get("/api/v1/ev/live", headers=fed.operator).json()
     by_id = {st["id_station"]: st for st in body["stations"]}
     assert by_id["FRA68P060000"]["state"] == "available"
     assert by_id["FRA68P060000"]["points"] == {S0A: "available", S0B: "out_of_service"}
@@ -96,7 +103,10 @@ def test_live_route_counts_stations(fed: World) -> None:
 
 
 def test_daily_availability_route_hand_computed(fed: World) -> None:
-    r = fed.client.get("/api/v1/ev/availability/daily", params={"level": "commune", "code": NICE, "days": 2})
+    owner = fed.operator
+    r = fed.client.get(
+        "/api/v1/ev/availability/daily", params={"level": "commune", "code": NICE, "days": 2}, headers=owner
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["charge_points"] == 2
@@ -107,9 +117,10 @@ def test_daily_availability_route_hand_computed(fed: World) -> None:
     assert first["occupancy_rate"] == pytest.approx(0.0)
     # yesterday: S0A occupied 12:00-18:00 (6 h), nothing else known
     assert second["occupancy_rate"] == pytest.approx(1.0) and second["unknown_h"] == pytest.approx(42.0)
-    assert fed.client.get("/api/v1/ev/availability/daily", params={"level": "commune"}).status_code == 422
-    assert fed.client.get("/api/v1/ev/availability/daily", params={"days": 0}).status_code == 422
-    territory = fed.client.get("/api/v1/ev/availability/daily", params={"days": 3}).json()
+    daily = "/api/v1/ev/availability/daily"
+    assert fed.client.get(daily, params={"level": "commune"}, headers=owner).status_code == 422
+    assert fed.client.get(daily, params={"days": 0}, headers=owner).status_code == 422
+    territory = fed.client.get(daily, params={"days": 3}, headers=owner).json()
     assert territory["charge_points"] == 10 and len(territory["days"]) == 3
 
 
@@ -169,7 +180,7 @@ def test_growth_route_by_level(fed: World) -> None:
 
 
 def test_pages_show_live_state_outages_trends_and_timeline(fed: World) -> None:
-    page = fed.client.get("/ev?lang=en")
+    page = fed.client.get("/ev?lang=en", headers=fed.operator)
     assert page.status_code == 200
     html = page.text
     # per charge point: S0A free, S0B out, S1A/S1B occupied, S2A stale and five never reported
@@ -178,14 +189,21 @@ def test_pages_show_live_state_outages_trends_and_timeline(fed: World) -> None:
     assert "Charge points out of service for more than 7 days" in html and S0B in html
     assert 'id="ev-chart-growth"' in html and 'id="ev-chart-days"' in html
     assert '<option value="state" selected>' in html
-    station = fed.client.get("/ev/stations/FRA68P060000?lang=fr")
+    station = fed.client.get("/ev/stations/FRA68P060000?lang=fr", headers=fed.operator)
     assert station.status_code == 200
     assert 'data-station-state="available"' in station.text and 'id="ev-timeline-config"' in station.text
     assert "Historique des points de la station" in station.text and "<code>irve</code>" in station.text
 
 
 def test_without_status_feed_the_page_says_how_to_load_one(world: World) -> None:
-    body = {"slug": "irve", "title": "irve", "domain": "ev", "kind": "records", "schema": "irve-statique"}
+    body = {
+        "slug": "irve",
+        "title": "irve",
+        "domain": "ev",
+        "kind": "records",
+        "schema": "irve-statique",
+        "access": "open",
+    }
     world.client.post("/api/v1/datasets", json=body, headers=world.operator)
     headers = {**world.operator, "content-type": "text/csv"}
     world.client.post("/api/v1/datasets/irve/records", content=irve_csv().encode(), headers=headers)
@@ -247,12 +265,15 @@ ODD_QUERIES = [
 
 def test_odd_queries_get_a_clear_4xx_or_an_answer(fed: World) -> None:
     for query in ODD_QUERIES:
-        r = fed.client.get(query)
+        r = fed.client.get(query, headers=fed.operator)
         assert r.status_code in (200, 404, 422), (query, r.status_code, r.text)
 
 
 def test_availability_and_sessions_by_epci(fed: World) -> None:
-    assert fed.client.get("/api/v1/ev/availability", params={"level": "epci"}).status_code == 422
+    owner = fed.operator
+    assert (
+        fed.client.get("/api/v1/ev/availability", params={"level": "epci"}, headers=owner).status_code == 422
+    )
     with fed.ctx.session(write=True) as s:
         load_groups(s, DEFAULT_EPCI)
         ensure_sessions_dataset(s, get_organisation(s, "lightco"))
@@ -272,10 +293,9 @@ def test_availability_and_sessions_by_epci(fed: World) -> None:
         },
     ]
     import_rows(fed.ctx, SESSIONS_DATASET, checked_rows(list(enumerate(rows, start=1)), None), key="epci")
-    by_epci = fed.client.get("/api/v1/ev/availability", params={"level": "epci", "days": 3}).json()["rows"]
-    communes = fed.client.get("/api/v1/ev/availability", params={"level": "commune", "days": 3}).json()[
-        "rows"
-    ]
+    available = "/api/v1/ev/availability"
+    by_epci = fed.client.get(available, params={"level": "epci", "days": 3}, headers=owner).json()["rows"]
+    communes = fed.client.get(available, params={"level": "commune", "days": 3}, headers=owner).json()["rows"]
     metro = next(r for r in by_epci if r["area_code"] == "200030195")  # Nice's EPCI: station 0 only
     nice = next(r for r in communes if r["area_code"] == NICE)
     assert metro["charge_points"] == nice["charge_points"] == 2

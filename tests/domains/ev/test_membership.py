@@ -61,7 +61,14 @@ def test_each_source_has_its_own_history(world: World) -> None:
 
 
 def test_a_rejected_batch_leaves_no_span(world: World) -> None:
-    body = {"slug": "irve", "title": "irve", "domain": "ev", "kind": "records", "schema": "irve-statique"}
+    body = {
+        "slug": "irve",
+        "title": "irve",
+        "domain": "ev",
+        "kind": "records",
+        "schema": "irve-statique",
+        "access": "open",
+    }
     world.client.post("/api/v1/datasets", json=body, headers=world.operator)
     bad = to_csv(irve_rows(stations=1, per_station=1)).replace("22,", "not-a-number,", 1)
     headers = {**world.operator, "content-type": "text/csv"}

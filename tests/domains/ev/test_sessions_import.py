@@ -30,7 +30,14 @@ REGISTRY = PointRegistry({pdc_id(0, 0): 22.0, pdc_id(0, 1): None})
 
 def with_points(world: World) -> World:
     """The world with 10 IRVE points (2 per commune) registered as assets of ev-status."""
-    body = {"slug": "irve", "title": "irve", "domain": "ev", "kind": "records", "schema": "irve-statique"}
+    body = {
+        "slug": "irve",
+        "title": "irve",
+        "domain": "ev",
+        "kind": "records",
+        "schema": "irve-statique",
+        "access": "open",
+    }
     assert world.client.post("/api/v1/datasets", json=body, headers=world.operator).status_code == 201
     headers = {**world.operator, "content-type": "text/csv"}
     r = world.client.post("/api/v1/datasets/irve/records", content=irve_csv().encode(), headers=headers)

@@ -10,11 +10,14 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from territoria.api.deps import SessionDep
+from territoria.access.policy import require_field, require_read
+from territoria.access.principal import Principal
+from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Asset, Dataset
-from territoria.domains.ev import history, live
+from territoria.domains.ev import history, live, status_access
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP
 from territoria.domains.ev.model import ChargePoint
+from territoria.domains.ev.visibility import consolidation_for
 from territoria.errors import Invalid, NotFound
 from territoria.territory.groups import group_of
 
@@ -66,6 +69,9 @@ class DailyOut(BaseModel):
     end: datetime
     charge_points: int
     days: list[DayRow]
+    # Set when the caller may not read the status history: the figures come from this open-data release
+    # (occupancy only for one station's day that the release does not withhold as secret).
+    released_version: int | None = None
 
 
 class LiveStation(BaseModel):
@@ -86,11 +92,9 @@ class LiveOut(BaseModel):
     stations: list[LiveStation]
 
 
-def _points(session: Session) -> list[ChargePoint]:
-    """The consolidated charge points."""
-    from territoria.domains.ev.consolidation import consolidate  # noqa: PLC0415 - heavy, route-local
-
-    return list(consolidate(session).points)
+def _points(session: Session, principal: Principal) -> list[ChargePoint]:
+    """The consolidated charge points of the IRVE datasets the caller may read."""
+    return list(consolidation_for(session, principal).points)
 
 
 def _members(level: str, code: str | None, area_of: dict[str, str], session: Session) -> set[str] | None:
@@ -110,9 +114,11 @@ def _members(level: str, code: str | None, area_of: dict[str, str], session: Ses
 
 
 @router.get("/indicators/history", response_model=GrowthOut)
-def ev_growth(session: SessionDep, level: LEVEL = "territory", code: CODE = None) -> GrowthOut:
+def ev_growth(
+    session: SessionDep, principal: PrincipalDep, level: LEVEL = "territory", code: CODE = None
+) -> GrowthOut:
     """Charge points, stations and kW in service at each month end, by commissioning date."""
-    points = _points(session)
+    points = _points(session, principal)
     area_of = {p.id_pdc: p.area_code for p in points if p.area_code}
     members = _members(level, code, area_of, session)
     chosen = [p for p in points if p.area_code and (members is None or p.id_pdc in members)]
@@ -145,18 +151,39 @@ def _located(session: Session, ds: Dataset) -> dict[str, str]:
 
 @router.get("/availability/daily", response_model=DailyOut)
 def ev_availability_daily(
+    ctx: ContextDep,
     session: SessionDep,
+    principal: PrincipalDep,
     level: LEVEL = "territory",
     code: CODE = None,
     days: Annotated[int, Query(ge=1, le=92, description="whole UTC days up to today")] = 30,
 ) -> DailyOut:
-    """Time-weighted availability and occupancy per UTC day, for the territory, a commune or an EPCI."""
+    """Time-weighted availability and occupancy per UTC day, for the territory, a commune or an EPCI
+    (from the status history, or for those who may not read it from its published open-data release)."""
     ds = _status_or_404(session)
+    seen = status_access.status_access(session, ctx.settings, principal, ds)
+    status_access.require_some(seen, principal)
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    if not seen.full:
+        released = status_access.in_window(seen.released, start, end)
+        area_of = {str(r.get("id_station_itinerance")): str(r.get("area_code") or "") for r in released}
+        members = _members(level, code, {k: v for k, v in area_of.items() if v}, session)
+        stations = set(area_of) if members is None else members
+        points = {str(r.get("id_station_itinerance")): int(r.get("charge_points") or 0) for r in released}
+        figures = status_access.released_days(released, stations) if stations else []
+        return DailyOut(
+            level=level,
+            code=code,
+            start=start,
+            end=end,
+            charge_points=sum(points[s] for s in stations),
+            days=[DayRow(**vars(r)) for r in figures],
+            released_version=seen.version,
+        )
     area_of = _located(session, ds)
     members = _members(level, code, area_of, session)
     chosen = set(area_of) if members is None else members
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = end - timedelta(days=days)
     rows = history.daily_figures(session, ds, chosen, start, end) if chosen else []
     return DailyOut(
         level=level,
@@ -169,14 +196,18 @@ def ev_availability_daily(
 
 
 @router.get("/live", response_model=LiveOut)
-def ev_live(session: SessionDep) -> LiveOut:
-    """Every station's state now, from its points' latest status reports."""
+def ev_live(session: SessionDep, principal: PrincipalDep) -> LiveOut:
+    """Every station's state now, from its points' latest status reports (readers of the status history
+    only: the open-data release is per day, with a delay, and never says what a point is doing now)."""
     ds = _status_or_404(session)
+    require_read(principal, ds)
+    for metric in sorted(status_access.STATUS_METRICS):
+        require_field(principal, ds, metric)
     now = datetime.now(UTC)
     latest = live.latest_status(session, ds)
     stations: dict[str, dict[str, str]] = {}
     last: dict[str, datetime] = {}
-    for p in _points(session):
+    for p in _points(session, principal):
         if not p.id_station:
             continue
         st = latest.get(p.id_pdc)

@@ -12,20 +12,22 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from territoria.access.policy import can_read
+from territoria.access.policy import can_read, read_scope
 from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.domains.ev import history, indicators, live
 from territoria.domains.ev.api import _communes, _facts, afir_by_level
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP, out_of_service_since
-from territoria.domains.ev.consolidation import Consolidation, consolidate, irve_datasets
+from territoria.domains.ev.consolidation import Consolidation
 from territoria.domains.ev.coverage import DEFAULT_DISTANCE_KM, CommuneShape, coverage
 from territoria.domains.ev.membership import moves, station_history
 from territoria.domains.ev.model import ChargePoint
 from territoria.domains.ev.sessions_stats import session_stats
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET
 from territoria.domains.ev.status import status_events
+from territoria.domains.ev.status_access import STATUS_METRICS
+from territoria.domains.ev.visibility import consolidation_for, fleet_for, irve_slugs
 from territoria.web import i18n
 from territoria.web.pages import TILES_ATTRIBUTION, TILES_URL, page_lang, render
 
@@ -199,9 +201,19 @@ def defects_view(result: Consolidation, lang: str) -> dict[str, Any]:
     }
 
 
-def apply_live(session: Session, stations: dict[str, Station], now: datetime) -> dict[str, str]:
-    """Set each station's live state; answer the state of every charge point (empty without a status feed)."""
+def readable_status(session: Session, principal: Principal) -> Dataset | None:
+    """The status dataset when the caller may read it (live states and timelines are never released)."""
     ds = live.status_dataset(session)
+    if ds is None or read_scope(principal, ds, needs=STATUS_METRICS) != "data":
+        return None
+    return ds
+
+
+def apply_live(
+    session: Session, stations: dict[str, Station], now: datetime, ds: Dataset | None
+) -> dict[str, str]:
+    """Set each station's live state; answer the state of every charge point (empty without a status feed
+    the caller may read)."""
     if ds is None:
         return {}
     latest = live.latest_status(session, ds)
@@ -214,10 +226,9 @@ def apply_live(session: Session, stations: dict[str, Station], now: datetime) ->
 
 
 def status_view(
-    session: Session, points: list[ChargePoint], states: dict[str, str], now: datetime
+    session: Session, points: list[ChargePoint], states: dict[str, str], now: datetime, ds: Dataset | None
 ) -> dict[str, Any]:
-    """Live counts, availability by day over the last weeks, and the long outages."""
-    ds = live.status_dataset(session)
+    """Live counts, availability by day over the last weeks, and the long outages (readers only)."""
     if ds is None or not states:
         return {"status": None}
     located = {p.id_pdc for p in points if p.area_code}
@@ -270,19 +281,23 @@ def sessions_view(session: Session, principal: Principal, now: datetime) -> dict
 
 def _territory_view(session: Session, lang: str, principal: Principal) -> dict[str, Any]:
     """Every figure, table and map setting of the observatory page."""
-    result = consolidate(session)
+    result = consolidation_for(session, principal)
     areas = _communes(session)
     facts = _facts(areas)
     territory = indicators.for_territory(result.points, facts)
     rows = indicators.by_commune(result.points, facts)
-    afir = afir_by_level(session, result.points, "commune", [f.code for f in facts])
-    afir_territory = afir_by_level(session, result.points, indicators.TERRITORY, [f.code for f in facts])
+    fleet = fleet_for(session, principal)
+    afir = afir_by_level(session, result.points, "commune", [f.code for f in facts], fleet)
+    afir_territory = afir_by_level(
+        session, result.points, indicators.TERRITORY, [f.code for f in facts], fleet
+    )
     shapes = [CommuneShape(a.code, a.name, a.population, a.geometry) for a in areas]
     cover = coverage(result.points, shapes, DEFAULT_DISTANCE_KM)
     stations = stations_of(result.points)
     now = datetime.now(UTC)
-    states = apply_live(session, stations, now)
-    status = status_view(session, result.points, states, now)
+    status_ds = readable_status(session, principal)
+    states = apply_live(session, stations, now, status_ds)
+    status = status_view(session, result.points, states, now, status_ds)
     days = status["status"]["days"] if status["status"] else []
     ranked = sorted(rows, key=lambda r: (-r.charge_points, -r.installed_kw, r.code))
     return {
@@ -309,11 +324,12 @@ def _territory_view(session: Session, lang: str, principal: Principal) -> dict[s
     }
 
 
-def station_status(session: Session, station: Station, lang: str) -> dict[str, Any]:
-    """A station's live state, its points' timeline over the last days, and availability per day."""
+def station_status(session: Session, station: Station, lang: str, principal: Principal) -> dict[str, Any]:
+    """A station's live state, its points' timeline over the last days, and availability per day (for
+    the readers of the status history)."""
     now = datetime.now(UTC)
-    point_states = apply_live(session, {station.id: station}, now)
-    ds = live.status_dataset(session)
+    ds = readable_status(session, principal)
+    point_states = apply_live(session, {station.id: station}, now, ds)
     if ds is None or not point_states:
         return {"point_states": point_states, "timeline": None, "station_days": []}
     ids = [p.id_pdc for p in station.points]
@@ -342,9 +358,15 @@ def station_status(session: Session, station: Station, lang: str) -> dict[str, A
     }
 
 
-def membership_view(session: Session, station: Station) -> dict[str, Any]:
-    """Which points each source listed under this station, and since when; points that moved."""
-    spans = station_history(session, station.id, [p.id_pdc for p in station.points])
+def membership_view(session: Session, station: Station, principal: Principal) -> dict[str, Any]:
+    """Which points each source listed under this station, and since when; points that moved (only the
+    sources the caller may read)."""
+    mine = set(irve_slugs(session, principal))
+    spans = [
+        s
+        for s in station_history(session, station.id, [p.id_pdc for p in station.points])
+        if s.dataset in mine
+    ]
     return {"memberships": spans, "moves": moves(spans)}
 
 
@@ -352,7 +374,7 @@ def membership_view(session: Session, station: Station) -> dict[str, Any]:
 def ev_page(request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
     """The EV observatory: figures, station map, commune map, breakdowns, coverage, defects, conflicts."""
     lang = page_lang(request)
-    values: dict[str, Any] = {"nav": "ev", "help": IMPORT_HELP, "empty": not irve_datasets(session)}
+    values: dict[str, Any] = {"nav": "ev", "help": IMPORT_HELP, "empty": not irve_slugs(session, principal)}
     if not values["empty"]:
         values.update(_territory_view(session, lang, principal))
         values["empty"] = not values["territory"].charge_points and not values["outside"]
@@ -365,7 +387,7 @@ def station_page(
 ) -> HTMLResponse:
     """One station: its charge points with power, connectors, operator and sources, and its defects."""
     lang = page_lang(request)
-    result = consolidate(session) if irve_datasets(session) else Consolidation()
+    result = consolidation_for(session, principal)
     station = stations_of(result.points).get(id_station)
     if station is None:
         missing = {"nav": "ev", "missing": id_station[:200]}
@@ -379,8 +401,8 @@ def station_page(
     values: dict[str, Any] = {
         "nav": "ev",
         "missing": None,
-        **station_status(session, station, lang),
-        **membership_view(session, station),
+        **station_status(session, station, lang, principal),
+        **membership_view(session, station, principal),
         "station": station,
         "commune": names.get(station.area_code or "", ""),
         "power_class": indicators.power_class,

@@ -141,3 +141,6 @@ class EvAvailability(BaseModel):
     start: datetime
     end: datetime
     rows: list[EvAvailabilityRow]
+    # Set when the caller may not read the status history: the figures come from this open-data release
+    # (availability per station and day; occupancy is not published per area, so it is null).
+    released_version: int | None = None
