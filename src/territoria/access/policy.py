@@ -124,6 +124,12 @@ def read_scope(principal: Principal, ds: Dataset, needs: Iterable[str] = ()) -> 
     return "data"
 
 
+def may_release_with(published: Dataset, other: Dataset) -> bool:
+    """A release of `published` may draw on `other`'s data: the same dataset, an open one, or one of the
+    same owner organisation (whose publisher decides for it); never another organisation's private data."""
+    return other.id == published.id or other.access == "open" or other.owner_id == published.owner_id
+
+
 def readable(principal: Principal, datasets: Iterable[Dataset]) -> list[Dataset]:
     """The datasets this principal may read, in the given order."""
     return [ds for ds in datasets if can_read(principal, ds)]

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import World
+from tests.domains.ev.irve_factory import irve_rows, pdc_id
 from tests.opendata.test_ev_releases import STATUS, policy_and_publish, two_sources
 
 from territoria.access.agreement_models import Agreement
@@ -17,6 +19,7 @@ from territoria.api.app import create_app
 from territoria.catalog.service import get_dataset, get_organisation
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.status import ensure_status_dataset, import_dynamic, sync_assets
+from territoria.quality.tableschema.samples import to_csv
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 ANTIBES = "06004"  # station 2: a single charge point, whose occupancy the release withholds
@@ -142,3 +145,18 @@ def test_private_irve_datasets_stay_out_of_public_figures(world: World) -> None:
     assert world.client.get("/ev/stations/FRA68P060000", headers=world.operator).status_code == 200
     months = anonymous.get("/api/v1/ev/indicators/history").json()["months"]
     assert not months or months[-1]["charge_points"] == 0
+
+
+def test_a_release_never_consolidates_another_organisations_private_irve_data(world: World) -> None:
+    two_sources(world)  # lightco's irve-a and irve-b (private)
+    body = {"slug": "irve-w", "title": "w", "domain": "ev", "kind": "records", "schema": "irve-statique"}
+    assert world.client.post("/api/v1/datasets", json=body, headers=world.other).status_code == 201
+    theirs = irve_rows(stations=7, per_station=1)[6:]  # waterco's private point, unknown to lightco
+    headers = {**world.other, "content-type": "text/csv"}
+    r = world.client.post("/api/v1/datasets/irve-w/records", content=to_csv(theirs).encode(), headers=headers)
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    outcome = policy_and_publish(world, "irve-a", {"preset": "irve-consolidated"})
+    assert outcome.published
+    path = world.ctx.settings.releases_root() / outcome.release.path
+    ids = set(pq.read_table(path).column("id_pdc_itinerance").to_pylist())
+    assert pdc_id(6, 0) not in ids and pdc_id(0, 0) in ids

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from territoria.access.policy import may_release_with
 from territoria.catalog.models import Asset, Dataset, Series
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP, DailyAvailability, daily_availability, total
 from territoria.domains.ev.consolidation import Consolidation, consolidate, irve_datasets, is_irve_static
@@ -122,10 +123,27 @@ def irve_row(cp: ChargePoint, said: list[dict[str, Any]], columns: list[ReleaseC
     return row
 
 
-def irve_table(session: Session, consolidation: Consolidation | None = None) -> DomainTable:
-    """The consolidated IRVE static table of every IRVE dataset (one row per charge point)."""
-    out = consolidation or consolidate(session)
-    records = _source_records(session, irve_datasets(session))
+def sources_for(session: Session, published: Dataset) -> list[Dataset]:
+    """The IRVE datasets a release of `published` may consolidate (the access policy decides)."""
+    return [d for d in irve_datasets(session) if may_release_with(published, d)]
+
+
+def _consolidation(session: Session, published: Dataset | None) -> Consolidation:
+    """The consolidation behind a release of `published` (of every IRVE dataset when None)."""
+    if published is None:
+        return consolidate(session)
+    slugs = [d.slug for d in sources_for(session, published)]
+    return consolidate(session, slugs) if slugs else Consolidation()
+
+
+def irve_table(
+    session: Session, consolidation: Consolidation | None = None, published: Dataset | None = None
+) -> DomainTable:
+    """The consolidated IRVE static table of the IRVE datasets a release of `published` may draw on (one
+    row per charge point)."""
+    out = consolidation or _consolidation(session, published)
+    sources = irve_datasets(session) if published is None else sources_for(session, published)
+    records = _source_records(session, sources)
     columns = irve_columns()
     rows = []
     for cp in out.points:
@@ -185,7 +203,7 @@ def _irve_check(session: Session, ds: Dataset, body: PolicyBody) -> list[dict[st
 
 def _irve_build(session: Session, ds: Dataset, body: PolicyBody, now: datetime) -> DomainTable:
     """The release table of the irve-consolidated source."""
-    return irve_table(session)
+    return irve_table(session, published=ds)
 
 
 # -- availability per station and day --------------------------------------------------------------------
@@ -312,7 +330,7 @@ def availability_table(session: Session, ds: Dataset, body: PolicyBody, now: dat
             f"publication delay ({body.delay_days} days)"
         )
     known = set(session.scalars(select(Asset.external_id).where(Asset.dataset_id == ds.id)))
-    out = consolidate(session)
+    out = _consolidation(session, ds)
     by_id = {p.id_pdc: p for p in out.points}
     # Stations whose points are followed by the status dataset; all their points count.
     members = {
