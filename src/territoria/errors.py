@@ -44,3 +44,11 @@ class TooLarge(DomainError):
 
 class TooManyRequests(DomainError):
     """Too many attempts in a short time (failed logins): wait and try again."""
+
+
+class Busy(TooManyRequests):
+    """Too many expensive queries of one caller at once, or a query past its time: retry later."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

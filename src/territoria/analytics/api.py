@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from territoria.analytics import insights, service
 from territoria.analytics.definitions import KpiDefinition, load_yaml
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
+from territoria.api.limits import expensive_guard
 from territoria.dates import QueryDay
 from territoria.errors import Invalid, Unparseable
 from territoria.territory.models import Area
@@ -45,6 +46,7 @@ def area_names(session: Any, level: str, lang: str = "fr") -> dict[str, str]:
 @router.get("/kpis/{code}", response_model=KpiValues)
 def kpi_values(
     code: str,
+    request: Request,
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
@@ -59,7 +61,7 @@ def kpi_values(
     kpi = service.get_kpi(session, code)
     service.require_kpi(session, principal, kpi)
     scope = service.default_scope(period or kpi.period, start, end, level)
-    result = service.kpi_rows(ctx, kpi, scope)
+    result = service.kpi_rows(ctx, kpi, scope, expensive_guard(request, principal))
     names = area_names(session, level, lang)
     rows = [
         KpiValue(
@@ -140,6 +142,7 @@ def create_kpi(
 @router.get("/kpis/{code}/stats")
 def kpi_statistics(
     code: str,
+    request: Request,
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
@@ -153,14 +156,14 @@ def kpi_statistics(
     service.require_kpi(session, principal, kpi)
     if level == "commune" and not area:
         raise Invalid("give the commune: area=INSEE code")
-    return insights.statistics(
-        ctx, kpi, level, area if level == "commune" and area else "territory", period, lang
-    )
+    where = area if level == "commune" and area else "territory"
+    return insights.statistics(ctx, kpi, level, where, period, lang, expensive_guard(request, principal))
 
 
 @router.get("/kpis/{code}/correlation")
 def kpi_correlation(
     code: str,
+    request: Request,
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
@@ -176,4 +179,4 @@ def kpi_correlation(
     service.require_kpi(session, principal, first)
     service.require_kpi(session, principal, second)
     scope = service.default_scope(period, start, end, level)
-    return insights.correlate(ctx, first, second, scope, lang)
+    return insights.correlate(ctx, first, second, scope, lang, expensive_guard(request, principal))

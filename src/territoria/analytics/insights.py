@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from territoria.analytics.definitions import KpiDefinition
 from territoria.analytics.engine import KpiRow, Scope
 from territoria.analytics.periods import period_start
-from territoria.analytics.service import default_scope, kpi_rows, sources
+from territoria.analytics.service import MissGuard, default_scope, kpi_rows, sources
 from territoria.analytics.stats import correlation, year_over_year
 from territoria.analytics.stats_profile import seasonal_profile
 from territoria.analytics.stats_trend import anomalies, trend
@@ -29,13 +29,15 @@ def _clean(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else x
 
 
-def history(ctx: Context, kpi: KpiDefinition, level: str, area: str, period: str) -> list[KpiRow]:
+def history(
+    ctx: Context, kpi: KpiDefinition, level: str, area: str, period: str, guard: MissGuard | None = None
+) -> list[KpiRow]:
     """The KPI's series for one area over the periods behind its statistics."""
     end = default_scope(period, None, None, level).end
     start = end
     for _ in range(HISTORY[period]):
         start = previous_start(start, period)
-    rows = kpi_rows(ctx, kpi, Scope(level, period, start, end)).rows
+    rows = kpi_rows(ctx, kpi, Scope(level, period, start, end), guard).rows
     return [r for r in rows if r.area_code == area]
 
 
@@ -68,10 +70,16 @@ def hourly_series(
 
 
 def statistics(
-    ctx: Context, kpi: KpiDefinition, level: str, area: str, period: str, lang: str
+    ctx: Context,
+    kpi: KpiDefinition,
+    level: str,
+    area: str,
+    period: str,
+    lang: str,
+    guard: MissGuard | None = None,
 ) -> dict[str, Any]:
     """Trend, year-over-year, anomalies and the hour × weekday profile of a KPI for one area."""
-    rows = [r for r in history(ctx, kpi, level, area, period) if r.value is not None]
+    rows = [r for r in history(ctx, kpi, level, area, period, guard) if r.value is not None]
     times = [datetime(r.period.year, r.period.month, r.period.day, tzinfo=UTC) for r in rows]
     values = [float(r.value) for r in rows if r.value is not None]
     slope = trend(times, values)
@@ -129,10 +137,12 @@ def _profile(profile: Any, lang: str) -> dict[str, Any] | None:
     return {"matrix": matrix, "hours": hours, "summary": profile.summary(lang), "tz": profile.tz}
 
 
-def correlate(ctx: Context, a: KpiDefinition, b: KpiDefinition, scope: Scope, lang: str) -> dict[str, Any]:
+def correlate(
+    ctx: Context, a: KpiDefinition, b: KpiDefinition, scope: Scope, lang: str, guard: MissGuard | None = None
+) -> dict[str, Any]:
     """Correlation between two KPIs over the cells (area × period) where both have a value."""
-    left = {(r.area_code, r.period): r.value for r in kpi_rows(ctx, a, scope).rows}
-    right = {(r.area_code, r.period): r.value for r in kpi_rows(ctx, b, scope).rows}
+    left = {(r.area_code, r.period): r.value for r in kpi_rows(ctx, a, scope, guard).rows}
+    right = {(r.area_code, r.period): r.value for r in kpi_rows(ctx, b, scope, guard).rows}
     keys = sorted(k for k in left.keys() & right.keys() if left[k] is not None and right[k] is not None)
     result = correlation([left[k] for k in keys], [right[k] for k in keys])
     return {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -29,6 +31,8 @@ from territoria.ingest.models import Batch
 MAX_PERIODS = {"day": 800, "week": 530, "month": 240, "year": 50}
 DEFAULT_PERIODS = {"day": 31, "week": 26, "month": 12, "year": 5}
 SHIPPED: dict[str, KpiDefinition] = {k.code: k for k in shipped()}
+# Wraps the computation of a KPI on a cache miss, given the session it runs in.
+MissGuard = Callable[[Session], AbstractContextManager[None]]
 
 
 def registry(session: Session) -> dict[str, KpiDefinition]:
@@ -152,8 +156,11 @@ def _rows_of(blob: list[list[object]]) -> list[KpiRow]:
     return [KpiRow(str(a), date.fromisoformat(str(p)), v, int(str(n))) for a, p, v, n in blob]  # type: ignore[arg-type]
 
 
-def kpi_rows(ctx: Context, kpi: KpiDefinition, scope: Scope) -> KpiResult:
-    """Rows from the cache while the source data is unchanged; computed and cached otherwise."""
+def kpi_rows(ctx: Context, kpi: KpiDefinition, scope: Scope, guard: MissGuard | None = None) -> KpiResult:
+    """Rows from the cache while the source data is unchanged; computed and cached otherwise.
+
+    `guard` wraps the computation on a cache miss (the API's per-caller limit and statement timeout).
+    """
     key = _key(kpi, scope)
     with ctx.session() as session:
         version = data_version(session, kpi)
@@ -161,7 +168,8 @@ def kpi_rows(ctx: Context, kpi: KpiDefinition, scope: Scope) -> KpiResult:
         if hit is not None and hit.version == version:
             return KpiResult(_rows_of(hit.rows), hit.computed_at, True, hit.seconds)
         began = time.perf_counter()
-        rows = compute(session, kpi, scope)
+        with guard(session) if guard is not None else nullcontext():
+            rows = compute(session, kpi, scope)
         seconds = time.perf_counter() - began
     now = datetime.now(UTC)
     with ctx.session(write=True) as session:

@@ -8,9 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from territoria.api.timeouts import QUERY_TIMEOUT, TIMEOUT_RETRY_AFTER_S, is_query_timeout
 from territoria.errors import (
+    Busy,
     Conflict,
     DomainError,
     Forbidden,
@@ -59,8 +62,20 @@ def _domain(request: Request, exc: Exception) -> Response:
         return login_required(request)
     for cls, status, title in STATUS:
         if isinstance(exc, cls):
-            return problem(status, title, exc.message, exc.errors)
+            answer = problem(status, title, exc.message, exc.errors)
+            if isinstance(exc, Busy):
+                answer.headers["Retry-After"] = str(exc.retry_after)
+            return answer
     return problem(400, "Bad request", exc.message, exc.errors)
+
+
+def _database(request: Request, exc: Exception) -> Response:
+    """A statement cancelled by the read timeout is a 503 asking to narrow the query; anything else a bug."""
+    if is_query_timeout(exc):
+        answer = problem(503, "Query too long", QUERY_TIMEOUT)
+        answer.headers["Retry-After"] = str(TIMEOUT_RETRY_AFTER_S)
+        return answer
+    return _unexpected(request, exc)
 
 
 def _validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -94,4 +109,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(Exception, _unexpected)

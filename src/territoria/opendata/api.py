@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from territoria.api.deps import ContextDep, SessionDep
+from territoria.api.limits import Expensive
 from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
 from territoria.opendata.explore import parse_request
@@ -199,6 +200,7 @@ def get_schema(slug: str, session: SessionDep) -> dict[str, Any]:
 def get_records(
     slug: str,
     ctx: ContextDep,
+    _slot: Expensive,
     select: SelectParam = None,
     where: WhereParam = None,
     group_by: GroupParam = None,
@@ -228,6 +230,7 @@ def get_export(
     slug: str,
     fmt: Literal["csv", "json", "geojson", "parquet"],
     ctx: ContextDep,
+    _slot: Expensive,
     select: SelectParam = None,
     where: WhereParam = None,
     group_by: GroupParam = None,

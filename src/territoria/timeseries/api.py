@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from territoria.access.personal import view_of
 from territoria.access.policy import require_field, require_read
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.api.limits import Expensive
 from territoria.catalog.service import get_dataset
+from territoria.timeseries.paging import parse_cursor
 from territoria.timeseries.query import MAX_POINTS, names, parse_bound, query_series
 from territoria.timeseries.schemas import Agg, Resolution, SeriesQueryResult
 
@@ -19,9 +22,12 @@ router = APIRouter(prefix="/api/v1", tags=["timeseries"])
 @router.get("/datasets/{slug}/measurements", response_model=SeriesQueryResult)
 def get_measurements(
     slug: str,
+    request: Request,
+    response: Response,
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
+    _slot: Expensive,
     asset: Annotated[str | None, Query(max_length=10_000, description="asset id(s), comma-separated")] = None,
     metric: Annotated[str | None, Query(max_length=1000)] = None,
     start: Annotated[str | None, Query(max_length=40, description="ISO-8601, inclusive")] = None,
@@ -30,17 +36,21 @@ def get_measurements(
     agg: Agg = "avg",
     area: Annotated[str | None, Query(max_length=1000, description="INSEE code(s) of communes")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 10_000,
+    cursor: Annotated[
+        str | None, Query(max_length=40, description="from the 'next' link of the previous page")
+    ] = None,
 ) -> SeriesQueryResult:
     """Raw or resampled points; hour, day and month come from rollups, never from raw scans.
 
     A metric left out of the caller's data-sharing agreement is refused when asked for and left out
     otherwise; personal asset ids are pseudonyms for anyone but the owner (filter with those).
+    Pages follow the primary key (series, time): `next` (and the `Link` header) gives the next one.
     """
     ds = get_dataset(session, slug)
     require_read(principal, ds)
     for name in names(metric) or []:
         require_field(principal, ds, name)
-    return query_series(
+    result = query_series(
         session,
         ds,
         asset=asset,
@@ -52,4 +62,9 @@ def get_measurements(
         area=area,
         limit=limit,
         view=view_of(principal, ds, ctx.settings.secret_key),
+        cursor=parse_cursor(cursor),
     )
+    if result.cursor is not None:
+        result.next = f"{request.url.path}?{urlencode({**request.query_params, 'cursor': result.cursor})}"
+        response.headers["Link"] = f'<{result.next}>; rel="next"'
+    return result

@@ -10,10 +10,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from territoria.access.personal import ASSET, PREFIX, View, pseudonym_index
-from territoria.catalog.models import Asset, Dataset, Metric, Series
+from territoria.catalog.models import Asset, Dataset, Metric
 from territoria.dates import parse_instant
 from territoria.errors import Invalid
-from territoria.timeseries.models import measurement, rollup_day, rollup_hour
+from territoria.timeseries.paging import Cursor, SeriesKey, pages, rows_of, series_keys
 from territoria.timeseries.schemas import Agg, Point, Resolution, SeriesQueryResult
 
 MAX_POINTS = 100_000
@@ -82,14 +82,14 @@ def _aggregate(n: int, total: float, lo: float, hi: float, last: float, agg: Agg
     return {"sum": total, "min": lo, "max": hi, "count": float(n), "last": last}[agg]
 
 
-def _month_rollup(rows: Iterable[Any], agg: Agg) -> list[Point]:
-    """Merge daily rollups into calendar months (UTC)."""
-    acc: dict[tuple[str, str, datetime], list[Any]] = {}
-    for asset, metric, bucket, n, total, lo, hi, last, _last_ts in rows:
-        key = (asset, metric, bucket.replace(day=1))
-        cur = acc.get(key)
+def _month_points(key: SeriesKey, rows: Iterable[Any], agg: Agg) -> list[Point]:
+    """Merge one series' daily rollups (in time order) into calendar months (UTC)."""
+    acc: dict[datetime, list[Any]] = {}
+    for bucket, n, total, lo, hi, last in rows:
+        month = bucket.replace(day=1)
+        cur = acc.get(month)
         if cur is None:
-            acc[key] = [n, total, lo, hi, last]
+            acc[month] = [n, total, lo, hi, last]
         else:
             cur[0] += n
             cur[1] += total
@@ -97,8 +97,20 @@ def _month_rollup(rows: Iterable[Any], agg: Agg) -> list[Point]:
             cur[3] = max(cur[3], hi)
             cur[4] = last  # rows come in time order
     return [
-        Point(asset=a, metric=m, ts=b, value=_aggregate(v[0], v[1], v[2], v[3], v[4], agg))
-        for (a, m, b), v in acc.items()
+        Point(asset=key.asset, metric=key.metric, ts=m, value=_aggregate(v[0], v[1], v[2], v[3], v[4], agg))
+        for m, v in acc.items()
+    ]
+
+
+def _points(key: SeriesKey, rows: list[Any], resolution: Resolution, agg: Agg) -> list[Point]:
+    """One series' rows as points of the answer."""
+    if resolution == "raw":
+        return [Point(asset=key.asset, metric=key.metric, ts=t, value=v) for t, v in rows]
+    if resolution == "month":
+        return _month_points(key, rows, agg)
+    return [
+        Point(asset=key.asset, metric=key.metric, ts=b, value=_aggregate(n, s, lo, hi, last, agg))
+        for b, n, s, lo, hi, last in rows
     ]
 
 
@@ -115,72 +127,37 @@ def query_series(
     area: str | None = None,
     limit: int = 10_000,
     view: View | None = None,
+    cursor: Cursor | None = None,
 ) -> SeriesQueryResult:
-    """Points of a dataset's series, filtered, at the asked resolution, as `view` shows them.
+    """One page of points of a dataset's series, filtered, at the asked resolution, as `view` shows them.
 
     With a view, metrics left out of it are left out of the answer (a caller asking for one explicitly
     is refused before, by `policy.require_field`) and personal asset ids are pseudonyms, in the
-    `asset` filter as in the points.
+    `asset` filter as in the points. Pages follow the primary key (see `paging`): `next_cursor` of the
+    answer resumes after its last point; it is None on the last page.
     """
     if start and end and start > end:
         raise Invalid("'start' is after 'end'")
     limit = max(1, min(limit, MAX_POINTS))
     assets, metrics = _restrict(session, ds, view, names(asset), names(metric))
     hidden = view is not None and view.hides(ASSET)
-    joins = (Series, Asset, Metric)
-    if resolution == "raw":
-        table, tcol = measurement, measurement.c.ts
-        cols = [Asset.external_id, Metric.name, measurement.c.ts, measurement.c.value]
-    else:
-        table = rollup_hour if resolution == "hour" else rollup_day
-        tcol = table.c.bucket
-        cols = [
-            Asset.external_id,
-            Metric.name,
-            table.c.bucket,
-            table.c.n,
-            table.c.sum,
-            table.c.min,
-            table.c.max,
-            table.c.last,
-            table.c.last_ts,
-        ]
-    stmt = (
-        select(*cols)
-        .select_from(table)
-        .join(joins[0], joins[0].id == table.c.series_id)
-        .join(Asset, Asset.id == Series.asset_id)
-        .join(Metric, Metric.id == Series.metric_id)
+    keys = series_keys(
+        session, lambda stmt: _series_filter(stmt, ds, assets, metrics, area), by_creation=hidden
     )
-    stmt = _series_filter(stmt, ds, assets, metrics, area)
-    if start:
-        stmt = stmt.where(
-            tcol
-            >= (
-                start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-                if resolution == "month"
-                else start
-            )
-        )
-    if end:
-        stmt = stmt.where(tcol < end)
-    # Ordering pseudonymised ids by their clear value would hint at it: creation order instead.
-    stmt = stmt.order_by(Asset.id if hidden else Asset.external_id, Metric.name, tcol)
-    if resolution == "month":
-        points = _month_rollup(session.execute(stmt), agg)
-        truncated = len(points) > limit
-        points = points[:limit]
-    else:
-        rows = session.execute(stmt.limit(limit + 1)).all()
-        truncated = len(rows) > limit
-        rows = rows[:limit]
-        if resolution == "raw":
-            points = [Point(asset=a, metric=m, ts=t, value=v) for a, m, t, v in rows]
-        else:
-            points = [
-                Point(asset=a, metric=m, ts=b, value=_aggregate(n, s, lo, hi, last, agg))
-                for a, m, b, n, s, lo, hi, last, _lt in rows
-            ]
+    # One point past the page proves there is a next one.
+    points: list[Point] = []
+    ids: list[int] = []
+    for key, after in pages(keys, cursor):
+        want = limit + 1 - len(points)
+        rows = rows_of(session, resolution, key.series_id, start, end, after, want)
+        got = _points(key, rows, resolution, agg)
+        points += got[:want]
+        ids += [key.series_id] * len(got[:want])
+        if len(points) > limit:
+            break
+    truncated = len(points) > limit
+    points = points[:limit]
+    next_cursor = Cursor(ids[limit - 1], points[-1].ts) if truncated else None
     if hidden and view is not None:
         points = _pseudonymised(view, points)
     return SeriesQueryResult(
@@ -194,6 +171,7 @@ def query_series(
         else ("rollup_hour" if resolution == "hour" else "rollup_day"),
         count=len(points),
         truncated=truncated,
+        cursor=next_cursor.text() if next_cursor else None,
         data=points,
     )
 

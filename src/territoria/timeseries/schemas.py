@@ -30,5 +30,7 @@ class SeriesQueryResult(BaseModel):
     end: datetime | None
     source: str
     count: int
-    truncated: bool
+    truncated: bool  # true when a next page exists
+    cursor: str | None = None  # the primary key after which the next page starts
+    next: str | None = None  # URL of the next page (also in the Link header); None on the last page
     data: list[Point]

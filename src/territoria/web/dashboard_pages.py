@@ -17,6 +17,7 @@ from territoria.analytics.definitions import KpiDefinition
 from territoria.analytics.engine import TERRITORY, Scope
 from territoria.analytics.periods import next_start, period_start
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.api.limits import expensive_guard
 from territoria.dates import QueryDay
 from territoria.spreadsheet import safe_cell
 from territoria.web import dashboard_service as dash
@@ -71,6 +72,7 @@ def _lines(header: Sequence[str], rows: Sequence[Sequence[object]], bom: bool) -
 @router.get("/kpis/{code}.csv")
 def kpi_csv(
     code: str,
+    request: Request,
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
@@ -86,7 +88,7 @@ def kpi_csv(
     kpi = kpis.get_kpi(session, code)
     kpis.require_kpi(session, principal, kpi)
     scope = kpis.default_scope(period or kpi.period, start, end, level)
-    result = kpis.kpi_rows(ctx, kpi, scope)
+    result = kpis.kpi_rows(ctx, kpi, scope, expensive_guard(request, principal))
     names = area_names(session, level, lang)
     # Everything is read before streaming: the request's session is closed once the route returns.
     rows = [
