@@ -26,6 +26,10 @@ class Invalid(DomainError):
     """The input is well-formed but not acceptable."""
 
 
+class UnsupportedMediaType(Invalid):
+    """The body's declared type or charset is not one the route can read."""
+
+
 class Unparseable(DomainError):
     """The body cannot be parsed at all (position in the message)."""
 

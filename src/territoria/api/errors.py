@@ -23,7 +23,9 @@ from territoria.errors import (
     TooManyRequests,
     Unauthenticated,
     Unparseable,
+    UnsupportedMediaType,
 )
+from territoria.ingest.limits import printable, safe_strings
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +37,23 @@ STATUS: list[tuple[type[DomainError], int, str]] = [
     (TooLarge, 413, "Payload too large"),
     (TooManyRequests, 429, "Too many requests"),
     (Unparseable, 400, "Unparseable body"),
+    (UnsupportedMediaType, 415, "Unsupported media type"),
     (Invalid, 422, "Invalid input"),
 ]
 
 
 def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
     """An RFC 9457 problem document."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    # Details and row errors may quote what a caller sent: never let a lone surrogate or a NUL
+    # make the answer itself fail to encode.
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": printable(detail),
+    }
     if errors:
-        body["errors"] = errors
+        body["errors"] = safe_strings(errors)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Dataset
+from territoria.errors import Conflict
+from territoria.ingest.limits import safe_strings, safe_text
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow
 from territoria.ingest.schemas import BatchResult
@@ -88,9 +90,35 @@ def open_batch(session: Session, ds: Dataset, origin: Origin, *, checksum: str, 
     return batch
 
 
+def claim_batch(
+    session: Session, ds: Dataset, origin: Origin, *, checksum: str, target: str
+) -> Batch | BatchResult:
+    """A new batch, or the stored answer when this idempotency key was already received.
+
+    Concurrent retries with one key race on the unique (dataset, key): on PostgreSQL the loser's
+    insert waits for the winner's transaction and then fails; it answers the winner's result (a
+    replay), or 409 when the winner is not visible yet. Never an IntegrityError, never a second batch.
+    """
+    if replay := find_replay(session, ds, origin.idempotency_key):
+        return replay
+    if not origin.idempotency_key:
+        return open_batch(session, ds, origin, checksum=checksum, target=target)
+    try:
+        with session.begin_nested():
+            batch = open_batch(session, ds, origin, checksum=checksum, target=target)
+    except IntegrityError as exc:
+        if replay := find_replay(session, ds, origin.idempotency_key):
+            return replay
+        raise Conflict(
+            "a batch with this Idempotency-Key is being processed: retry in a moment to get its answer "
+            "/ un lot avec cette clé d'idempotence est en cours de traitement : réessayez dans un instant"
+        ) from exc
+    return batch
+
+
 def raw_text(raw: Mapping[str, Any] | BadRow) -> str:
-    """The row as received, for the quarantine."""
-    return raw.raw if isinstance(raw, BadRow) else orjson.dumps(raw, default=str).decode()
+    """The row as received, for the quarantine: bounded, storable text whatever the row (never raises)."""
+    return safe_text(raw.raw if isinstance(raw, BadRow) else raw)
 
 
 def close_batch(
@@ -103,7 +131,8 @@ def close_batch(
     duplicates: int = 0,
 ) -> BatchResult:
     """Quarantine the rejected rows with their reasons, set the counts, and build the answer."""
-    rejected = sorted(rejected, key=lambda r: r[0])
+    # Messages may quote what was sent: made storable (no NUL for JSONB) and encodable once, here.
+    rejected = sorted(((n, raw, safe_strings(errs)) for n, raw, errs in rejected), key=lambda r: r[0])
     if rejected:
         session.execute(
             insert(QuarantinedRow),

@@ -22,7 +22,16 @@ from territoria.context import Context
 from territoria.errors import Invalid
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
-from territoria.ingest.parsers import Row, feature_to_row, format_of, iter_csv, iter_json_stream, iter_ndjson
+from territoria.ingest.parsers import (
+    BadRow,
+    Row,
+    format_of,
+    geojson_rows,
+    iter_csv,
+    iter_json_stream,
+    iter_ndjson,
+    text_encoding,
+)
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.timeseries.store import ConcurrentWrite
@@ -71,9 +80,7 @@ def _rows(fh: io.BufferedReader, fmt: str, required: list[str], encoding: str) -
     if fmt == "ndjson":
         return iter_ndjson(fh)
     rows = iter_json_stream(fh)
-    if fmt == "geojson":
-        return ((n, feature_to_row(r) if isinstance(r, dict) else r) for n, r in rows)
-    return rows
+    return geojson_rows(rows) if fmt == "geojson" else rows
 
 
 def import_file(
@@ -88,6 +95,7 @@ def import_file(
 ) -> ImportReport:
     """Import a file into a dataset; `on_progress(bytes_read, rows_done)` is called after each chunk."""
     fmt = format_of(None, path.name)
+    encoding = text_encoding(encoding)  # an unknown or non-text codec is refused before any row
     checksum = file_checksum(path)
     with ctx.session() as session:
         ds = get_dataset(session, dataset)
@@ -143,6 +151,8 @@ def _ingest_chunk(
 
 def _asset_or_errors(n: int, feature: object) -> AssetIn | list[dict[str, object]]:
     """One feature as an asset, or why it cannot be one."""
+    if isinstance(feature, BadRow):
+        return [{"row": n, "field": None, "code": feature.code, "message": feature.message}]
     try:
         if not isinstance(feature, dict):
             raise Invalid("not a GeoJSON feature")

@@ -16,7 +16,19 @@ from typing import Any
 import ijson
 import orjson
 
-from territoria.errors import Invalid, Unparseable
+from territoria.errors import Invalid, Unparseable, UnsupportedMediaType
+from territoria.ingest.limits import (
+    MAX_DEPTH,
+    MAX_RAW_CHARS,
+    UNSAFE_TEXT,
+    DepthGuard,
+    bytes_text,
+    max_depth,
+    printable,
+    row_problem,
+    safe_text,
+    strip_bom,
+)
 from territoria.quality.rules import encoding as encoding_rule
 
 
@@ -66,16 +78,42 @@ def format_of(content_type: str | None, filename: str | None = None) -> str:
     )
 
 
+def _keep_bytes(exc: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: each undecodable byte survives as U+DC00 + byte, for any codec."""
+    assert isinstance(exc, UnicodeDecodeError)
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
+
+
+KEEP_BYTES = "territoria.keep-bytes"
+codecs.register_error(KEEP_BYTES, _keep_bytes)
+
+
 def charset_of(content_type: str | None) -> str:
-    """Charset parameter of a Content-Type, UTF-8 by default."""
+    """Charset parameter of a Content-Type, UTF-8 by default; 415 for one that cannot decode text."""
     for part in (content_type or "").split(";")[1:]:
         key, _, value = part.strip().partition("=")
         if key.lower() == "charset" and value:
-            try:
-                return codecs.lookup(value.strip('"')).name
-            except LookupError as exc:
-                raise Invalid(f"unknown charset '{value}'") from exc
+            return text_encoding(value.strip().strip('"'))
     return "utf-8"
+
+
+def text_encoding(name: str) -> str:
+    """The codec name of a text encoding, or UnsupportedMediaType naming what is accepted."""
+    shown = printable(name, 60)
+    try:
+        info = codecs.lookup(name)
+        # rot13, base64, zlib… are codecs but not text encodings; 'undefined' refuses everything.
+        usable = getattr(info, "_is_text_encoding", True) and info.name != "undefined"
+        if usable:
+            codecs.getincrementaldecoder(info.name)(KEEP_BYTES).decode(b"a", final=True)
+    except (LookupError, UnicodeError, TypeError, ValueError):
+        usable = False
+    if not usable:
+        raise UnsupportedMediaType(
+            f"unsupported charset '{shown}': send UTF-8 or declare a text encoding such as "
+            f"utf-16, iso-8859-1 or windows-1252 / jeu de caractères « {shown} » non pris en charge"
+        )
+    return info.name
 
 
 def _position(body: bytes, pos: int) -> tuple[int, int]:
@@ -85,37 +123,54 @@ def _position(body: bytes, pos: int) -> tuple[int, int]:
     return line, col
 
 
-def parse_json_array(body: bytes) -> Iterator[Row]:
-    """A JSON array of objects (the whole body is parsed first: it is bounded by the size limit)."""
+def _checked(n: int, item: Any, check: bool) -> Row:
+    """A parsed item as a row, or a bad row when it is not an object or (if `check`) nests too deep."""
+    if not isinstance(item, dict):
+        return n, BadRow(safe_text(item), "TYPE", NOT_OBJECT, NOT_OBJECT_FR)
+    if check and (problem := row_problem(item)) is not None:
+        return n, BadRow(safe_text(item), *problem)
+    return n, item
+
+
+def _json_doc(body: bytes) -> Any:
+    """A whole JSON body (a leading BOM is skipped); Unparseable with the line and column."""
     try:
-        doc = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         line, col = _position(body, exc.pos)
         raise Unparseable(f"invalid JSON at line {line}, column {col}: {exc.msg}") from exc
+
+
+def _needs_row_check(body: bytes) -> bool:
+    """Whether rows must be walked: the text nests deeper than an array of rows may, or holds a NUL."""
+    return b"\\u0000" in body or max_depth(body) > MAX_DEPTH + 1
+
+
+def parse_json_array(body: bytes) -> Iterator[Row]:
+    """A JSON array of objects (the whole body is parsed first: it is bounded by the size limit)."""
+    body = strip_bom(body)
+    doc = _json_doc(body)
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         raise Invalid("a GeoJSON FeatureCollection goes to the assets or records path, not measurements")
     if not isinstance(doc, list):
         raise Unparseable("expected a JSON array of objects at line 1, column 1")
+    check = _needs_row_check(body)
     for n, item in enumerate(doc, start=1):
-        yield (
-            n,
-            item
-            if isinstance(item, dict)
-            else BadRow(orjson.dumps(item).decode(), "TYPE", NOT_OBJECT, NOT_OBJECT_FR),
-        )
+        yield _checked(n, item, check)
 
 
 def iter_ndjson(lines: Iterable[bytes]) -> Iterator[Row]:
     """One JSON object per line; a bad line is a bad row, not a failed batch."""
     n = 0
-    for line_no, line in enumerate(lines, start=1):
+    for line_no, received in enumerate(lines, start=1):
+        line = strip_bom(received) if line_no == 1 else received
         if not line.strip():
             continue
         n += 1
         try:
             item = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raw = line.decode("utf-8", "backslashreplace").rstrip("\r\n")
+            raw = bytes_text(line.rstrip(b"\r\n"))
             where = f"line {line_no}, column {exc.colno}"
             yield (
                 n,
@@ -127,29 +182,79 @@ def iter_ndjson(lines: Iterable[bytes]) -> Iterator[Row]:
                 ),
             )
             continue
-        yield (
-            n,
-            item
-            if isinstance(item, dict)
-            else BadRow(line.decode(errors="replace"), "TYPE", NOT_OBJECT, NOT_OBJECT_FR),
-        )
+        # More opening brackets than levels allowed is the only way to nest too deep: walk only then.
+        check = line.count(b"{") + line.count(b"[") > MAX_DEPTH or b"\\u0000" in line
+        yield _checked(n, item, check)
 
 
-def _decoded(lines: Iterable[bytes], encoding: str) -> Iterator[str]:
-    """Decode line by line; undecodable bytes survive as surrogates so that the row can be quarantined."""
-    for line in lines:
-        yield line.decode(encoding, "surrogateescape")
+def _text_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
+    """Decode a byte stream (lines or any pieces) into text lines ending in a newline.
+
+    The decoder is incremental, so that multi-byte encodings (UTF-16…) whose newline is not the byte
+    0x0A are read right; undecodable bytes survive as U+DC00 + byte, so that their row is quarantined.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(KEEP_BYTES)
+    pending = ""
+    for chunk in chunks:
+        pending += decoder.decode(chunk)
+        if "\n" in pending:
+            *done, pending = pending.split("\n")
+            for line in done:
+                yield line + "\n"
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
+
+
+class _Tracked:
+    """Text lines, remembering those read since the last row (the raw text of a row that fails)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.taken: list[str] = []
+        self.size = 0
+
+    def __iter__(self) -> _Tracked:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        if self.size < MAX_RAW_CHARS:
+            self.taken.append(line)
+            self.size += len(line)
+        return line
+
+    def pop(self) -> str:
+        """The text read since the previous call."""
+        text = "".join(self.taken).rstrip("\r\n")
+        self.taken, self.size = [], 0
+        return text
+
+
+def _bad_header(header: list[str], encoding: str) -> Invalid:
+    """The error for a header holding bytes that are not text in the declared encoding."""
+    shown = printable(", ".join(header), 500)
+    found = encoding_rule.check(0, encoding)
+    return Invalid(
+        f"the CSV header is not valid {encoding} text ({shown}); {found.message_en}",
+        errors=[{"row": 0, "field": None, "code": "ENCODING", "message": found.message_en}],
+    )
 
 
 def iter_csv(lines: Iterable[bytes], required: Sequence[str], *, encoding: str = "utf-8") -> Iterator[Row]:
     """CSV with a header row; the header must name every required column."""
-    text = _decoded(lines, encoding)
+    text = _text_lines(lines, encoding)
     sample = next(text, "")
     if sample.startswith("\ufeff"):
         sample = sample[1:]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    header = next(csv.reader([sample], delimiter=delimiter), [])
+    try:
+        header = next(csv.reader([sample], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise Invalid(f"the CSV header cannot be read: {exc}") from exc
     header = [h.strip() for h in header]
+    if any(UNSAFE_TEXT.search(h) for h in header):
+        raise _bad_header(header, encoding)
     missing = [c for c in required if c not in header]
     if missing:
         raise Invalid(
@@ -160,55 +265,108 @@ def iter_csv(lines: Iterable[bytes], required: Sequence[str], *, encoding: str =
             ],
         )
     width = len(header)
-    reader = csv.reader(text, delimiter=delimiter)
-    for n, fields in enumerate(reader, start=1):
+    tracked = _Tracked(text)
+    reader = csv.reader(tracked, delimiter=delimiter)
+    n = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # A field past the csv module's limit (131,072 characters), a broken quote…: this row
+            # only; the reader starts afresh on the next line.
+            n += 1
+            en, fr = _csv_error(exc)
+            yield n, BadRow(printable(tracked.pop()), "PARSE", en, fr)
+            continue
+        raw = tracked.pop()
         if not fields:
             continue
-        joined = delimiter.join(fields)
-        try:
-            joined.encode("utf-8")
-        except UnicodeEncodeError:
-            raw = joined.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            bad_bytes = encoding_rule.check(n, encoding)
-            yield (
-                n,
-                BadRow(raw, "ENCODING", bad_bytes.message_en, bad_bytes.message_fr),
-            )
+        n += 1
+        if UNSAFE_TEXT.search(raw):
+            found = encoding_rule.check(n, encoding)
+            yield n, BadRow(printable(raw), "ENCODING", found.message_en, found.message_fr)
             continue
         if len(fields) != width:
-            yield (
-                n,
-                BadRow(
-                    joined,
-                    "PARSE",
-                    f"{len(fields)} fields where the header has {width}",
-                    f"{len(fields)} champs alors que l'en-tête en a {width}",
-                ),
-            )
+            en = f"{len(fields)} fields where the header has {width}"
+            fr = f"{len(fields)} champs alors que l'en-tête en a {width}"
+            yield n, BadRow(printable(raw), "PARSE", en, fr)
             continue
         yield n, dict(zip(header, fields, strict=True))
 
 
+def _csv_error(exc: csv.Error) -> tuple[str, str]:
+    """English and French reasons of a CSV line that cannot be read."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        limit = csv.field_size_limit()
+        return (
+            f"a field is longer than {limit} characters",
+            f"un champ dépasse {limit} caractères",
+        )
+    return f"unreadable CSV line: {text}", f"ligne CSV illisible : {text}"
+
+
+def _geojson_type(fh: Any) -> str:
+    """The top-level 'type' of a JSON object, streamed ('FeatureCollection' as soon as 'features' shows)."""
+    expect_type = False
+    for prefix, event, value in ijson.parse(fh):
+        if prefix == "" and event == "map_key":
+            if value == "features":
+                return "FeatureCollection"
+            expect_type = value == "type"
+        elif expect_type and prefix == "type":
+            return str(value) if event == "string" else ""
+    return ""
+
+
 def iter_json_stream(fh: io.BufferedReader | io.BytesIO) -> Iterator[Row]:
-    """Stream the objects of a top-level JSON array, or the features of a GeoJSON file, in constant memory."""
+    """Stream the objects of a top-level JSON array, or the features of a GeoJSON file, in constant memory.
+
+    A single GeoJSON Feature is one row; any other object is refused with what was expected.
+    """
     # Look without consuming: the parser must read from the start.
-    head = (fh.getvalue()[:4096] if isinstance(fh, io.BytesIO) else fh.peek(4096)).lstrip()[:1]
-    prefix = "item" if head == b"[" else "features.item"
+    head = fh.getvalue()[:4096] if isinstance(fh, io.BytesIO) else fh.peek(4096)
+    start = len(head) - len(strip_bom(head))
+    prefix = "item" if head[start:].lstrip()[:1] == b"[" else "features.item"
     try:
-        for n, item in enumerate(ijson.items(fh, prefix, use_float=True), start=1):
-            yield n, item if isinstance(item, dict) else BadRow(str(item), "TYPE", NOT_OBJECT, NOT_OBJECT_FR)
+        if prefix != "item":
+            fh.seek(start)
+            kind = _geojson_type(DepthGuard(fh))
+            if kind == "Feature":
+                prefix = ""
+            elif kind != "FeatureCollection":
+                got = printable(kind, 60) or "no type"
+                raise Invalid(
+                    f"expected a GeoJSON FeatureCollection or Feature, got {got} "
+                    "/ attendu : une FeatureCollection ou une Feature GeoJSON"
+                )
+        fh.seek(start)
+        guard = DepthGuard(fh)
+        for n, item in enumerate(ijson.items(guard, prefix, use_float=True), start=1):
+            yield _checked(n, item, guard.deep)
     except ijson.JSONError as exc:
-        raise Unparseable(f"invalid JSON: {exc}") from exc
+        raise Unparseable(f"invalid JSON: {printable(str(exc), 500)}") from exc
 
 
-def feature_to_row(feature: dict[str, Any]) -> dict[str, Any]:
+NOT_FEATURE = "not a GeoJSON Feature: 'properties' must be an object and 'geometry' an object or null"
+NOT_FEATURE_FR = (
+    "pas une Feature GeoJSON : « properties » doit être un objet et « geometry » un objet ou null"
+)
+
+
+def feature_to_row(feature: dict[str, Any]) -> dict[str, Any] | BadRow:
     """Flatten a GeoJSON feature into a row: its properties plus lon/lat of a point."""
-    row = dict(feature.get("properties") or {})
-    geom = feature.get("geometry") or {}
+    props, geom = feature.get("properties") or {}, feature.get("geometry") or {}
+    if not isinstance(props, dict) or not isinstance(geom, dict):
+        return BadRow(safe_text(feature), "TYPE", NOT_FEATURE, NOT_FEATURE_FR)
+    row = dict(props)
     if feature.get("id") is not None:
         row.setdefault("id", feature["id"])
-    if geom.get("type") == "Point" and len(geom.get("coordinates") or []) >= 2:
-        row["lon"], row["lat"] = geom["coordinates"][0], geom["coordinates"][1]
+    coords = geom.get("coordinates")
+    if geom.get("type") == "Point" and isinstance(coords, list) and len(coords) >= 2:
+        row["lon"], row["lat"] = coords[0], coords[1]
     elif geom:
         row["geometry"] = geom
     return row
@@ -223,6 +381,9 @@ def parse_body(body: bytes, content_type: str | None, required: Sequence[str]) -
         return iter_ndjson(body.splitlines())
     if fmt == "csv":
         return iter_csv(body.splitlines(keepends=True), required, encoding=charset_of(content_type))
-    return (
-        (n, feature_to_row(r) if isinstance(r, dict) else r) for n, r in iter_json_stream(io.BytesIO(body))
-    )
+    return geojson_rows(iter_json_stream(io.BytesIO(body)))
+
+
+def geojson_rows(features: Iterable[Row]) -> Iterator[Row]:
+    """Rows of GeoJSON features (each flattened by `feature_to_row`)."""
+    return ((n, feature_to_row(r) if isinstance(r, dict) else r) for n, r in features)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
-from territoria.ingest.batches import Origin, close_batch, find_replay, open_batch
+from territoria.ingest.batches import Origin, claim_batch, close_batch
 from territoria.ingest.models import Record
 from territoria.ingest.observers import notify_records
 from territoria.ingest.parsers import BadRow, Row, format_of
@@ -116,12 +116,13 @@ def ingest_records(
     """Check and upsert record rows; rejected rows go to quarantine with their reasons."""
     if ds.kind != "records":
         raise Invalid(f"dataset '{ds.slug}' holds time series: send rows to /measurements instead")
-    if replay := find_replay(session, ds, origin.idempotency_key):
-        return replay
     schema = ds.table_schema or {}
     pk = schema.get("primaryKey") or []
     pk = [pk] if isinstance(pk, str) else list(pk)
-    batch = open_batch(session, ds, origin, checksum=checksum, target="records")
+    claimed = claim_batch(session, ds, origin, checksum=checksum, target="records")
+    if isinstance(claimed, BatchResult):
+        return claimed
+    batch = claimed
     rejected: list[tuple[int, dict[str, Any] | BadRow, list[RowError]]] = []
     readable: list[tuple[int, dict[str, Any]]] = []
     received = 0

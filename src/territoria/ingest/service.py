@@ -16,7 +16,7 @@ from territoria.catalog.models import Dataset
 from territoria.db.base import from_us
 from territoria.errors import Invalid
 from territoria.ingest import resolver
-from territoria.ingest.batches import Origin, close_batch, find_replay, open_batch
+from territoria.ingest.batches import Origin, claim_batch, close_batch
 from territoria.ingest.fastpath import clean_points
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
@@ -148,9 +148,10 @@ def ingest_measurements(
     """Check, store and account for every measurement row of one batch, in the caller's transaction."""
     if ds.kind != "timeseries":
         raise Invalid(f"dataset '{ds.slug}' holds records: send rows to /records instead")
-    if replay := find_replay(session, ds, origin.idempotency_key):
-        return replay
-    batch = open_batch(session, ds, origin, checksum=checksum, target="measurements")
+    claimed = claim_batch(session, ds, origin, checksum=checksum, target="measurements")
+    if isinstance(claimed, BatchResult):
+        return claimed
+    batch = claimed
     materialised = rows if isinstance(rows, list) else list(rows)
     checker = MeasurementChecker({m.name: m for m in ds.metrics}, batch.created_at, future_tolerance_s)
     result = _sort(session, ds, materialised, checker, origin.from_text)

@@ -1,4 +1,4 @@
-"""Row checks for measurements: types, known asset and metric, range, future timestamps."""
+"""Row checks for measurements: types, known asset and metric, range, future and too old timestamps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from territoria.catalog.models import Metric
 from territoria.db.base import to_us
-from territoria.quality.rules import future_ts, unknown_asset, unknown_metric
+from territoria.quality.rules import future_ts, past_ts, unknown_asset, unknown_metric
 
 RowError = dict[str, Any]
 
@@ -90,7 +90,7 @@ class MeasurementChecker:
             ts = parse_ts(text)
         except (ValueError, TypeError):
             return None
-        if ts > self.latest_allowed:
+        if ts > self.latest_allowed or ts < past_ts.EARLIEST:
             return None
         if len(self.ts_cache) > 200_000:
             self.ts_cache.clear()
@@ -123,6 +123,8 @@ class MeasurementChecker:
             ts = parse_ts(raw.get("ts"))
             if (future := future_ts.check(n, ts, self.latest_allowed)) is not None:
                 errors.append(future.as_error())
+            if (past := past_ts.check(n, ts)) is not None:
+                errors.append(past.as_error())
         except ValueError as exc:
             if raw.get("ts") in (None, ""):
                 errors.append(row_error(n, "ts", "REQUIRED", "missing timestamp", "horodatage manquant"))

@@ -44,7 +44,7 @@ from territoria.errors import Invalid
 
 # The batch service's own steps, run chunk by chunk: its public entry point takes a whole batch.
 from territoria.ingest import resolver
-from territoria.ingest.batches import Origin, find_replay, open_batch, raw_text
+from territoria.ingest.batches import Origin, claim_batch, find_replay, raw_text
 from territoria.ingest.fastpath import clean_points
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row
@@ -340,7 +340,10 @@ def import_dynamic(
     if replay := find_replay(session, ds, origin.idempotency_key):
         return _replayed(session, replay.batch_id, sum(1 for _ in numbered))
     known = _known_points(session, ds)
-    batch = open_batch(session, ds, origin, checksum=checksum or "", target="measurements")
+    claimed = claim_batch(session, ds, origin, checksum=checksum or "", target="measurements")
+    if not isinstance(claimed, Batch):  # a concurrent retry with the same key won the race
+        return _replayed(session, claimed.batch_id, sum(1 for _ in numbered))
+    batch = claimed
     checker = MeasurementChecker({m.name: m for m in ds.metrics}, batch.created_at, future_tolerance_s)
     tally, ids = _Tally(), _Ids()
     while chunk := list(itertools.islice(numbered, chunk_rows)):

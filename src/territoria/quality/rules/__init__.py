@@ -15,6 +15,7 @@ from territoria.quality.rules import (
     latlon_swapped,
     out_of_territory,
     parse,
+    past_ts,
     pattern,
     rate_of_change,
     required,
@@ -42,6 +43,7 @@ _MODULES = (
     unknown_asset,
     unknown_metric,
     future_ts,
+    past_ts,
     duplicate,
     duplicate_conflict,
     # series

@@ -1,0 +1,199 @@
+"""Bounds on what a received row may be, and text of any row that can always be stored and shown.
+
+A row nested deeper than MAX_DEPTH is refused at parsing: deeper values break serialisers (orjson
+stops at 255 levels, Python's json at the recursion limit) and no dataset needs them. Whatever a
+sender managed to send, `safe_text` turns it into bounded, valid UTF-8 text with no NUL, so that
+writing it to the quarantine (TEXT on SQLite, TEXT/JSONB on PostgreSQL) or into a JSON answer
+cannot fail.
+"""
+
+from __future__ import annotations
+
+import re
+import reprlib
+from typing import Any
+
+import numpy as np
+import orjson
+
+from territoria.errors import Unparseable
+
+MAX_DEPTH = 32  # nesting levels of one row (the row object itself is level 1)
+MAX_DOCUMENT_DEPTH = 1024  # a streamed document deeper than this cannot be parsed at all
+MAX_RAW_CHARS = 64 * 1024  # quarantined raw text is cut here
+TRUNCATED = "…[truncated]"
+BOM = b"\xef\xbb\xbf"
+
+DEEP_EN = f"nested deeper than {MAX_DEPTH} levels"
+DEEP_FR = f"imbriqué sur plus de {MAX_DEPTH} niveaux"
+NUL_EN = "text holds a NUL or an undecodable character"
+NUL_FR = "le texte contient un caractère NUL ou non décodable"
+
+# Lone surrogates (undecodable bytes kept by the decoders) and NUL (refused by PostgreSQL).
+UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 8
+_REPR.maxstring = 2000
+_REPR.maxother = 2000
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when containers nest deeper than `limit` levels (iterative: no recursion on any input)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | tuple))
+    return False
+
+
+def _escape(match: re.Match[str]) -> str:
+    """A visible stand-in for one unsafe character."""
+    code = ord(match.group())
+    if code == 0:
+        return "\\x00"
+    # Bytes kept as surrogates by the decoders (U+DC80..U+DCFF for 0x80..0xFF, U+DC00.. for others).
+    return f"\\x{code - 0xDC00:02x}" if 0xDC00 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def printable(text: str, limit: int = MAX_RAW_CHARS) -> str:
+    """Text safe for any column and any JSON answer: no lone surrogate, no NUL, at most `limit` chars."""
+    cut = len(text) > limit
+    text = UNSAFE_TEXT.sub(_escape, text[:limit] if cut else text)
+    return text + TRUNCATED if cut else text
+
+
+def bytes_text(payload: bytes, limit: int = MAX_RAW_CHARS) -> str:
+    """Received bytes as readable text (undecodable bytes as \\xNN), cut to a bounded size."""
+    text = payload[:limit].decode("utf-8", "backslashreplace")
+    return printable(text, limit) + (TRUNCATED if len(payload) > limit else "")
+
+
+def safe_text(value: Any, limit: int = MAX_RAW_CHARS) -> str:
+    """JSON text of a received value when it can be written, else a bounded repr; never raises."""
+    if isinstance(value, str):
+        return printable(value, limit)
+    if isinstance(value, bytes):
+        return bytes_text(value, limit)
+    try:
+        if not too_deep(value):
+            return printable(orjson.dumps(value, default=str).decode(), limit)
+    except Exception:  # noqa: BLE001, S110 - anything a sender can build: fall back to the repr below
+        pass
+    try:
+        return printable(_REPR.repr(value), limit)
+    except Exception:  # noqa: BLE001 - the quarantine must not fail on any input
+        return f"<unprintable {type(value).__name__}>"
+
+
+def safe_strings(value: Any, limit: int = 4096) -> Any:
+    """A JSON-like value (error lists) with every string made printable; depth-bounded, never raises."""
+    if isinstance(value, str):
+        return printable(value, limit)
+    if isinstance(value, dict):
+        return {printable(str(k), 200): safe_strings(v, limit) for k, v in list(value.items())[:200]}
+    if isinstance(value, list | tuple):
+        return [safe_strings(v, limit) for v in list(value)[:1000]]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return printable(str(value), limit)
+
+
+def strip_bom(body: bytes) -> bytes:
+    """The body without a leading UTF-8 byte order mark (some editors and Windows tools add one)."""
+    return body[3:] if body.startswith(BOM) else body
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STEP = np.zeros(256, dtype=np.int64)
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
+
+
+class DepthScanner:
+    """Nesting depth of JSON text fed in pieces: strings skipped by one regular expression and brackets
+    counted with numpy, so that a document is measured at C speed in constant memory."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.deepest = 0
+        self.tail = b""  # an unterminated string, carried to the next piece
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> int:
+        """Account for one more piece; returns the deepest level seen so far."""
+        pieces = _STRING.split(self.tail + chunk)
+        last = pieces[-1]
+        quote = last.find(b'"')
+        if quote >= 0 and not final:
+            pieces[-1], self.tail = last[:quote], last[quote:]
+        else:
+            self.tail = b""
+        outside = b"".join(pieces)
+        if outside:
+            steps = _STEP[np.frombuffer(outside, dtype=np.uint8)]
+            if steps.any():
+                running = np.cumsum(steps) + self.depth
+                self.deepest = max(self.deepest, int(running.max()))
+                self.depth = int(running[-1])
+        return self.deepest
+
+
+def max_depth(text: bytes) -> int:
+    """Deepest nesting of a JSON text (0 for a scalar)."""
+    return DepthScanner().feed(text, final=True)
+
+
+class DepthGuard:
+    """A binary reader that refuses a JSON document nesting deeper than `limit` as the bytes go by.
+
+    Streaming parsers build whatever nesting they are given (ijson's C backend is killed past about
+    100,000 levels): this stops the read first. `deep` tells whether any row may exceed MAX_DEPTH,
+    so that rows are walked only then.
+    """
+
+    def __init__(self, raw: Any, limit: int = MAX_DOCUMENT_DEPTH) -> None:
+        self.raw = raw
+        self.limit = limit
+        self.scanner = DepthScanner()
+        self.read_bytes = 0
+
+    @property
+    def deep(self) -> bool:
+        """Whether anything read so far nests deeper than a row may (plus the document's own levels)."""
+        return self.scanner.deepest > MAX_DEPTH + 2
+
+    def read(self, size: int = -1) -> bytes:
+        """Read like the wrapped file, checking the nesting of what was read."""
+        chunk = bytes(self.raw.read(size))
+        self.read_bytes += len(chunk)
+        if self.scanner.feed(chunk, final=not chunk and size != 0) > self.limit:
+            raise Unparseable(f"JSON nested deeper than {self.limit} levels (before byte {self.read_bytes})")
+        return chunk
+
+
+def row_problem(row: Any) -> tuple[str, str, str] | None:
+    """(code, English, French) when a parsed row nests too deep or holds a NUL or a lone surrogate."""
+    stack: list[tuple[Any, int]] = [(row, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if UNSAFE_TEXT.search(item):
+                return ("ENCODING", NUL_EN, NUL_FR)
+            continue
+        if isinstance(item, dict):
+            children: list[Any] = [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return ("PARSE", DEEP_EN, DEEP_FR)
+        stack.extend((child, depth + 1) for child in children)
+    return None
