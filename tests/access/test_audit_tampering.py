@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, make_url, select, text, update
 from sqlalchemy.exc import DBAPIError
 from tests.access.audit_tamper import tampering
 from typer.testing import CliRunner
@@ -18,6 +19,8 @@ from territoria.access.audit_checkpoints import read_checkpoints
 from territoria.access.audit_cli import audit_app
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
 from territoria.context import Context
+from territoria.db.migrate import upgrade
+from territoria.settings import Settings
 
 
 def append(ctx: Context, n: int, start: int = 0) -> None:
@@ -221,3 +224,54 @@ def test_checkpoint_lines_are_signed_json(ctx: Context) -> None:
         head = s.scalar(select(AuditEvent.hash).where(AuditEvent.id == 2))
     assert entry["head"] == head
     assert entry["database"] != hashlib.sha256(b"").hexdigest()[:16]
+
+
+@pytest.mark.integration
+def test_the_application_role_may_only_insert_and_select(pg_schema: str, tmp_path: Path) -> None:
+    """docs/trust.md's grants: another role owns audit_event; the application's role appends and reads."""
+    owner = Context(Settings(database_url=pg_schema, demo=True, release_dir=tmp_path / "releases"))
+    upgrade(owner.engine)
+    schema = pg_schema.rsplit("%3D", 1)[1]
+    app_role, audit_role = f"app_{schema}", f"audit_{schema}"
+    grants = [
+        f"CREATE ROLE {app_role} LOGIN",
+        f"CREATE ROLE {audit_role} NOLOGIN",
+        f"ALTER TABLE {schema}.audit_event OWNER TO {audit_role}",
+        f"ALTER FUNCTION {schema}.audit_event_append_only() OWNER TO {audit_role}",
+        f"GRANT USAGE ON SCHEMA {schema} TO {app_role}",
+        f"REVOKE ALL ON {schema}.audit_event FROM {app_role}",
+        f"GRANT SELECT, INSERT ON {schema}.audit_event TO {app_role}",
+    ]
+    with owner.engine.begin() as conn:
+        for sql in grants:
+            conn.execute(text(sql))
+    url = make_url(pg_schema).set(username=app_role)
+    app = Context(
+        owner.settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)})
+    )
+    try:
+        append(app, 3)
+        for sql in (
+            "UPDATE audit_event SET actor = 'x'",
+            "DELETE FROM audit_event",
+            "TRUNCATE audit_event",
+            "ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change",
+        ):
+            with (
+                pytest.raises(DBAPIError, match="permission denied|must be owner"),
+                app.session(write=True) as s,
+            ):
+                s.execute(text(sql))
+        with app.session() as s:
+            report = verify(s)
+        assert report.ok and report.checked == 3
+        with owner.session() as s:  # an auditor connecting as another role sees the same checkpoints
+            assert verify(s).checkpoints == report.checkpoints + 1
+    finally:
+        app.engine.dispose()
+        with owner.engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))  # the fixture drops it again
+            conn.execute(text(f"DROP ROLE {app_role}"))
+            conn.execute(text(f"DROP ROLE {audit_role}"))
+        owner.engine.dispose()

@@ -44,9 +44,15 @@ class Checkpoint:
 
 
 def database_id(bind: Engine | Connection) -> str:
-    """Which database a checkpoint is about: a hash of its URL without the password."""
-    url = bind.engine.url.render_as_string(hide_password=True)
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    """Which database a checkpoint is about: a hash of its address, whoever connects and with which driver.
+
+    The application's role and an auditor's role (TERRITORIA_DATABASE_URL with other credentials) see
+    the same checkpoints; the query (e.g. a PostgreSQL search_path) tells schemas apart.
+    """
+    url = bind.engine.url
+    query = "&".join(f"{k}={v}" for k, v in sorted(url.query.items()))
+    where = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}?{query}"
+    return hashlib.sha256(where.encode("utf-8")).hexdigest()[:16]
 
 
 def _body(database: str, seq: int, count: int, head: str, at: str, reason: str) -> dict[str, Any]:

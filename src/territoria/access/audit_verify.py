@@ -135,7 +135,10 @@ def verify(session: Session, *, page_size: int = PAGE_SIZE, checkpoint: bool = T
     engine = session.get_bind().engine
     key = chain_key(settings)
     # Read before the walk: a checkpoint written meanwhile can only name events the walk may miss.
-    file = read_checkpoints(settings, engine)
+    try:
+        file = read_checkpoints(settings, engine)
+    except OSError as exc:
+        return VerifyReport(False, 0, None, f"cannot read the audit checkpoint file: {exc.strerror}")
     wanted = {c.seq for c in file.checkpoints}
     seen: dict[int, str] = {}
     walk = _Walk()
