@@ -83,4 +83,4 @@ def test_guessing_the_current_password_locks_the_account(world: World) -> None:
         assert b.post("/account/password", data={**form, "csrf_token": token}).status_code == 403
     locked = b.post("/account/password", data={**form, "current_password": PASSWORD, "csrf_token": token})
     assert locked.status_code == 429
-    assert login(browser(world)).status_code == 403  # the lockout holds for logins too
+    assert login(browser(world)).status_code == 401  # the lockout holds for logins too

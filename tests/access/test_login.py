@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import update
 from tests.access.browsers import PASSWORD, add_person, browser, csrf_token, events, login
 from tests.conftest import World
@@ -13,7 +15,7 @@ from territoria.access.audit import verify
 from territoria.access.user_models import OneTimeLink, User, WebSession
 from territoria.access.users import find_user, issue_link
 
-BAD = "Adresse e-mail ou mot de passe incorrect."
+BAD = "Adresse e-mail ou mot de passe incorrect, ou compte verrouillé après plusieurs échecs."
 
 
 def test_login_sets_the_cookie_and_the_pages_and_api_see_the_user(world: World) -> None:
@@ -78,10 +80,10 @@ def test_lockout_after_repeated_failures_persists_across_requests(world: World) 
     for _ in range(limit):
         assert login(browser(world), password="guess guess guess").status_code == 401
     locked = login(browser(world))  # the right password, from a new browser
-    assert locked.status_code == 403 and "verrouillé" in locked.text and "set-cookie" not in locked.headers
+    assert locked.status_code == 401 and BAD in locked.text and "set-cookie" not in locked.headers
     with world.ctx.session() as s:
         user = find_user(s, "ana@lightco.example")
-        assert user is not None and user.locked_until is not None and user.failed_logins > limit
+        assert user is not None and user.locked_until is not None and user.failed_logins == limit
     assert "locked_until" in events(world, "login.failure")[limit - 1].details
     with world.ctx.session(write=True) as s:  # the lockout ends
         s.execute(update(User).values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
@@ -89,6 +91,77 @@ def test_lockout_after_repeated_failures_persists_across_requests(world: World) 
     with world.ctx.session() as s:
         user = find_user(s, "ana@lightco.example")
         assert user is not None and user.failed_logins == 0 and user.locked_until is None
+
+
+def _same_page(a: httpx.Response, b: httpx.Response, email_a: str, email_b: str) -> bool:
+    """The two login answers are identical but for the address the form keeps."""
+    return a.status_code == b.status_code and a.text.replace(email_a, email_b) == b.text
+
+
+def test_a_locked_account_answers_like_a_wrong_password_and_an_unknown_address(world: World) -> None:
+    add_person(world)
+    for _ in range(world.ctx.settings.login_max_failures):
+        login(browser(world), password="guess guess guess")
+    known, unknown = "ana@lightco.example", "nobody@lightco.example"
+    locked_right = login(browser(world))
+    locked_wrong = login(browser(world), password="guess guess guess")
+    nobody = login(browser(world), email=unknown, password="guess guess guess")
+    assert locked_right.status_code == 401 and "verrouillé" in locked_right.text  # the person learns why
+    assert _same_page(locked_right, nobody, known, unknown) and _same_page(
+        locked_wrong, nobody, known, unknown
+    )
+    add_person(world, "bob@lightco.example")
+    wrong = login(browser(world), email="bob@lightco.example", password="guess guess guess")
+    assert _same_page(wrong, nobody, "bob@lightco.example", unknown)
+
+
+def test_attempts_during_a_lockout_do_not_extend_it(world: World) -> None:
+    add_person(world)
+    for _ in range(world.ctx.settings.login_max_failures):
+        login(browser(world), password="guess guess guess")
+    with world.ctx.session() as s:
+        user = find_user(s, "ana@lightco.example")
+        assert user is not None
+        until, count = user.locked_until, user.failed_logins
+    for _ in range(3):
+        assert login(browser(world), password="guess guess guess").status_code == 401
+    with world.ctx.session() as s:
+        user = find_user(s, "ana@lightco.example")
+        assert user is not None and user.locked_until == until and user.failed_logins == count
+    assert len(events(world, "login.failure")) == count + 3  # still on the trail
+
+
+def test_every_refused_login_costs_one_argon2_verification(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_person(world)
+    add_person(world, "pending@lightco.example", password=None)
+    add_person(world, "off@lightco.example")
+    with world.ctx.session(write=True) as s:
+        s.execute(update(User).where(User.email == "off@lightco.example").values(active=False))
+    calls: list[str] = []
+    real = PasswordHasher.verify
+
+    def counting(self: PasswordHasher, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+        calls.append(str(password))
+        return real(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting)
+    cases = {
+        "unknown": ("nobody@lightco.example", "guess guess guess"),
+        "wrong": ("ana@lightco.example", "guess guess guess"),
+        "pending": ("pending@lightco.example", "guess guess guess"),
+        "disabled": ("off@lightco.example", PASSWORD),
+    }
+    for what, (email, password) in cases.items():
+        calls.clear()
+        assert login(browser(world), email=email, password=password).status_code == 401, what
+        assert len(calls) == 1, what
+    for _ in range(world.ctx.settings.login_max_failures):
+        login(browser(world), password="guess guess guess")
+    calls.clear()
+    assert login(browser(world)).status_code == 401  # locked, with the right password
+    assert len(calls) == 1
 
 
 def test_rate_limit_per_client_address(world: World) -> None:

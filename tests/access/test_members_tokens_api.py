@@ -46,13 +46,15 @@ def test_admins_invite_members_and_change_their_roles(world: World) -> None:
     with world.ctx.session() as s, pytest.raises(NotFound):
         find_link(s, first_secret, "invite")
     assert {"user.create", "membership.set", "user.invite_link"} <= set(actions(world))
-    # Someone who already has a password gets no link.
+    # Someone who already has an account gets no link: an invitation they accept themselves (even when a
+    # platform admin asks).
     with world.ctx.session(write=True) as s:
         create_user(s, "bob@example.org", password="a long enough passphrase 42")
     known = c.put(
         "/api/v1/organisations/lightco/members/bob@example.org", json={"role": "viewer"}, headers=world.admin
     )
-    assert known.status_code == 200 and known.json()["invitation_url"] is None  # platform admin: allowed
+    assert known.status_code == 202 and known.json()["invitation_url"] is None
+    assert known.json()["awaiting_consent"] is True
     gone = c.delete(ANA, headers=world.operator)
     assert gone.status_code == 204
     assert [

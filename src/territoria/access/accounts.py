@@ -45,6 +45,8 @@ def change_password(
     if user.locked_until is not None and user.locked_until > now:
         return TooManyRequests(f"too many wrong passwords: try again in {minutes} minutes")
     if not verify_password(user.password_hash, current):
+        if user.locked_until is not None:  # an earlier window is over: the count starts again
+            user.failed_logins, user.locked_until = 0, None
         user.failed_logins += 1
         if user.failed_logins >= settings.login_max_failures:
             user.locked_until = now + timedelta(minutes=minutes)

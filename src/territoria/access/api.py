@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy.orm import Session
 
 from territoria.access import agreements, members, policy
+from territoria.access.offers import offers_of
 from territoria.access.principal import Principal
 from territoria.access.roles import Capability
 from territoria.access.schemas import (
@@ -21,9 +22,11 @@ from territoria.access.schemas import (
     TokenPublic,
     agreement_public,
     member_public,
+    offer_public,
     token_public,
 )
 from territoria.access.service import list_tokens, revoke_token
+from territoria.access.user_models import MembershipOffer
 from territoria.access.users import members as org_members
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Organisation
@@ -110,24 +113,32 @@ def _managed(session: Session, principal: Principal, slug: str, what: str) -> Or
 
 @router.get("/organisations/{org}/members", response_model=list[MemberPublic])
 def list_members(org: OrgSlug, session: SessionDep, principal: PrincipalDep) -> list[MemberPublic]:
-    """People of an organisation and their roles."""
+    """People of an organisation and their roles, then the invitations waiting for consent."""
     managed = _managed(session, principal, org, "see the members")
-    return [member_public(m) for m in org_members(session, managed)]
+    listed = [member_public(m) for m in org_members(session, managed)]
+    return listed + [offer_public(o) for o in offers_of(session, managed)]
 
 
 @router.put("/organisations/{org}/members/{email}", response_model=MemberChanged)
 def put_member(
     org: OrgSlug, email: Email, body: MemberSet, response: Response, ctx: ContextDep, principal: PrincipalDep
 ) -> MemberChanged:
-    """Give someone a role; an unknown address gets an account and a one-time invitation link (201)."""
+    """Give someone a role: a new address gets an account and a one-time invitation link (201); an
+    existing account outside the organisation gets an invitation it accepts itself (202)."""
     with ctx.session(write=True) as session:
         managed = _managed(session, principal, org, "manage the members")
         change = members.put_member(
             session, ctx.settings, managed, email, body.role.value, actor=principal.actor
         )
-        member = member_public(change.membership)
+        offered = isinstance(change.subject, MembershipOffer)
+        if isinstance(change.subject, MembershipOffer):
+            member = offer_public(change.subject)
+        else:
+            member = member_public(change.subject)
     if change.created:
         response.status_code = status.HTTP_201_CREATED
+    elif offered:
+        response.status_code = status.HTTP_202_ACCEPTED
     return MemberChanged(**member.model_dump(), created=change.created, invitation_url=change.invitation_url)
 
 

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from territoria.access import accounts, users, websessions
 from territoria.access.cookies import client_address, same_origin, set_session_cookie
-from territoria.access.pages import Message, PasswordField, message, page
-from territoria.access.passwords import MAX_LENGTH, MIN_LENGTH
+from territoria.access.pages import Message, PasswordField, message, page, weak_password
+from territoria.access.passwords import MIN_LENGTH
 from territoria.api.deps import ContextDep
 from territoria.context import Context
 from territoria.errors import DomainError, Invalid, NotFound
@@ -68,9 +68,6 @@ def _checked(request: Request, password: str, confirm: str) -> tuple[Message, in
     return None
 
 
-WEAK: Message = ("password.error.weak", {"min": MIN_LENGTH, "max": MAX_LENGTH})
-
-
 @router.get("/invitation/{secret}", response_class=HTMLResponse)
 def invitation_page(secret: Secret, request: Request, ctx: ContextDep) -> HTMLResponse:
     """Accept an invitation: choose a name and a password."""
@@ -96,8 +93,9 @@ def invitation_submit(
             outcome = websessions.login(session, ctx.settings, user.email, password, client_address(request))
     except NotFound:
         return _invalid(request, ctx)
-    except Invalid:
-        return _form(request, ctx, "invite", secret, name=name, error=WEAK, status_code=422)
+    except Invalid as exc:
+        error = weak_password(exc)
+        return _form(request, ctx, "invite", secret, name=name, error=error, status_code=422)
     if isinstance(outcome, DomainError):  # e.g. a disabled account: the password is set all the same
         return RedirectResponse("/login?done=invited", status_code=303)
     response = RedirectResponse("/", status_code=303)
@@ -130,6 +128,6 @@ def reset_submit(
             accounts.revoke_sessions(session, user)
     except NotFound:
         return _invalid(request, ctx)
-    except Invalid:
-        return _form(request, ctx, "reset", secret, error=WEAK, status_code=422)
+    except Invalid as exc:
+        return _form(request, ctx, "reset", secret, error=weak_password(exc), status_code=422)
     return RedirectResponse("/login?done=reset", status_code=303)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
 
-from territoria.access.user_models import User
-from territoria.api.deps import PrincipalDep, SessionDep
+from fastapi import APIRouter, Path, Response, status
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from territoria.access import offers
+from territoria.access.principal import Principal
+from territoria.access.user_models import MembershipOffer, User
+from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.errors import Forbidden, Unauthenticated
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
@@ -63,3 +69,66 @@ def me(principal: PrincipalDep, session: SessionDep) -> MePublic:
         capabilities=sorted(c.value for c in principal.capabilities),
         platform_admin=principal.platform_admin,
     )
+
+
+# --- invitations waiting for the person's consent -------------------------------------------------
+
+OrgSlug = Annotated[str, Path(max_length=64)]
+
+
+class MeMembership(BaseModel):
+    """The caller's role in one organisation."""
+
+    organisation: str
+    organisation_name: str
+    role: str
+
+
+class MeOffer(MeMembership):
+    """A role an organisation offers the caller; it becomes a membership once accepted."""
+
+    offered_at: str
+
+
+def _offer(offer: MembershipOffer) -> MeOffer:
+    """The API view of an offer, for the person it is made to."""
+    org = offer.organisation
+    return MeOffer(
+        organisation=org.slug,
+        organisation_name=org.name,
+        role=offer.role,
+        offered_at=offer.created_at.isoformat(),
+    )
+
+
+def _person(session: Session, principal: Principal) -> User:
+    """The logged-in person (tokens belong to organisations, not to people)."""
+    if principal.anonymous:
+        raise Unauthenticated("log in to answer an invitation")
+    user = session.get(User, principal.user_id) if principal.user_id is not None else None
+    if user is None:
+        raise Forbidden("only a person answers an invitation: log in with your own account")
+    return user
+
+
+@router.get("/me/offers", response_model=list[MeOffer])
+def my_offers(principal: PrincipalDep, session: SessionDep) -> list[MeOffer]:
+    """Roles organisations offer the caller, waiting for an answer."""
+    return [_offer(o) for o in offers.offers_to(session, _person(session, principal))]
+
+
+@router.post("/me/memberships/{org}/accept", response_model=MeMembership)
+def accept(org: OrgSlug, principal: PrincipalDep, ctx: ContextDep) -> MeMembership:
+    """Accept the role the organisation offers: the caller becomes its member."""
+    with ctx.session(write=True) as session:
+        membership = offers.accept_offer(session, _person(session, principal), org)
+        joined = membership.organisation
+        return MeMembership(organisation=joined.slug, organisation_name=joined.name, role=membership.role)
+
+
+@router.post("/me/memberships/{org}/decline", status_code=status.HTTP_204_NO_CONTENT)
+def decline(org: OrgSlug, principal: PrincipalDep, ctx: ContextDep) -> Response:
+    """Decline the role the organisation offers."""
+    with ctx.session(write=True) as session:
+        offers.decline_offer(session, _person(session, principal), org)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

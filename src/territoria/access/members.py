@@ -10,29 +10,29 @@ from sqlalchemy.orm import Session
 
 from territoria.access import policy
 from territoria.access.models import ApiToken
+from territoria.access.offers import find_offer, offer_membership, withdraw_offer
 from territoria.access.principal import Principal
 from territoria.access.roles import Role, scope_capabilities
 from territoria.access.service import create_token
-from territoria.access.user_models import Membership
+from territoria.access.user_models import Membership, MembershipOffer, User
 from territoria.access.users import (
     create_user,
     find_user,
-    get_user,
     issue_link,
     normalise_email,
     remove_membership,
     set_membership,
 )
 from territoria.catalog.models import Dataset, Organisation
-from territoria.errors import Conflict, Invalid
+from territoria.errors import Conflict, Invalid, NotFound
 from territoria.settings import Settings
 
 
 @dataclass(frozen=True)
 class MemberChange:
-    """The outcome of giving someone a role: the membership, and an invitation link if one was issued."""
+    """The outcome of giving someone a role: a membership (maybe with an invitation link), or an offer."""
 
-    membership: Membership
+    subject: Membership | MembershipOffer
     created: bool
     invitation_url: str | None
 
@@ -65,31 +65,62 @@ def _keep_an_admin(session: Session, org: Organisation, email: str, user_id: int
         raise Conflict(f"'{email}' is the last admin of '{org.slug}': make someone else admin first")
 
 
+def _owned_by(user: User, org: Organisation) -> bool:
+    """True when the account is the organisation's alone: no other membership, no platform role.
+
+    Only then may the organisation send the account a fresh invitation: the link replaces the earlier
+    one, and an account of anyone else must never change hands that way.
+    """
+    return not user.platform_admin and all(m.organisation_id == org.id for m in user.memberships)
+
+
 def put_member(
     session: Session, settings: Settings, org: Organisation, email: str, role: str, *, actor: str
 ) -> MemberChange:
-    """Give someone a role in the organisation, creating and inviting the account when it is new."""
+    """Give someone a role in the organisation.
+
+    A new address gets an account and an invitation link, handed to the inviting admin to deliver. An
+    existing account outside the organisation gets an offer that its owner accepts or declines: no
+    link, no membership, and nothing about the account in the answer.
+    """
     address = normalise_email(email)
     user = find_user(session, address)
-    created = user is None
     if user is None:
         user = create_user(session, address, actor=actor)
-    else:
-        _keep_an_admin(session, org, address, user.id, role)
+        membership = set_membership(session, user, org, role, actor=actor)
+        link = issue_link(session, user, "invite", hours=settings.invite_hours, actor=actor)
+        return MemberChange(membership, True, link.url(settings.public_url))
+    if not any(m.organisation_id == org.id for m in user.memberships):
+        return MemberChange(offer_membership(session, user, org, role, actor=actor), False, None)
+    _keep_an_admin(session, org, address, user.id, role)
     membership = set_membership(session, user, org, role, actor=actor)
     url = None
-    if user.password_hash is None:
-        # Each call sends a fresh invitation; the previous link stops working.
+    if user.password_hash is None and _owned_by(user, org):
+        # The organisation's own invitee lost the link: a fresh one replaces it.
         link = issue_link(session, user, "invite", hours=settings.invite_hours, actor=actor)
         url = link.url(settings.public_url)
-    return MemberChange(membership, created, url)
+    return MemberChange(membership, False, url)
+
+
+def not_a_member(email: str, org: Organisation) -> NotFound:
+    """The one answer for an address outside the organisation, whether it has an account or not."""
+    return NotFound(f"'{email}' is not a member of '{org.slug}' and has no pending invitation from it")
 
 
 def delete_member(session: Session, org: Organisation, email: str, *, actor: str) -> None:
-    """Take someone out of the organisation (the account itself remains)."""
-    user = get_user(session, email)
-    _keep_an_admin(session, org, user.email, user.id, None)
-    remove_membership(session, user, org, actor=actor)
+    """Take someone out of the organisation, or withdraw its offer (the account itself remains)."""
+    user = find_user(session, email)
+    if user is None:
+        raise not_a_member(email, org)
+    offer = find_offer(session, user, org)
+    member = any(m.organisation_id == org.id for m in user.memberships)
+    if offer is None and not member:
+        raise not_a_member(email, org)
+    if offer is not None:
+        withdraw_offer(session, offer, actor=actor)
+    if member:
+        _keep_an_admin(session, org, user.email, user.id, None)
+        remove_membership(session, user, org, actor=actor)
 
 
 def new_token(

@@ -6,13 +6,13 @@ committed before the form is shown again, so that the failure count and the lock
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from territoria.access import accounts, websessions
+from territoria.access import accounts, offers, websessions
 from territoria.access.audit import record
 from territoria.access.cookies import (
     client_address,
@@ -21,13 +21,13 @@ from territoria.access.cookies import (
     same_origin,
     set_session_cookie,
 )
-from territoria.access.passwords import MAX_LENGTH, MIN_LENGTH
+from territoria.access.passwords import MAX_LENGTH, MIN_LENGTH, refusal_code
 from territoria.access.principal import Principal
 from territoria.access.user_models import User, WebSession
 from territoria.access.websessions import COOKIE
 from territoria.api.deps import ContextDep, PrincipalDep
 from territoria.context import Context
-from territoria.errors import DomainError, Forbidden, Invalid, TooManyRequests, Unauthenticated
+from territoria.errors import DomainError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
 from territoria.web import i18n
 from territoria.web.pages import page_lang, render
 
@@ -37,7 +37,7 @@ NextField = Annotated[str, Form(alias="next", max_length=4096)]
 # Longer than any acceptable password, so that a long one is refused with a message, not a 422 document.
 PasswordField = Annotated[str, Form(max_length=4 * MAX_LENGTH)]
 LOGIN_DONE = frozenset({"reset", "invited"})
-ACCOUNT_DONE = frozenset({"password", "organisation"})
+ACCOUNT_DONE = frozenset({"password", "organisation", "accepted", "declined"})
 Message = tuple[str, dict[str, Any]]
 
 
@@ -53,6 +53,13 @@ def page(
 def message(request: Request, msg: Message | None) -> str | None:
     """A message in the page's language (keys only come from this code: links cannot inject text)."""
     return i18n.t(msg[0], page_lang(request), **msg[1]) if msg is not None else None
+
+
+def weak_password(exc: Invalid) -> Message:
+    """The message saying why a password was refused and what to choose instead."""
+    code = refusal_code(exc).lower()
+    key = f"password.error.{code}" if code else "password.error.weak"
+    return key, {"min": MIN_LENGTH, "max": MAX_LENGTH}
 
 
 def to_login(next_url: str) -> RedirectResponse:
@@ -82,13 +89,11 @@ def login_form(
 
 
 def _login_error(exc: DomainError, ctx: Context) -> tuple[int, Message]:
-    """Status and message of a refused login (one message for wrong e-mail and wrong password)."""
+    """Status and message of a refused login: one for a wrong e-mail, a wrong password and a lockout."""
     settings = ctx.settings
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests):  # about the caller's address, not about an account
         return 429, ("login.error.rate", {"minutes": settings.login_rate_window_minutes})
-    if isinstance(exc, Forbidden):
-        return 403, ("login.error.locked", {"minutes": settings.login_lockout_minutes})
-    return 401, ("login.error.bad", {})
+    return 401, ("login.error.bad", {"minutes": settings.login_lockout_minutes})
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -166,9 +171,14 @@ def account_page_for(
             }
             for m in user.memberships
         ]
+        invitations = [
+            {"slug": o.organisation.slug, "name": o.organisation.name, "role": o.role}
+            for o in offers.offers_to(session, user)
+        ]
     values = {
         "user": user,
         "orgs": orgs,
+        "offers": invitations,
         "current": next((o for o in orgs if o["current"]), None),
         "min": MIN_LENGTH,
         "done": message(request, (f"account.done.{done}", {})) if done in ACCOUNT_DONE else None,
@@ -216,6 +226,31 @@ def switch_organisation(
     return RedirectResponse("/account?done=organisation", status_code=303)
 
 
+@router.post("/account/offers/{org}/{answer}", response_model=None)
+def answer_offer(
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    org: Annotated[str, Path(max_length=64)],
+    answer: Literal["accept", "decline"],
+) -> Response:
+    """Accept or decline a role an organisation offers me (the CSRF token was checked on the way in)."""
+    if principal.user_id is None:
+        return to_login("/account")
+    try:
+        with ctx.session(write=True) as session:
+            user = session.get(User, principal.user_id)
+            if user is None:
+                raise Unauthenticated("your session is invalid or has expired: log in again")
+            if answer == "accept":
+                offers.accept_offer(session, user, org)
+            else:
+                offers.decline_offer(session, user, org)
+    except NotFound:
+        return RedirectResponse("/account", status_code=303)  # answered already, or withdrawn meanwhile
+    done = "accepted" if answer == "accept" else "declined"
+    return RedirectResponse(f"/account?done={done}", status_code=303)
+
+
 @router.post("/account/password", response_model=None)
 def change_password(
     request: Request,
@@ -228,7 +263,6 @@ def change_password(
     """Change my password (the current one proves it is me); my other sessions end."""
     if principal.user_id is None:
         return to_login("/account")
-    weak: Message = ("password.error.weak", {"min": MIN_LENGTH, "max": MAX_LENGTH})
     if new_password != confirm_password:
         error: Message = ("password.error.mismatch", {})
         return account_page_for(request, ctx, principal, error=error, status_code=422)
@@ -245,8 +279,8 @@ def change_password(
                 new_password,
                 keep_session=principal.session_id,
             )
-    except Invalid:
-        return account_page_for(request, ctx, principal, error=weak, status_code=422)
+    except Invalid as exc:
+        return account_page_for(request, ctx, principal, error=weak_password(exc), status_code=422)
     if isinstance(outcome, TooManyRequests):
         locked: Message = ("account.error.locked", {"minutes": ctx.settings.login_lockout_minutes})
         return account_page_for(request, ctx, principal, error=locked, status_code=429)

@@ -15,7 +15,7 @@ from territoria.access.agreements import MAX_PURPOSE, Status, status_of
 from territoria.access.audit import VerifyReport
 from territoria.access.models import ApiToken
 from territoria.access.roles import Role
-from territoria.access.user_models import Membership
+from territoria.access.user_models import Membership, MembershipOffer
 from territoria.catalog.types import Slug
 
 # Dates arrive as ISO strings in JSON: the one field-level exception to strict input.
@@ -108,10 +108,13 @@ class MemberPublic(BaseModel):
     email: str
     name: str
     role: str
-    pending: bool = Field(description="invited, no password set yet")
+    pending: bool = Field(description="invited: no password set yet, or the invitation not yet accepted")
     active: bool
     since: datetime
     last_login_at: datetime | None
+    awaiting_consent: bool = Field(
+        default=False, description="an invitation to someone who must accept it from their own account"
+    )
 
 
 def member_public(membership: Membership) -> MemberPublic:
@@ -128,8 +131,23 @@ def member_public(membership: Membership) -> MemberPublic:
     )
 
 
+def offer_public(offer: MembershipOffer) -> MemberPublic:
+    """The API view of an invitation waiting for consent: nothing of the account but the address."""
+    # The name, the password state and the last login belong to the person until they accept.
+    return MemberPublic(
+        email=offer.user.email,
+        name="",
+        role=offer.role,
+        pending=True,
+        active=True,
+        since=offer.created_at,
+        last_login_at=None,
+        awaiting_consent=True,
+    )
+
+
 class MemberChanged(MemberPublic):
-    """A role just given; the invitation link is shown once, when the person has no password yet."""
+    """A role just given; the invitation link is shown once, for an account this call created."""
 
     created: bool = Field(description="the account was created by this call")
     invitation_url: str | None = None

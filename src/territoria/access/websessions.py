@@ -22,7 +22,8 @@ from territoria.settings import Settings
 COOKIE = "trt_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-BAD_LOGIN = "wrong e-mail or password"  # one message, so that the form does not reveal who has an account
+# One message for every refused login, so that no answer reveals who has an account or who is locked out.
+BAD_LOGIN = "wrong e-mail or password, or account temporarily locked after repeated failures"
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,26 @@ def _too_many(session: Session, settings: Settings, client: str, now: datetime) 
     return int(session.scalar(query) or 0) >= settings.login_rate_per_client
 
 
-def _fail(session: Session, settings: Settings, user: User | None, email: str, client: str) -> None:
-    """Count one failure against the address and the account, lock the account past the limit."""
+def _fail(
+    session: Session, settings: Settings, user: User | None, email: str, client: str, *, locked: bool
+) -> None:
+    """Count one failure against the address and the account, lock the account past the limit.
+
+    The lockout is a fixed window from the failure that reached the limit: attempts during the window
+    are recorded but neither counted nor extend it, or anyone could keep an account locked forever.
+    """
     now = datetime.now(UTC)
     session.add(LoginFailure(client=client[:64], email=email[:254], at=now))
     # Old failures only matter for the rate window: prune them as we go.
     session.execute(delete(LoginFailure).where(LoginFailure.at < now - timedelta(days=1)))
     details: dict[str, object] = {"email": email[:254], "client": client[:64]}
-    if user is not None:
+    if user is not None and locked:
+        details["locked_until"] = user.locked_until
+    elif user is not None:
+        if user.locked_until is not None:
+            # The previous window is over: the count starts again.
+            user.failed_logins = 0
+            user.locked_until = None
         user.failed_logins += 1
         if user.failed_logins >= settings.login_max_failures:
             user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
@@ -86,13 +99,15 @@ def login(
             f"too many failed logins from your address: wait {settings.login_rate_window_minutes} minutes"
         )
     user = find_user(session, address)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        # The password is not even checked: a locked account cannot be brute-forced meanwhile.
-        _fail(session, settings, user, address, client)
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return Forbidden(f"this account is locked after repeated failures: try again in {minutes} minutes")
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        _fail(session, settings, user, address, client)
+    locked = user is not None and user.locked_until is not None and user.locked_until > now
+    # Exactly one argon2 verification whatever the account's state (unknown, pending, disabled, locked):
+    # the time of the answer must not tell who has an account. A locked account is checked against the
+    # dummy hash, so that it cannot be brute-forced meanwhile.
+    matches = verify_password(user.password_hash if user is not None and not locked else None, password)
+    if user is None or locked or not user.active or not matches:
+        # One answer for every refusal, a lockout included: the status and the message must not tell
+        # either (the person locked out learns it from the message, which says it may be the reason).
+        _fail(session, settings, user, address, client, locked=locked)
         return Unauthenticated(BAD_LOGIN)
     if needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)

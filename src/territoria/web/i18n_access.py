@@ -15,9 +15,9 @@ FR: dict[str, str] = {
     "login.submit": "Se connecter",
     "login.forgot": "Mot de passe oublié ? Aucun serveur de messagerie n'est configuré : demandez un lien "
     "de réinitialisation à l'administrateur de votre organisation.",
-    "login.error.bad": "Adresse e-mail ou mot de passe incorrect.",
-    "login.error.locked": "Ce compte est verrouillé après plusieurs échecs : réessayez dans {minutes} "
-    "minutes au plus.",
+    "login.error.bad": "Adresse e-mail ou mot de passe incorrect, ou compte verrouillé après plusieurs "
+    "échecs. Vérifiez l'adresse et le mot de passe ; si le compte est verrouillé, réessayez dans "
+    "{minutes} minutes au plus ou demandez à l'administrateur de votre organisation de le débloquer.",
     "login.error.rate": "Trop d'échecs de connexion depuis votre adresse : patientez {minutes} minutes.",
     "login.error.cross_site": "Ce formulaire doit être envoyé depuis une page de Territoria.",
     "login.done.reset": "Votre mot de passe est enregistré : connectez-vous.",
@@ -52,13 +52,31 @@ FR: dict[str, str] = {
     "account.password_submit": "Changer le mot de passe",
     "account.done.password": "Mot de passe changé. Vos autres sessions ont été fermées.",
     "account.done.organisation": "Organisation changée.",
+    "account.offers": "Invitations à rejoindre une organisation",
+    "account.offers_intro": "Ces organisations vous proposent un rôle. Vous n'en devenez membre que si "
+    "vous acceptez ; elles ne voient rien de votre compte d'ici là.",
+    "account.offer_answer": "Réponse",
+    "account.offer_accept": "Accepter",
+    "account.offer_decline": "Refuser",
+    "account.done.accepted": "Invitation acceptée : vous êtes membre de cette organisation.",
+    "account.done.declined": "Invitation refusée.",
     "account.error.current": "Le mot de passe actuel est incorrect.",
     "account.error.locked": "Trop d'essais incorrects : ce compte est verrouillé pour {minutes} minutes "
     "au plus.",
     "account.error.not_member": "Vous n'êtes pas membre de cette organisation.",
-    "password.rules": "Au moins {min} caractères, sans votre adresse e-mail.",
+    "password.rules": "Au moins {min} caractères, sans votre adresse e-mail ni le nom de la plateforme ; "
+    "les mots de passe courants, répétitifs ou en suite sont refusés.",
     "password.error.weak": "Ce mot de passe ne convient pas : au moins {min} caractères, au plus {max}, "
     "sans votre adresse e-mail.",
+    "password.error.password_too_short": "Ce mot de passe est trop court : au moins {min} caractères. "
+    "Quelques mots sans rapport entre eux font un mot de passe long et facile à retenir.",
+    "password.error.password_too_long": "Ce mot de passe est trop long : au plus {max} caractères.",
+    "password.error.password_personal": "Ce mot de passe contient votre adresse e-mail ou le nom de la "
+    "plateforme : choisissez des mots sans rapport avec vous ni avec Territoria.",
+    "password.error.password_pattern": "Ce mot de passe est une répétition ou une suite (comme « aaaa » "
+    "ou « 1234 ») : choisissez plutôt quelques mots sans rapport entre eux.",
+    "password.error.password_common": "Ce mot de passe est trop courant ou trop facile à deviner : "
+    "choisissez-en un plus long, par exemple quelques mots sans rapport entre eux.",
     "password.error.mismatch": "Les deux mots de passe saisis diffèrent.",
     "invite.title": "Bienvenue sur Territoria",
     "invite.intro": "Vous êtes invité(e) avec l'adresse {email}. Choisissez votre mot de passe pour "
@@ -97,9 +115,9 @@ EN: dict[str, str] = {
     "login.submit": "Log in",
     "login.forgot": "Forgot your password? No mail server is configured: ask your organisation's "
     "administrator for a reset link.",
-    "login.error.bad": "Wrong e-mail or password.",
-    "login.error.locked": "This account is locked after repeated failures: try again in at most "
-    "{minutes} minutes.",
+    "login.error.bad": "Wrong e-mail or password, or account locked after repeated failures. Check the "
+    "address and the password; if the account is locked, try again in at most {minutes} minutes or ask "
+    "your organisation's administrator to unlock it.",
     "login.error.rate": "Too many failed logins from your address: wait {minutes} minutes.",
     "login.error.cross_site": "This form must be sent from a Territoria page.",
     "login.done.reset": "Your password is saved: log in.",
@@ -132,12 +150,30 @@ EN: dict[str, str] = {
     "account.password_submit": "Change the password",
     "account.done.password": "Password changed. Your other sessions were closed.",
     "account.done.organisation": "Organisation switched.",
+    "account.offers": "Invitations to join an organisation",
+    "account.offers_intro": "These organisations offer you a role. You become a member only if you "
+    "accept; until then they see nothing of your account.",
+    "account.offer_answer": "Answer",
+    "account.offer_accept": "Accept",
+    "account.offer_decline": "Decline",
+    "account.done.accepted": "Invitation accepted: you are now a member of that organisation.",
+    "account.done.declined": "Invitation declined.",
     "account.error.current": "The current password is wrong.",
     "account.error.locked": "Too many wrong attempts: this account is locked for at most {minutes} minutes.",
     "account.error.not_member": "You are not a member of that organisation.",
-    "password.rules": "At least {min} characters, without your e-mail address.",
+    "password.rules": "At least {min} characters, without your e-mail address or the platform's name; "
+    "common, repetitive and sequential passwords are refused.",
     "password.error.weak": "This password is not acceptable: at least {min} characters, at most {max}, "
     "without your e-mail address.",
+    "password.error.password_too_short": "This password is too short: at least {min} characters. A few "
+    "unrelated words make a long password that is easy to remember.",
+    "password.error.password_too_long": "This password is too long: at most {max} characters.",
+    "password.error.password_personal": "This password contains your e-mail address or the name of the "
+    "platform: choose words that have nothing to do with you or with Territoria.",
+    "password.error.password_pattern": "This password is a repetition or a sequence (like 'aaaa' or "
+    "'1234'): choose a few unrelated words instead.",
+    "password.error.password_common": "This password is too common or too easy to guess: choose a longer "
+    "one, for example a few unrelated words.",
     "password.error.mismatch": "The two passwords differ.",
     "invite.title": "Welcome to Territoria",
     "invite.intro": "You are invited with the address {email}. Choose your password to activate your "
