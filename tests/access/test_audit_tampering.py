@@ -275,3 +275,14 @@ def test_the_application_role_may_only_insert_and_select(pg_schema: str, tmp_pat
             conn.execute(text(f"DROP ROLE {app_role}"))
             conn.execute(text(f"DROP ROLE {audit_role}"))
         owner.engine.dispose()
+
+
+def test_a_release_checkpoints_the_head_and_a_rolled_back_one_does_not(ctx: Context) -> None:
+    append(ctx, 2)
+    with pytest.raises(RuntimeError), ctx.session(write=True) as s:
+        record(s, actor="cli", action="release.publish", target="dataset:lights", details={"version": 1})
+        raise RuntimeError("the release failed")
+    with ctx.session(write=True) as s:
+        record(s, actor="cli", action="release.publish", target="dataset:lights", details={"version": 1})
+    checkpoints = read_checkpoints(ctx.settings, ctx.engine).checkpoints
+    assert [(c.seq, c.reason) for c in checkpoints] == [(1, "first keyed event"), (3, "release.publish")]
