@@ -173,3 +173,30 @@ def test_token_creation_is_checked_and_never_escalates(world: World) -> None:
     assert browser.post("/api/v1/tokens", json={"scopes": ["read"]}).status_code == 403  # no CSRF token
     # The city's platform-admin token may.
     assert c.post("/api/v1/tokens", json={"scopes": ["admin"]}, headers=world.admin).status_code == 201
+
+
+def test_an_organisation_admin_lifts_the_lockout_of_its_members_only(world: World) -> None:
+    from territoria.access.users import set_membership
+    from territoria.access.websessions import LoginResult, login
+
+    password = "a long enough passphrase 42"  # noqa: S105 - a test password
+    with world.ctx.session(write=True) as s:
+        for email, org in (("ana@example.org", "lightco"), ("wes@example.org", "waterco")):
+            user = create_user(s, email, password=password)
+            set_membership(s, user, get_organisation(s, org), "viewer", actor="test")
+    for email in ("ana@example.org", "wes@example.org"):
+        for _ in range(world.ctx.settings.login_max_failures):
+            with world.ctx.session(write=True) as s:
+                login(s, world.ctx.settings, email, "guess guess guess", "t")
+    c = world.client
+    listed = c.get("/api/v1/organisations/lightco/members", headers=world.operator).json()
+    assert [m["locked"] for m in listed] == [True]
+    assert c.post(ANA + "/unlock", headers=world.other).status_code == 403
+    wes = "/api/v1/organisations/lightco/members/wes@example.org/unlock"
+    assert c.post(wes, headers=world.operator).status_code == 404  # another organisation's person
+    assert c.post(ANA + "/unlock", headers=world.operator).status_code == 204
+    assert c.get("/api/v1/organisations/lightco/members", headers=world.operator).json()[0]["locked"] is False
+    with world.ctx.session(write=True) as s:
+        assert isinstance(login(s, world.ctx.settings, "ana@example.org", password, "t"), LoginResult)
+        assert not isinstance(login(s, world.ctx.settings, "wes@example.org", password, "t"), LoginResult)
+    assert "user.unlock" in actions(world)

@@ -157,3 +157,63 @@ def test_reset_link_role_list_disable_enable(db_url: str) -> None:
         ctx.engine.dispose()
     expected = {"user.create", "membership.set", "membership.remove", "user.invite_link", "user.reset_link"}
     assert expected | {"user.disable", "user.enable"} <= actions
+
+
+def _lock(client: TestClient, email: str) -> None:
+    """Lock the account by wrong passwords."""
+    for _ in range(5):
+        assert login(client, email, "guess guess guess") == 401
+
+
+def test_enable_and_unlock_lift_a_lockout(db_url: str) -> None:
+    for email in ("bob@city.example", "eve@city.example"):
+        runner_ok(
+            ("user", "create", email, "--org", "city", "--role", "viewer", "--password-stdin"),
+            stdin=PASSWORD + "\n",
+        )
+    client = web(db_url)
+    _lock(client, "bob@city.example")
+    assert "locked" in runner_ok(("user", "list"))
+    assert login(client, "bob@city.example", PASSWORD) == 401
+    # The account was never disabled: `enable` lifts the lockout all the same.
+    runner_ok(("user", "enable", "bob@city.example"))
+    assert login(client, "bob@city.example", PASSWORD) == 303
+    _lock(client, "eve@city.example")
+    code, _out, err = run("user", "unlock", "eve@city.example")
+    assert code == 0 and "eve@city.example unlocked" in err
+    assert login(client, "eve@city.example", PASSWORD) == 303
+    code, _out, err = run("user", "unlock", "nobody@city.example")
+    assert code == 1 and "no user" in err
+    ctx = Context(Settings(database_url=db_url))
+    try:
+        with ctx.session() as s:
+            assert len(list(s.scalars(select(AuditEvent).where(AuditEvent.action == "user.unlock")))) == 2
+    finally:
+        ctx.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("aaaaaaaaaaaa", "repetition or a sequence"),
+        ("123456789012", "repetition or a sequence"),
+        ("passwordpassword", "repetition or a sequence"),
+        ("territoria-demo", "name of the platform"),
+        ("sam.example-2026", "e-mail address"),
+        ("qwertyuiopasdf", "too common"),
+    ],
+)
+def test_weak_passwords_are_refused_with_what_to_do(db_url: str, password: str, reason: str) -> None:
+    code, _out, err = run(
+        "user",
+        "create",
+        "sam.example@city.example",
+        "--org",
+        "city",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        stdin=password + "\n",
+    )
+    assert code == 1 and reason in " ".join(err.split()), err
+    assert "sam.example@city.example" not in runner_ok(("user", "list"))

@@ -71,18 +71,33 @@ def change_password(
     return ended
 
 
+def unlock(session: Session, user: User, *, actor: str) -> bool:
+    """Lift a lockout now (an administrator's decision); whether the account was locked."""
+    was_locked = user.locked_until is not None and user.locked_until > datetime.now(UTC)
+    user.failed_logins = 0
+    user.locked_until = None
+    record(
+        session,
+        actor=actor,
+        action="user.unlock",
+        target=f"user:{user.email}",
+        details={"was_locked": was_locked},
+    )
+    return was_locked
+
+
 def set_active(session: Session, user: User, active: bool, *, actor: str) -> None:
-    """Enable or disable an account; a disabled account's sessions end at once."""
+    """Enable or disable an account; a disabled account's sessions end at once, enabling lifts a lockout."""
+    if active and user.locked_until is not None:
+        # Re-enabling is a deliberate administrator decision: it also lifts a lockout, even when the
+        # account was never disabled (the lockout is what the administrator is asked to end).
+        unlock(session, user, actor=actor)
     if user.active == active:
         return
     if not active and user.platform_admin and count_platform_admins(session) <= 1:
         raise Conflict(f"'{user.email}' is the last platform administrator: make another one first")
     user.active = active
     ended = 0 if active else revoke_sessions(session, user)
-    if active:
-        # Re-enabling is a deliberate administrator decision: it also lifts a lockout.
-        user.failed_logins = 0
-        user.locked_until = None
     record(
         session,
         actor=actor,

@@ -151,6 +151,15 @@ def delete_member(org: OrgSlug, email: Email, ctx: ContextDep, principal: Princi
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post("/organisations/{org}/members/{email}/unlock", status_code=status.HTTP_204_NO_CONTENT)
+def unlock_member(org: OrgSlug, email: Email, ctx: ContextDep, principal: PrincipalDep) -> Response:
+    """Lift a member's lockout after repeated wrong passwords (the organisation's admins)."""
+    with ctx.session(write=True) as session:
+        managed = _managed(session, principal, org, "manage the members")
+        members.unlock_member(session, managed, email, actor=principal.actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 # --- tokens -----------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from territoria.access import policy
+from territoria.access.accounts import unlock
 from territoria.access.models import ApiToken
 from territoria.access.offers import find_offer, offer_membership, withdraw_offer
 from territoria.access.principal import Principal
@@ -121,6 +122,14 @@ def delete_member(session: Session, org: Organisation, email: str, *, actor: str
     if member:
         _keep_an_admin(session, org, user.email, user.id, None)
         remove_membership(session, user, org, actor=actor)
+
+
+def unlock_member(session: Session, org: Organisation, email: str, *, actor: str) -> None:
+    """Lift the lockout of one of the organisation's members (not of anyone else's account)."""
+    user = find_user(session, email)
+    if user is None or not any(m.organisation_id == org.id for m in user.memberships):
+        raise not_a_member(email, org)
+    unlock(session, user, actor=actor)
 
 
 def new_token(

@@ -115,6 +115,7 @@ class MemberPublic(BaseModel):
     awaiting_consent: bool = Field(
         default=False, description="an invitation to someone who must accept it from their own account"
     )
+    locked: bool = Field(default=False, description="locked after repeated wrong passwords (see …/unlock)")
 
 
 def member_public(membership: Membership) -> MemberPublic:
@@ -128,6 +129,7 @@ def member_public(membership: Membership) -> MemberPublic:
         active=user.active,
         since=membership.created_at,
         last_login_at=user.last_login_at,
+        locked=user.locked_until is not None and user.locked_until > datetime.now(UTC),
     )
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from territoria.access.accounts import set_active
+from territoria.access.accounts import set_active, unlock
 from territoria.access.user_models import User
 from territoria.access.users import (
     create_user,
@@ -231,3 +231,17 @@ def disable(email: str) -> None:
 def enable(email: str) -> None:
     """Enable an account again (this also lifts a lockout)."""
     _set_active(email, True)
+
+
+@user_app.command("unlock")
+def unlock_command(email: str) -> None:
+    """Lift the lockout of an account after repeated wrong passwords."""
+    ctx = _context()
+    try:
+        with ctx.session(write=True) as session:
+            was_locked = unlock(session, get_user(session, email), actor=ACTOR)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    finally:
+        ctx.engine.dispose()
+    console.print(f"{email} unlocked" if was_locked else f"{email} was not locked (failure count reset)")
