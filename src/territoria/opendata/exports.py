@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from territoria.opendata.explore import ExploreRequest
 from territoria.opendata.query import BATCH_ROWS, BatchStream, json_rows, open_stream, with_iso_times
 from territoria.opendata.tables import ReleaseTable
+from territoria.spreadsheet import FORMULA_PATTERN, NUMBER_PATTERN
 from territoria.territory.models import Area
 
 FORMATS: dict[str, str] = {
@@ -139,8 +140,28 @@ def json_bytes(value: Any) -> bytes:
 # -- CSV and JSON -------------------------------------------------------------------------------------
 
 
+def spreadsheet_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with every text cell a spreadsheet would run as a formula quoted (numbers untouched)."""
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            # The rule of `territoria.spreadsheet.safe_cell`, vectorised: formula start, not a plain number.
+            risky = pc.and_(
+                pc.match_substring_regex(column, FORMULA_PATTERN),
+                pc.invert(pc.match_substring_regex(column, NUMBER_PATTERN)),
+            )
+            quoted = pc.binary_join_element_wise(pa.scalar("'", column.type), column, "")
+            columns.append(pc.if_else(pc.fill_null(risky, False), quoted, column))
+        else:
+            columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
 def _csv(stream: BatchStream, *, bom: bool) -> Iterator[bytes]:
-    """UTF-8 CSV with a header; timestamps as ISO 8601 UTC; null is an empty field."""
+    """UTF-8 CSV with a header; timestamps as ISO 8601 UTC; null is an empty field.
+
+    `bom` makes a CSV for spreadsheets: a BOM, and no text cell can run as a formula.
+    """
     schema = pa.schema(
         [pa.field(f.name, pa.string()) if pa.types.is_timestamp(f.type) else f for f in stream.schema]
     )
@@ -148,7 +169,8 @@ def _csv(stream: BatchStream, *, bom: bool) -> Iterator[bytes]:
     writer = pacsv.CSVWriter(pa.PythonFile(sink, mode="w"), schema)
     yield (BOM if bom else b"") + sink.take()
     for batch in stream:
-        writer.write_batch(with_iso_times(batch))
+        rows = with_iso_times(batch)
+        writer.write_batch(spreadsheet_safe(rows) if bom else rows)
         yield sink.take()
     writer.close()
 

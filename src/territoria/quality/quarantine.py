@@ -31,14 +31,13 @@ from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row, format_of
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
+from territoria.spreadsheet import safe_cell
 from territoria.territory.index import AreaLocator
 
 STATUSES = ("open", "resubmitted", "discarded")
 MAX_ITEMS = 5000
 CSV_CHUNK = 1000
 CSV_COLUMNS = ("id", "batch", "row", "status", "codes", "fields", "messages", "raw")
-# Cells starting with these are formulas to a spreadsheet: neutralised in spreadsheet mode.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -162,11 +161,6 @@ def totals(session: Session, ds: Dataset, f: QuarantineFilter) -> dict[str, Any]
     }
 
 
-def _safe_cell(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def csv_lines(
     session: Session, ds: Dataset, f: QuarantineFilter, *, bom: bool = False, delimiter: str = ","
 ) -> Iterator[str]:
@@ -194,7 +188,8 @@ def csv_lines(
                 " | ".join(str(e.get("message", "")) for e in q.errors),
                 q.raw,
             ]
-            writer.writerow([_safe_cell(c) for c in cells] if bom else cells)
+            # Spreadsheet mode (bom): no cell may run as a formula.
+            writer.writerow([safe_cell(c) for c in cells] if bom else cells)
         last = page[-1].id
         session.expunge_all()
         yield buffer.getvalue()
