@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,7 @@ from rich.progress import (
 import territoria.domains.ev.cli_import  # noqa: F401 (registers the ev import commands on ev_app)
 from territoria.access.agreement_cli import agreement_app
 from territoria.access.audit_cli import audit_app
+from territoria.access.clients import trusted_networks
 from territoria.access.retention import start_retention_schedule
 from territoria.access.retention_cli import retention_app
 from territoria.access.user_cli import user_app
@@ -303,6 +304,12 @@ def mqtt_cmd(
         raise fail(str(exc)) from exc
 
 
+# uvicorn believes X-Forwarded-For from 127.0.0.1 by default: whoever reaches the server through a local
+# process would pick its own address. The application reads the header itself, from the proxies of
+# TERRITORIA_TRUSTED_PROXIES only (territoria.access.clients).
+PEER_ONLY: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -317,6 +324,7 @@ def serve(
     ctx = context()
     try:
         ctx.settings.require_real_secret()
+        trusted_networks(ctx.settings.trusted_proxies)  # a typo fails now, not at the first login
     except ValueError as exc:
         raise fail(str(exc)) from exc
     _require_free_port(host, port)
@@ -331,13 +339,14 @@ def serve(
             port=port,
             workers=workers,
             log_level=level,
+            **PEER_ONLY,
         )
         return
     tune_gc()
     schedule = _start_quality_schedule(ctx)
     retention = start_retention_schedule(ctx)
     try:
-        uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=level)
+        uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=level, **PEER_ONLY)
     finally:
         if schedule is not None:
             schedule.stop_event.set()
@@ -413,7 +422,7 @@ def demo(
     console.print("admin token (platform administrator, valid 30 days):")
     print(token, flush=True)
     try:
-        uvicorn.run(create_app(context=ctx), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(create_app(context=ctx), host="127.0.0.1", port=port, log_level="warning", **PEER_ONLY)
     finally:
         feed.stop_event.set()
         if schedule is not None:

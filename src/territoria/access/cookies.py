@@ -53,8 +53,3 @@ def safe_next(value: str | None) -> str:
         return "/"
     parts = urlsplit(value)
     return "/" if parts.scheme or parts.netloc else value
-
-
-def client_address(request: Request) -> str:
-    """The client's address for the login rate limit (the proxy's, unless the server trusts its headers)."""
-    return request.client.host if request.client is not None else "unknown"

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from territoria.access import accounts, users, websessions
-from territoria.access.cookies import client_address, same_origin, set_session_cookie
+from territoria.access.clients import client_address
+from territoria.access.cookies import same_origin, set_session_cookie
 from territoria.access.pages import Message, PasswordField, message, page, weak_password
 from territoria.access.passwords import MIN_LENGTH
 from territoria.api.deps import ContextDep

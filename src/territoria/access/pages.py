@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from territoria.access import accounts, offers, websessions
 from territoria.access.audit import record
+from territoria.access.clients import client_address
 from territoria.access.cookies import (
-    client_address,
     delete_session_cookie,
     safe_next,
     same_origin,

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from territoria.access.audit import record
 from territoria.access.audit_refusals import SUMMARY_ACTION, SUMMARY_TARGET, counter_for
+from territoria.access.clients import client_address
 from territoria.access.principal import Principal
 from territoria.access.service import authenticate
 from territoria.access.websessions import (
@@ -53,7 +54,7 @@ def write_journal(ctx: Context, principal: Principal, request: Request) -> None:
     events = principal.journal.events
     if events and principal.anonymous:
         route = getattr(request.scope.get("route"), "path", None) or request.url.path
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request)  # the peer, or what a trusted proxy forwarded
         events = refusals.absorb(events, method=request.method, route=route, address=address)
     summary = refusals.take_summary()
     if events or summary:

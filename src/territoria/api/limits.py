@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from territoria.access.clients import client_address
 from territoria.access.principal import Principal
 from territoria.api.timeouts import set_statement_timeout
 from territoria.context import Context
@@ -78,7 +79,7 @@ def caller_key(request: Request, principal: Principal) -> str:
         return f"token:{principal.token_id}"
     if principal.user_id is not None:
         return f"user:{principal.user_id}"
-    return f"address:{request.client.host if request.client else 'unknown'}"
+    return f"address:{client_address(request)}"  # the peer, or what a trusted proxy forwarded
 
 
 Guard = Callable[[Session], AbstractContextManager[None]]
