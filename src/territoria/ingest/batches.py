@@ -6,17 +6,19 @@ concurrent retries; it is closed with its counts in the same transaction as the 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Dataset
+from territoria.db.dialect import dialect_name
 from territoria.errors import Conflict
 from territoria.ingest.limits import safe_strings, safe_text
 from territoria.ingest.models import Batch, QuarantinedRow
@@ -95,25 +97,37 @@ def claim_batch(
 ) -> Batch | BatchResult:
     """A new batch, or the stored answer when this idempotency key was already received.
 
-    Concurrent retries with one key race on the unique (dataset, key): on PostgreSQL the loser's
-    insert waits for the winner's transaction and then fails; it answers the winner's result (a
-    replay), or 409 when the winner is not visible yet. Never an IntegrityError, never a second batch.
+    Concurrent retries with one key never wait on each other's transaction (on PostgreSQL a waiting
+    insert would hold a pooled connection for as long as the first batch takes): the first takes a
+    transaction-scoped advisory lock on the key, the others answer 409 while it runs and the
+    stored answer (a replay) once it has committed. Never an IntegrityError, never a second batch.
     """
-    if replay := find_replay(session, ds, origin.idempotency_key):
-        return replay
-    if not origin.idempotency_key:
+    key = origin.idempotency_key
+    if not key:
         return open_batch(session, ds, origin, checksum=checksum, target=target)
+    if dialect_name(session) == "postgresql":
+        digest = hashlib.sha256(f"territoria.batch:{ds.id}:{key}".encode()).digest()
+        lock = int.from_bytes(digest[:8], "big", signed=True)
+        if not session.scalar(select(func.pg_try_advisory_xact_lock(lock))):
+            raise _in_progress()
+    if replay := find_replay(session, ds, key):
+        return replay
     try:
         with session.begin_nested():
             batch = open_batch(session, ds, origin, checksum=checksum, target=target)
-    except IntegrityError as exc:
-        if replay := find_replay(session, ds, origin.idempotency_key):
+    except IntegrityError as exc:  # a writer that did not take the lock: its batch is committed
+        if replay := find_replay(session, ds, key):
             return replay
-        raise Conflict(
-            "a batch with this Idempotency-Key is being processed: retry in a moment to get its answer "
-            "/ un lot avec cette clé d'idempotence est en cours de traitement : réessayez dans un instant"
-        ) from exc
+        raise _in_progress() from exc
     return batch
+
+
+def _in_progress() -> Conflict:
+    """409 for a retry arriving while the first batch with its key is still being stored."""
+    return Conflict(
+        "a batch with this Idempotency-Key is being processed: retry in a moment to get its answer "
+        "/ un lot avec cette clé d'idempotence est en cours de traitement : réessayez dans un instant"
+    )
 
 
 def raw_text(raw: Mapping[str, Any] | BadRow) -> str:
