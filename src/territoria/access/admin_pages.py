@@ -23,6 +23,7 @@ from territoria.access.schemas import agreement_public
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.service import list_datasets
 from territoria.context import Context
+from territoria.dates import check_day
 from territoria.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from territoria.web import i18n
 from territoria.web.pages import page_lang, render
@@ -209,8 +210,8 @@ def _day(value: str, notes: set[str]) -> date | None:
     if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
+        return check_day(date.fromisoformat(value.strip()), "date")
+    except (ValueError, Invalid):  # malformed, or at the limits of the type (adding a day overflows)
         notes.add("au.error.bad_date")
         return None
 
