@@ -1,4 +1,9 @@
-"""What changed between two releases of a dataset: rows added, removed and changed, columns, coverage."""
+"""What changed between two releases of a dataset: rows added, removed and changed, columns, coverage.
+
+A row that is secret in the new release is never listed as changed: its figures are withheld, and
+naming it would tell that something changed in it since the previous release (disclosure control
+across releases suppresses a cell precisely when its change shows too few contributors).
+"""
 
 from __future__ import annotations
 
@@ -47,6 +52,8 @@ def diff(
         differs = pc.fill_null(pc.not_equal(a, b), True)
         same_null = pc.and_(pc.is_null(a), pc.is_null(b))
         changed_mask = pc.or_(changed_mask, pc.and_(differs, pc.invert(same_null)))
+    if "secret" in joined.column_names:
+        changed_mask = pc.and_(changed_mask, pc.invert(pc.fill_null(joined.column("secret"), False)))
     changed = joined.filter(changed_mask).column("__key").to_pylist()
     log.update(
         rows_added=len(added),

@@ -8,6 +8,7 @@ checker of `disclosure_report` prove the result before anything is published.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +16,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from territoria.opendata.disclosure_cells import Cells, aggregate
+from territoria.opendata import disclosure_history as history
+from territoria.opendata.disclosure_cells import Cells, aggregate, total_label
 from territoria.opendata.disclosure_report import build_report
 from territoria.opendata.noise import NoiseApplied, add_noise
-from territoria.opendata.suppression import secondary_suppression
 
-REASONS = ("k", "dominance", "secondary")
+REASONS = ("k", "dominance", "differencing", "secondary")
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,10 @@ class ControlSpec:
 class Controlled:
     """The safe public table, its disclosure-control report, and the internal reason of each secret row.
 
-    `reasons` is aligned with the table rows ("" for a published cell, else "k", "dominance" or
-    "secondary") and must never be published: "dominance" tells that one contributor dominates a cell.
+    `reasons` is aligned with the table rows ("" for a published cell, else "k", "dominance",
+    "differencing" (its change since a previous release would show too few contributors, see
+    `disclosure_history`) or "secondary") and must never be published: "dominance" tells that one
+    contributor dominates a cell.
     """
 
     table: pa.Table
@@ -66,14 +69,22 @@ class Controlled:
     suppressed: dict[str, int]
 
 
-def control(contributions: Contributions, spec: ControlSpec) -> Controlled:
-    """Aggregate, suppress and optionally noise `contributions`; the report proves published cells safe."""
+def control(
+    contributions: Contributions, spec: ControlSpec, previous: Sequence[history.Previous] = ()
+) -> Controlled:
+    """Aggregate, suppress and optionally noise `contributions`; the report proves published cells safe.
+
+    `previous`: the published releases of the same dataset; no cell's change since any of them may
+    show fewer than k contributors or a dominant one (`disclosure_history`).
+    """
     validate(contributions, spec)
     cells = aggregate(contributions, spec.totals, spec.noise.clip if spec.noise else None)
     primary_k = cells.contributors < cells.k
     primary_dominance = ~primary_k & _dominated(cells)
     primary = primary_k | primary_dominance
-    secret = secondary_suppression(cells.lines, primary, _cost_rank(cells))
+    keys = history.cell_keys(cells) if previous else []
+    changes = [history.compare(keys, cells, contributions, p, spec.totals) for p in previous]
+    secret, differencing = history.protect(cells.lines, primary, changes, _cost_rank(cells))
 
     counts = cells.contributors.astype(np.float64)
     sums = dict(cells.sums)
@@ -88,11 +99,19 @@ def control(contributions: Contributions, spec: ControlSpec) -> Controlled:
     table = _public_table(cells, order, secret, counts, sums)
     reason = np.full(len(secret), "", dtype=object)
     reason[secret] = "secondary"
+    reason[differencing] = "differencing"
     reason[primary_dominance] = "dominance"
     reason[primary_k] = "k"
     reasons = tuple(str(r) for r in reason[order])
-    suppressed = {r: reasons.count(r) for r in REASONS}
+    suppressed = {r: reasons.count(r) for r in REASONS if r != "differencing" or previous}
     report = build_report(contributions, spec, table, secret[order], noise)
+    if changes:
+        # The independent checker counts these as secondary; the history tells them apart.
+        report["suppressed"]["secondary"] -= suppressed["differencing"]
+        report["suppressed"]["differencing"] = suppressed["differencing"]
+        found = history.check(keys, ~secret, changes, cells.dims, spec.totals)
+        report["checks"].append(found)
+        report["passed"] = report["passed"] and found["passed"]
     return Controlled(table=table, report=report, reasons=reasons, suppressed=suppressed)
 
 
@@ -149,14 +168,9 @@ def _cost_rank(cells: Cells) -> npt.NDArray[np.int64]:
     return rank
 
 
-def _total_label(dims: tuple[str, ...], level: int) -> str:
-    """The comma-joined names of the totalled dims of a level bitmask, in the order of `dims`."""
-    return ",".join(d for i, d in enumerate(dims) if level >> i & 1)
-
-
 def _row_order(cells: Cells) -> npt.NDArray[np.int64]:
     """Public row order: by total label, then by dims."""
-    labels = [_total_label(cells.dims, int(x)) for x in cells.level]
+    labels = [total_label(cells.dims, int(x)) for x in cells.level]
     distinct = sorted(set(labels))
     label_rank = np.array([distinct.index(x) for x in labels], dtype=np.int64)
     keys = [cells.codes[:, j] for j in reversed(range(len(cells.dims)))]
@@ -180,7 +194,7 @@ def _public_table(
             columns[d] = pa.array(values, type=pa.timestamp("us", tz="UTC"), mask=totalled)
         else:
             columns[d] = pa.array([str(v) for v in values], type=pa.string(), mask=totalled)
-    columns["total"] = pa.array([_total_label(cells.dims, int(x)) for x in cells.level[order]], pa.string())
+    columns["total"] = pa.array([total_label(cells.dims, int(x)) for x in cells.level[order]], pa.string())
     hidden = secret[order]
     n = np.rint(counts[order]).astype(np.int64)
     columns["contributors"] = pa.array(n, type=pa.int64(), mask=hidden)

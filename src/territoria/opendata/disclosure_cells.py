@@ -109,6 +109,11 @@ def aggregate(c: Contributions, totals: tuple[str, ...], clip: dict[str, float] 
     )
 
 
+def total_label(dims: tuple[str, ...], level: int) -> str:
+    """The comma-joined names of the totalled dims of a level bitmask, in the order of `dims`."""
+    return ",".join(d for i, d in enumerate(dims) if level >> i & 1)
+
+
 def _group(codes: IntArray, kept: list[int]) -> tuple[IntArray, IntArray]:
     """Distinct rows of `codes[:, kept]` in lexicographic order, and each input row's index among them."""
     n = codes.shape[0]

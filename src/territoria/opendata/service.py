@@ -24,6 +24,7 @@ from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
 from territoria.opendata import sources
 from territoria.opendata.changelog import diff
+from territoria.opendata.disclosure_history import Previous, contributions_path, load, store
 from territoria.opendata.models import Release
 from territoria.opendata.policies import CONSOLE_ACTOR, check, require_policy
 from territoria.opendata.policy import Period, PolicyBody
@@ -51,8 +52,19 @@ def _period(ds: Dataset, body: PolicyBody) -> Period | None:
     return "day" if ds.kind == "timeseries" else None
 
 
+def _previous_releases(session: Session, settings: Settings, ds: Dataset) -> list[Previous]:
+    """Every published release of the dataset whose file is still there, with its kept contributions."""
+    found: list[Previous] = []
+    stmt = select(Release).where(Release.dataset_id == ds.id, Release.status == "published")
+    for release in session.scalars(stmt.order_by(Release.version)):
+        path = settings.releases_root() / release.path
+        if release.path and path.exists():
+            found.append(Previous(release.version, pq.read_table(path), load(contributions_path(path))))
+    return found
+
+
 def _shape(
-    session: Session, ds: Dataset, body: PolicyBody, now: datetime
+    session: Session, settings: Settings, ds: Dataset, body: PolicyBody, now: datetime
 ) -> tuple[Shaped, sources.Window | None]:
     """The public table of the dataset under the policy, and the time window it covers."""
     if body.source is not None:
@@ -79,14 +91,15 @@ def _shape(
         if body.aggregate is not None:
             _to_iris(session, extract, body)
             locate(extract, body)
-            return aggregated(extract, body, window, period), window
+            history = _previous_releases(session, settings, ds)
+            return aggregated(extract, body, window, period, history), window
         _to_iris(session, extract, body)
         return per_asset(extract, body, ds, period), window
     if body.aggregate is not None:
         extract = sources.records_extract(session, ds, body, period)
         _to_iris(session, extract, body)
         locate(extract, body)
-        return aggregated(extract, body, None, period), None
+        return aggregated(extract, body, None, period, _previous_releases(session, settings, ds)), None
     return records_table(session, ds, body), None
 
 
@@ -198,7 +211,7 @@ def publish(
             + "; ".join(p["message"] for p in problems),
             errors=problems,
         )
-    shaped, window = _shape(session, ds, body, now)
+    shaped, window = _shape(session, settings, ds, body, now)
     shaped = _with_area_names(session, shaped, body)
     report: dict[str, Any] = {
         **shaped.report,
@@ -240,6 +253,8 @@ def publish(
         }
         release.changelog = diff(_previous_table(settings, previous), shaped.table, keys, meta)
         release.path, release.sha256 = _write(settings.releases_root(), ds.slug, version, shaped.table)
+        if shaped.contributions is not None:
+            store(contributions_path(settings.releases_root() / release.path), shaped.contributions)
     session.add(release)
     session.flush()
     record(

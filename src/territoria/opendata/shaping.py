@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -14,6 +15,10 @@ from territoria.opendata.location import grid_cells
 from territoria.opendata.policy import PolicyBody
 from territoria.opendata.sources import Extract, Window
 from territoria.opendata.tables import ColumnType, ReleaseColumn
+
+if TYPE_CHECKING:
+    from territoria.opendata.disclosure import Contributions
+    from territoria.opendata.disclosure_history import Previous
 
 PERIOD_TITLE = {"hour": ("Hour (UTC)", "Heure (UTC)"), "day": ("Day", "Jour"), "month": ("Month", "Mois")}
 
@@ -26,6 +31,8 @@ class Shaped:
     columns: list[ReleaseColumn]
     geometry: str
     report: dict[str, Any]
+    # What an aggregated table was built from: kept privately so that later releases are checked against it.
+    contributions: Contributions | None = None
 
 
 def area_dim(body: PolicyBody) -> str:
@@ -86,8 +93,15 @@ def measure_columns(body: PolicyBody, suffixes: tuple[str, ...]) -> list[Release
     return out
 
 
-def aggregated(extract: Extract, body: PolicyBody, window: Window | None, period: str | None) -> Shaped:
-    """Cells by area, period and categories under k, dominance, secondary suppression and noise."""
+def aggregated(
+    extract: Extract,
+    body: PolicyBody,
+    window: Window | None,
+    period: str | None,
+    previous: Sequence[Previous] = (),
+) -> Shaped:
+    """Cells by area, period and categories under k, dominance, secondary suppression and noise, never
+    differenceable with the `previous` published releases."""
     from territoria.opendata.disclosure import Contributions, ControlSpec, NoiseSpec, control
 
     assert body.aggregate is not None
@@ -115,10 +129,10 @@ def aggregated(extract: Extract, body: PolicyBody, window: Window | None, period
         if body.noise
         else None
     )
-    controlled = control(
-        Contributions(dims=tuple(dims), keys=keys, contributor=extract.contributor, values=values, k=k, p=p),
-        ControlSpec(totals=totals, noise=noise),
+    contributions = Contributions(
+        dims=tuple(dims), keys=keys, contributor=extract.contributor, values=values, k=k, p=p
     )
+    controlled = control(contributions, ControlSpec(totals=totals, noise=noise), previous)
     report = dict(controlled.report)
     report["excluded_outside_territory"] = outside
     columns = [
@@ -146,7 +160,7 @@ def aggregated(extract: Extract, body: PolicyBody, window: Window | None, period
             ReleaseColumn("lon", "number", "location", "Cell centre longitude", "Longitude du centre"),
             ReleaseColumn("lat", "number", "location", "Cell centre latitude", "Latitude du centre"),
         ]
-    return Shaped(table, columns, geometry, report)
+    return Shaped(table, columns, geometry, report, contributions)
 
 
 def _rounded(table: pa.Table, names: list[str], decimals: int = 3) -> pa.Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -203,21 +204,26 @@ def records_rows(
     return [tuple(r) for r in session.execute(stmt.order_by(Record.id))]
 
 
+def _stable_id(who: str) -> int:
+    """A contributor's id that does not depend on the order rows are read in (63 bits of a hash)."""
+    return int.from_bytes(hashlib.blake2b(who.encode(), digest_size=8).digest(), "big") >> 1
+
+
 def records_extract(session: Session, ds: Dataset, body: PolicyBody, period: Period | None) -> Extract:
     """Per record: its contributor (a field, or the record itself), period, categories and measure values."""
     rows = records_rows(session, ds)
     agg = body.aggregate
     who_field = agg.contributor if agg else None
     names = sorted({*(agg.categories if agg else []), *body.keep, *(r.field for r in body.rules)})
-    ids: dict[str, int] = {}
     contributor = np.zeros(len(rows), np.int64)
     period_values = np.zeros(len(rows), "datetime64[us]")
     present = np.ones(len(rows), bool)
     attributes = {n: np.empty(len(rows), object) for n in [*names, "area_code", "lon", "lat"]}
     values = {m.name: np.full(len(rows), np.nan) for m in body.measures}
     for i, (rid, _key, data, lon, lat, area) in enumerate(rows):
-        who = str(data.get(who_field)) if who_field and data.get(who_field) is not None else f"record:{rid}"
-        contributor[i] = ids.setdefault(who, len(ids))
+        who = data.get(who_field) if who_field else None
+        # Ids stable from one release to the next: the next release is compared contributor by contributor.
+        contributor[i] = _stable_id(str(who)) if who is not None else int(rid)
         if period is not None and body.time is not None and body.time.field:
             at = _record_time(data.get(body.time.field))
             if at is None:
