@@ -286,3 +286,39 @@ def test_a_release_checkpoints_the_head_and_a_rolled_back_one_does_not(ctx: Cont
         record(s, actor="cli", action="release.publish", target="dataset:lights", details={"version": 1})
     checkpoints = read_checkpoints(ctx.settings, ctx.engine).checkpoints
     assert [(c.seq, c.reason) for c in checkpoints] == [(1, "first keyed event"), (3, "release.publish")]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def test_a_trail_written_before_revision_0008_verifies_after_the_upgrade(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = f"sqlite:///{tmp_path}/old.db" if backend == "sqlite" else request.getfixturevalue("pg_schema")
+    ctx = Context(Settings(database_url=url, demo=True, release_dir=tmp_path / "releases"))
+    try:
+        upgrade(ctx.engine, "0007")
+        previous = GENESIS_HASH
+        with ctx.engine.begin() as conn:  # rows as the old code wrote them: no hash_version column
+            for i in (1, 2):
+                fields = {
+                    "id": i,
+                    "at": datetime(2026, 1, i, tzinfo=UTC),
+                    "actor": "cli",
+                    "organisation_id": None,
+                    "action": "token.create",
+                    "target": f"token:{i}",
+                    "details": {"i": i},
+                    "prev_hash": previous,
+                }
+                previous = event_hash(**fields)  # type: ignore[arg-type]
+                table = AuditEvent.__table__
+                columns = [c for c in table.c if c.name != "hash_version"]
+                conn.execute(
+                    insert(table).values({c.name: {**fields, "hash": previous}[c.name] for c in columns})
+                )
+        upgrade(ctx.engine)
+        append(ctx, 1)
+        with ctx.session() as s:
+            report = verify(s)
+        assert report.ok and report.checked == 3 and report.legacy == 2
+    finally:
+        ctx.engine.dispose()
