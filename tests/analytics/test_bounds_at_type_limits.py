@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import World
 
 from territoria.analytics.service import default_scope
 from territoria.dates import parse_instant
 from territoria.errors import Invalid
-from tests.conftest import World
 
 CUSTOM = {
     "code": "lights_power_sum",
@@ -94,3 +94,15 @@ def test_admin_audit_page_ignores_dates_at_the_limits_with_a_note(world: World) 
         for value in ("0001-01-01", "9999-12-31"):
             r = client.get("/admin/audit", params={name: value})
             assert r.status_code == 200, (name, value, r.status_code, r.text[-300:])
+
+
+def test_agreement_form_with_an_expiry_at_the_limits_is_a_bad_date(world: World) -> None:
+    """`expires=9999-12-31` on the agreements form overflowed computing the end of that day (a 500)."""
+    from tests.conftest import web_login
+
+    client = TestClient(world.client.app, raise_server_exceptions=False)
+    csrf = web_login(world.ctx, client, org="lightco", role="admin")
+    form = {"dataset": "lights", "organisation": "waterco", "purpose": "planning", "fields": "power"}
+    for value in ("9999-12-31", "0001-01-01"):
+        r = client.post("/agreements", data={**form, "expires": value, "csrf_token": csrf})
+        assert r.status_code == 422 and "AAAA-MM-JJ" in r.text, (value, r.status_code, r.text[-300:])

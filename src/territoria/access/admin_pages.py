@@ -124,8 +124,8 @@ def agreements_page(
 def _create(ctx: Context, principal: Principal, form: dict[str, str]) -> list[dict[str, Any]]:
     """Create the agreement of the form; the errors to show, none when it was created."""
     try:
-        day = date.fromisoformat(form["expires"].strip())
-    except ValueError:
+        day = check_day(date.fromisoformat(form["expires"].strip()), "expires")
+    except (ValueError, Invalid):  # malformed, or at the limits of the type (end_of_day overflows)
         return [{"code": "BAD_DATE"}]
     names = [name.strip() for name in form["fields"].split(",") if name.strip()]
     terms = agreements.Terms(

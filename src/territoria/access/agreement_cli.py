@@ -15,8 +15,9 @@ from rich.table import Table
 from territoria.access import agreements
 from territoria.catalog.service import get_organisation
 from territoria.context import Context
+from territoria.dates import check_day
 from territoria.db.migrate import upgrade
-from territoria.errors import DomainError
+from territoria.errors import DomainError, Invalid
 from territoria.settings import Settings
 
 agreement_app = typer.Typer(help="Data-sharing agreements between organisations.", no_args_is_help=True)
@@ -39,9 +40,11 @@ def _fail(exc: DomainError) -> typer.Exit:
 def _date(value: str, option: str) -> date:
     """A YYYY-MM-DD option."""
     try:
-        return date.fromisoformat(value)
+        return check_day(date.fromisoformat(value), option)
     except ValueError as exc:
         raise typer.BadParameter(f"'{value}' is not a date: use YYYY-MM-DD", param_hint=option) from exc
+    except Invalid as exc:  # 9999-12-31 would overflow once its end of day is computed
+        raise typer.BadParameter(exc.message, param_hint=option) from exc
 
 
 @agreement_app.command("create")
