@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import typer
 from sqlalchemy import text
+from tests.access.audit_tamper import tampering
 from typer.testing import CliRunner
 
 from territoria.access import audit_models  # noqa: F401 - the table must be in the metadata
@@ -23,7 +24,6 @@ from territoria.access.audit_cli import audit_app
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
 from territoria.access.principal import ANONYMOUS, Principal
 from territoria.context import Context
-from tests.access.audit_tamper import tampering
 
 
 def append_five(ctx: Context) -> None:
