@@ -116,3 +116,74 @@ def test_geojson_of_a_timeseries_dataset_registers_its_assets(world: World, tmp_
     assert {e["row"] for e in report.sample_errors} == {2, 3}
     r = world.client.get("/api/v1/datasets/lights/assets?area=06029", headers=world.operator)
     assert [a["id"] for a in r.json()] == ["NEW-1"] and r.json()[0]["properties"]["power_rating_w"] == 70
+
+
+def deep_text(depth: int) -> str:
+    """JSON text of an object nested `depth` levels."""
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def test_a_deep_row_in_a_file_is_quarantined_and_the_rest_stored(world: World, tmp_path: Path) -> None:
+    """Issue 13: a row nested 300 levels crashed `territoria import`; now it is one quarantined row."""
+    good = [
+        {"asset": "L001", "metric": "power", "ts": f"2026-11-03T00:{m:02d}:00Z", "value": 1} for m in range(5)
+    ]
+    deep = (
+        '{"asset": "L002", "metric": "power", "ts": "2026-11-03T00:00:00Z", "value": ' + deep_text(300) + "}"
+    )
+    js = tmp_path / "deep.json"
+    js.write_text("[" + ",".join([*(json.dumps(g) for g in good), deep]) + "]")
+    report = import_file(world.ctx, js, "lights")
+    assert (report.received, report.accepted, report.rejected) == (6, 5, 1)
+    assert report.sample_errors[0]["code"] == "PARSE"
+    nd = tmp_path / "deep.ndjson"
+    nd.write_text(deep + "\n" + json.dumps({**good[0], "asset": "L003"}) + "\n")
+    report = import_file(world.ctx, nd, "lights")
+    assert (report.accepted, report.rejected) == (1, 1)
+    # Deeper than any row may be and than the streaming parser survives: refused, not killed.
+    abyss = tmp_path / "abyss.json"
+    abyss.write_text("[" + "[" * 200_000 + "]" * 200_000 + "]")
+    with pytest.raises(Unparseable, match="deeper than"):
+        import_file(world.ctx, abyss, "lights")
+
+
+def test_import_command_quarantines_a_deep_row(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from territoria.cli import app
+
+    path = tmp_path / "deep.ndjson"
+    row = {"asset": "L004", "metric": "power", "ts": "2026-11-04T00:00:00Z", "value": 3}
+    deep = (
+        '{"asset": "L004", "metric": "power", "ts": "2026-11-04T00:15:00Z", "value": ' + deep_text(400) + "}"
+    )
+    path.write_text(json.dumps(row) + "\n" + deep + "\n")
+    monkeypatch.setenv(
+        "TERRITORIA_DATABASE_URL", str(world.ctx.engine.url.render_as_string(hide_password=False))
+    )
+    result = CliRunner().invoke(app, ["import", str(path), "--dataset", "lights"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "batches": 1,
+        "received": 2,
+        "accepted": 1,
+        "rejected": 1,
+    }
+    result = CliRunner().invoke(app, ["import", str(path), "--dataset", "lights", "--encoding", "rot13"])
+    assert result.exit_code == 1 and "charset" in result.output
+
+
+def test_single_feature_geojson_file_and_other_objects(world: World, tmp_path: Path) -> None:
+    feature = {
+        "type": "Feature",
+        "id": "SOLO",
+        "geometry": {"type": "Point", "coordinates": [7.27, 43.70]},
+        "properties": {"kind": "light"},
+    }
+    path = tmp_path / "one.geojson"
+    path.write_text(json.dumps(feature))
+    report = import_file(world.ctx, path, "lights")
+    assert report.target == "assets" and (report.received, report.accepted) == (1, 1)
+    path.write_text(json.dumps({"type": "GeometryCollection", "geometries": []}))
+    with pytest.raises(Invalid, match="FeatureCollection"):
+        import_file(world.ctx, path, "lights")

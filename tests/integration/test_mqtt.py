@@ -415,3 +415,112 @@ def test_payloads_are_read_into_rows() -> None:
     good, other = rows(b'[{"ts": "t", "value": 1}, 3]')
     assert isinstance(other, BadRow) and other.code == "TYPE" and other.raw == "3"
     assert rows(b"{}", "elsewhere/ds/A1") == []
+
+
+# -- poison messages and dead letters (issue 13) -------------------------------------------------
+
+
+def deep_payload(depth: int = 300) -> bytes:
+    """About 1.8 KB: a reading whose value is an object nested `depth` levels (orjson cannot write it)."""
+    return b'{"ts": "' + TS.encode() + b'", "value": ' + b'{"a":' * depth + b"1" + b"}" * depth + b"}"
+
+
+@pytest.mark.integration
+def test_a_poison_message_stalls_nothing(ctx: Context, client_ids: Callable[[], str]) -> None:
+    """A payload nested 300 levels is quarantined and acknowledged; 50 messages of another dataset are
+    stored meanwhile, nothing comes back after a restart, and 20 more are stored then."""
+    poisoned, other = make_dataset(ctx), make_dataset(ctx)
+    cid = client_ids()
+    good = [
+        (
+            f"territoria/{other}/A{1 + i % 3}/power",
+            orjson.dumps({"ts": f"2025-06-01T{i // 3:02d}:00:00Z", "value": i}),
+        )
+        for i in range(50)
+    ]
+
+    async def scenario() -> tuple[WorkerStats, WorkerStats]:
+        run = await Running(ctx, cid).ready()
+        publish([(f"territoria/{poisoned}/A1/power", deep_payload()), *good])
+        await until(lambda: run.stats.accepted >= 50 and run.stats.rejected >= 1)
+        first = await run.finish()
+        again = await Running(ctx, cid).ready()
+        later = [
+            (f"territoria/{other}/A1/power", orjson.dumps({"ts": f"2025-06-02T{i:02d}:00:00Z", "value": i}))
+            for i in range(20)
+        ]
+        publish(later)
+        await until(lambda: again.stats.accepted >= 20)
+        await asyncio.sleep(0.5)
+        return first, await again.finish()
+
+    first, second = asyncio.run(scenario())
+    assert (first.messages, first.acked, first.unacked) == (51, 51, 0)
+    assert (first.accepted, first.rejected, first.dead_letters) == (50, 1, 0)
+    assert (second.messages, second.accepted, second.rejected) == (20, 20, 0)  # the poison is not back
+    assert count(ctx, other) == 70 and count(ctx, poisoned) == 0
+    with ctx.session() as s:
+        (q,) = s.scalars(select(QuarantinedRow)).all()
+    assert [e["code"] for e in q.errors] == ["PARSE"] and "deeper than" in q.errors[0]["message"]
+    assert 0 < len(q.raw) < 5000
+
+
+REFUSE_DATASET = """
+CREATE FUNCTION refuse_dataset() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.dataset_id = {id} THEN RAISE EXCEPTION 'batch refused by the test'; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_dataset BEFORE INSERT ON batch FOR EACH ROW EXECUTE FUNCTION refuse_dataset();
+"""
+
+
+@pytest.mark.integration
+def test_a_dataset_that_cannot_store_goes_to_dead_letters(
+    pg_schema: str, client_ids: Callable[[], str]
+) -> None:
+    """A dataset whose every batch fails (even the quarantine fallback) holds back no other dataset: after
+    bounded retries its messages are kept in ingest_dead_letter, acknowledged, and never delivered again."""
+    from territoria.catalog.models import Dataset
+    from territoria.ingest.models import DeadLetter
+
+    ctx = Context(Settings(database_url=pg_schema, demo=True))
+    upgrade(ctx.engine)
+    broken, healthy = make_dataset(ctx), make_dataset(ctx)
+    with ctx.session(write=True) as s:
+        broken_id = s.scalar(select(Dataset.id).where(Dataset.slug == broken))
+    with ctx.engine.begin() as conn:
+        conn.execute(text(REFUSE_DATASET.format(id=int(broken_id or 0))))
+    cid = client_ids()
+    payload = orjson.dumps({"ts": TS, "value": 1.0})
+
+    async def scenario() -> tuple[WorkerStats, WorkerStats]:
+        run = await Running(ctx, cid).ready()
+        publish([(f"territoria/{broken}/A1/power", payload)])
+        publish(
+            [
+                (
+                    f"territoria/{healthy}/A{1 + i % 3}/power",
+                    orjson.dumps({"ts": f"2025-06-01T{i:02d}:00:00Z", "value": i}),
+                )
+                for i in range(12)
+            ]
+        )
+        await until(lambda: run.stats.accepted >= 12)
+        stored_while_failing = run.stats.dead_letters == 0
+        await until(lambda: run.stats.dead_letters == 1)
+        assert stored_while_failing  # the healthy dataset did not wait for the broken one
+        first = await run.finish()
+        idle = await Running(ctx, cid).ready()
+        await asyncio.sleep(1.0)
+        return first, await idle.finish()
+
+    first, idle = asyncio.run(scenario())
+    assert (first.acked, first.unacked, first.accepted) == (13, 0, 12)
+    assert idle.messages == 0
+    assert count(ctx, healthy) == 12
+    with ctx.session() as s:
+        (dead,) = s.scalars(select(DeadLetter)).all()
+    assert (dead.topic, dead.dataset, dead.payload) == (f"territoria/{broken}/A1/power", broken, payload)
+    assert dead.attempts == 5 and "batch refused by the test" in dead.error
+    ctx.engine.dispose()

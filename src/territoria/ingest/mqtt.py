@@ -6,28 +6,36 @@ each dataset of a micro-batch is one ingest batch (source "mqtt") in one transac
 acknowledged only once its batch is committed: a crash, a lost connection or a failed commit leaves it
 with the broker, which delivers it again to the same persistent session (duplicates are recognised by
 the batch service and never stored twice).
+
+A group that fails waits for its next attempt (with backoff) while the other datasets go on being
+received and stored; a multi-message group failing for a non-transient reason is split at once into
+single messages, so that only the failing one waits. After QUARANTINE_AFTER such failures its rows go
+to the quarantine, and if even that fails the messages go as received to `ingest_dead_letter`; either
+way they are then acknowledged, so that no message is delivered again forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 
 from territoria.context import Context
 from territoria.ingest.mqtt_batch import (
     Group,
     Message,
     Outcome,
+    WorkerStats,
     commit_groups,
     group_by_dataset,
     read_message,
+    status_line,
 )
 from territoria.ingest.mqtt_link import (
     RECEIVE_MAXIMUM_LIMIT,
@@ -44,6 +52,9 @@ TOPIC_FILTER = "territoria/+/+/+"
 SHARE_GROUP = "territoria"
 SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker keeps queuing for a stopped worker
 QUARANTINE_AFTER = 3  # attempts before a group failing for a non-transient reason goes to quarantine
+# (then one attempt at the quarantine, then the dead-letter table: bounded, and then acknowledged)
+RETRY_BASE_S = 0.5  # first wait before a failed group is tried again, doubled each time …
+RETRY_MAX_S = 30.0  # … up to this
 POLL_S = (
     0.005  # while a micro-batch is open and nothing is queued: cheap polling beats one wake-up per message
 )
@@ -55,28 +66,6 @@ OnBatch = Callable[[BatchResult], object]
 def topic_filter(shared: bool, group: str = SHARE_GROUP) -> str:
     """The subscription: plain, or shared by every worker of the group (`$share/…`) to scale out."""
     return f"$share/{group}/{TOPIC_FILTER}" if shared else TOPIC_FILTER
-
-
-@dataclass
-class WorkerStats:
-    """Counters since the worker started."""
-
-    messages: int = 0  # messages received and handled (acked or left for redelivery)
-    rows: int = 0  # rows handed to the batch service
-    batches: int = 0  # ingest batches committed
-    accepted: int = 0  # rows stored or recognised as already stored
-    duplicates: int = 0  # of which already stored (redeliveries, repeats)
-    rejected: int = 0  # rows quarantined
-    unroutable: int = 0  # messages for no known timeseries dataset: warned, acked, nothing stored
-    acked: int = 0
-    unacked: int = 0  # messages left to the broker (failed commit at shutdown, lost connection)
-    failures: int = 0  # failed commit attempts
-    connects: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-    def snapshot(self) -> dict[str, float]:
-        """The counters as a dict."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class MqttWorker:
@@ -118,6 +107,9 @@ class MqttWorker:
         self.stats = WorkerStats()
         self.ready = asyncio.Event()  # set once subscribed (tests and demos publish after it)
         self._unroutable_seen: dict[str, tuple[float, int]] = {}
+        self._retries: list[Group] = []  # failed groups waiting for their next attempt
+        self._seq = itertools.count()
+        self.max_payload = settings.max_body_bytes
         self._link: MqttLink | None = None
 
     async def run(self) -> WorkerStats:
@@ -173,14 +165,36 @@ class MqttWorker:
 
     async def _consume(self, link: MqttLink) -> None:
         """Micro-batch after micro-batch until stopped; raises LinkError when the connection drops."""
-        while True:
-            messages = await self._collect(link)
-            if messages:
-                await self._commit(link, messages)
-            if self.stop.is_set():
-                return
-            if not link.alive:
-                raise LinkError(link.lost_reason or "connection lost")
+        try:
+            while True:
+                messages = await self._collect(link)
+                retries = self._due_retries()
+                if messages or retries:
+                    await self._commit(link, messages, retries)
+                if self.stop.is_set():
+                    return
+                if not link.alive:
+                    raise LinkError(link.lost_reason or "connection lost")
+        finally:
+            # Not acknowledged: the broker delivers these again to this session.
+            waiting = sum(len(g.messages) for g in self._retries)
+            if waiting:
+                self.stats.unacked += waiting
+                log.warning("mqtt: %d message(s) not committed, left to the broker for redelivery", waiting)
+            self._retries = []
+
+    def _due_retries(self) -> list[Group]:
+        """The failed groups whose next attempt is due (taken out of the waiting list)."""
+        now = time.monotonic()
+        due = [g for g in self._retries if g.due <= now]
+        self._retries = [g for g in self._retries if g.due > now]
+        return due
+
+    def _idle_wait(self) -> float:
+        """How long to wait for a message when nothing is pending: until the next retry is due."""
+        if not self._retries:
+            return 1.0
+        return max(0.0, min(1.0, min(g.due for g in self._retries) - time.monotonic()))
 
     async def _collect(self, link: MqttLink) -> list[Message]:
         """Messages until the batch is full, the wait is over, the broker's window is used, or stop."""
@@ -188,71 +202,72 @@ class MqttWorker:
         messages: list[Message] = []
         rows = 0
         deadline: float | None = None
+        window = max(1, self.receive_maximum - sum(len(g.messages) for g in self._retries))
         while True:
-            while rows < self.max_rows and len(messages) < self.receive_maximum:
+            while rows < self.max_rows and len(messages) < window:
                 delivery = link.pop()
                 if delivery is None:
                     break
-                message = read_message(delivery)
+                message = read_message(delivery, self.max_payload)
+                message.seq = next(self._seq)
                 messages.append(message)
                 rows += len(message.rows)
                 if deadline is None:
                     deadline = loop.time() + self.wait_s
-            if rows >= self.max_rows or len(messages) >= self.receive_maximum:
+            if rows >= self.max_rows or len(messages) >= window:
                 return messages  # full, or the broker sends nothing more until we acknowledge
             if self.stop.is_set() or not link.alive:
                 return messages
             if deadline is None:
-                await link.wait(1.0)
+                idle = self._idle_wait()
+                if idle <= 0:
+                    return messages  # a failed group is due for another attempt
+                await link.wait(idle)
                 continue
             left = deadline - loop.time()
             if left <= 0:
                 return messages
             await asyncio.sleep(min(left, POLL_S))
 
-    async def _commit(self, link: MqttLink, messages: list[Message]) -> None:
-        """Commit each dataset's group, acknowledge what is committed, retry the rest with backoff."""
+    async def _commit(self, link: MqttLink, messages: list[Message], retries: list[Group]) -> None:
+        """Commit each dataset's group and acknowledge it; a failed group waits for its next attempt
+        without holding back the other datasets, which go on being received and stored."""
         self.stats.messages += len(messages)
-        pending = group_by_dataset(messages)
-        backoff = 0.5
-        while pending:
-            outcomes = await asyncio.to_thread(
-                commit_groups, self.ctx, pending, quarantine_after=QUARANTINE_AFTER
-            )
-            failed = [o for o in outcomes if o.status == "failed"]
-            self._settle(link, messages, [o for o in outcomes if o.status != "failed"])
-            pending = [o.group for o in failed]
-            if not pending:
-                return
-            self.stats.failures += len(pending)
-            waiting = sum(len(g.messages) for g in pending)
-            if self.stop.is_set() or not link.alive:
-                # Not acknowledged: the broker delivers these again to this session.
-                self.stats.unacked += waiting
-                log.warning("mqtt: %d message(s) not committed, left to the broker for redelivery", waiting)
-                return
-            reasons = "; ".join(sorted({o.reason.splitlines()[0][:200] for o in failed}))
-            log.warning(
-                "mqtt: commit failed for %d message(s) (%s); retrying in %.1f s", waiting, reasons, backoff
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), backoff)
-            backoff = min(backoff * 2, 30.0)
-            if not link.alive:
-                self.stats.unacked += waiting
-                return
+        groups = group_by_dataset(messages) + retries
+        outcomes = await asyncio.to_thread(commit_groups, self.ctx, groups, quarantine_after=QUARANTINE_AFTER)
+        self._settle(link, [o for o in outcomes if o.status != "failed"])
+        failed = [o for o in outcomes if o.status == "failed"]
+        if not failed:
+            return
+        now = time.monotonic()
+        for outcome in failed:
+            group = outcome.group
+            self.stats.failures += 1
+            if not outcome.transient and len(group.messages) > 1:
+                # Find the failing message(s): each message alone, at once; the others get stored.
+                self._retries.extend(group.split())
+                continue
+            delay = min(RETRY_BASE_S * 2 ** max(0, group.attempts - 1), RETRY_MAX_S)
+            group.due = now + delay * (0.8 + 0.4 * random.random())  # noqa: S311 - jitter, not crypto
+            self._retries.append(group)
+        waiting = sum(len(o.group.messages) for o in failed)
+        reasons = "; ".join(sorted({o.reason.splitlines()[0][:200] for o in failed}))
+        log.warning("mqtt: commit failed for %d message(s) (%s); tried again later", waiting, reasons)
 
-    def _settle(self, link: MqttLink, messages: list[Message], outcomes: list[Outcome]) -> None:
-        """Acknowledge committed and unroutable groups (in arrival order) and account for them."""
+    def _settle(self, link: MqttLink, outcomes: list[Outcome]) -> None:
+        """Acknowledge committed, unroutable and dead-lettered groups and account for them."""
         if not outcomes:
             return
-        done = {id(m) for o in outcomes for m in o.group.messages}
-        acked = link.ack(m.delivery for m in messages if id(m) in done)
+        done = sorted((m for o in outcomes for m in o.group.messages), key=lambda m: m.seq)
+        acked = link.ack(m.delivery for m in done)
         self.stats.acked += acked
         self.stats.unacked += len(done) - acked
         for outcome in outcomes:
             if outcome.status == "unroutable":
                 self._unroutable(outcome.group, outcome.reason)
+                continue
+            if outcome.status == "dead":
+                self.stats.dead_letters += len(outcome.group.messages)
                 continue
             result = outcome.result
             assert result is not None
@@ -317,21 +332,7 @@ class MqttWorker:
         else:
             prev = previous or s
             span = self.status_every_s
-        log.info(
-            "mqtt%s: %.0f msg/s, %.0f rows/s | batches %d, accepted %d (%d already stored), "
-            "rejected %d, unroutable %d, unacked %d, failed commits %d, connects %d",
-            " (stopped)" if final else "",
-            (s["messages"] - prev["messages"]) / span,
-            (s["rows"] - prev["rows"]) / span,
-            s["batches"],
-            s["accepted"],
-            s["duplicates"],
-            s["rejected"],
-            s["unroutable"],
-            s["unacked"],
-            s["failures"],
-            s["connects"],
-        )
+        log.info("mqtt%s: %s", " (stopped)" if final else "", status_line(s, prev, span))
 
 
 async def run_worker(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import orjson
@@ -18,7 +19,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
-from territoria.ingest.batches import Origin
+from territoria.ingest.batches import Origin, raw_text
+from territoria.ingest.limits import MAX_DEPTH, bytes_text, printable, row_problem, safe_text, strip_bom
+from territoria.ingest.models import DeadLetter
 from territoria.ingest.mqtt_link import Delivery
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
@@ -28,7 +31,7 @@ from territoria.timeseries.store import ConcurrentWrite
 log = logging.getLogger(__name__)
 
 TOPIC_ROOT = "territoria"
-MAX_RAW_CHARS = 64 * 1024  # quarantined payloads are cut here: a broken 10 MB payload is still kept readable
+MAX_PAYLOAD_BYTES = 50 * 1024 * 1024  # as the HTTP body limit: larger payloads are quarantined, cut
 CONCURRENT_RETRIES = 3
 EXAMPLE = '{"ts": "2026-01-01T00:00:00Z", "value": 1.5}'
 
@@ -40,34 +43,46 @@ class Message:
     delivery: Delivery
     dataset: str
     rows: list[dict[str, Any] | BadRow]
+    seq: int = 0  # arrival order: acknowledgements go out in it
 
 
-def _raw(payload: bytes) -> str:
-    """A payload as text for the quarantine, cut to a readable size."""
-    text = payload[:MAX_RAW_CHARS].decode("utf-8", "backslashreplace")
-    return text + ("…[truncated]" if len(payload) > MAX_RAW_CHARS else "")
+def read_message(delivery: Delivery, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
+    """Topic territoria/{dataset}/{asset}/{metric}, payload one JSON object or an array of them.
 
-
-def read_message(delivery: Delivery) -> Message:
-    """Topic territoria/{dataset}/{asset}/{metric}, payload one JSON object or an array of them."""
+    Never raises: whatever the payload (too large, not JSON, nested too deep), it becomes rows or bad
+    rows, so that a message can always be stored or quarantined and acknowledged.
+    """
     levels = delivery.topic.split("/")
     if len(levels) != 4 or levels[0] != TOPIC_ROOT:
         return Message(delivery, "", [])
     _, dataset, asset, metric = levels
+    payload = strip_bom(delivery.payload)
+    if len(payload) > max_bytes:
+        en = f"payload of {len(payload)} bytes on {delivery.topic} exceeds the limit of {max_bytes} bytes"
+        fr = f"message de {len(payload)} octets sur {delivery.topic} : limite de {max_bytes} octets dépassée"
+        return Message(delivery, dataset, [BadRow(bytes_text(payload), "PARSE", en, fr)])
     try:
-        doc = orjson.loads(delivery.payload)
+        doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        bad = BadRow(_raw(delivery.payload), "PARSE", f"payload on {delivery.topic} is not JSON: {exc}")
-        return Message(delivery, dataset, [bad])
+        en = f"payload on {delivery.topic} is not JSON: {exc}"
+        fr = f"le message sur {delivery.topic} n'est pas du JSON : {exc}"
+        return Message(delivery, dataset, [BadRow(bytes_text(payload), "PARSE", en, fr)])
+    # More opening brackets than levels allowed is the only way to nest too deep: walk only then.
+    check = payload.count(b"{") + payload.count(b"[") > MAX_DEPTH or b"\\u0000" in payload
     rows: list[dict[str, Any] | BadRow] = []
     for item in doc if isinstance(doc, list) else (doc,):
-        if isinstance(item, dict):
+        if not isinstance(item, dict):
+            en = f"expected an object such as {EXAMPLE} on {delivery.topic}"
+            fr = f"objet attendu, par exemple {EXAMPLE}, sur {delivery.topic}"
+            rows.append(BadRow(safe_text(item), "TYPE", en, fr))
+        elif check and (problem := row_problem(item)) is not None:
+            code, en, fr = problem
+            where = delivery.topic
+            rows.append(BadRow(safe_text(item), code, f"{en} on {where}", f"{fr} sur {where}"))
+        else:
             item["asset"] = asset  # the topic wins over the payload; the dict is ours (fresh from orjson)
             item["metric"] = metric
             rows.append(item)
-        else:
-            raw = _raw(orjson.dumps(item))
-            rows.append(BadRow(raw, "TYPE", f"expected an object such as {EXAMPLE} on {delivery.topic}"))
     return Message(delivery, dataset, rows)
 
 
@@ -78,7 +93,12 @@ class Group:
     dataset: str
     messages: list[Message] = field(default_factory=list)
     attempts: int = 0
-    error: str = ""
+    error: str = ""  # the last non-transient failure
+    due: float = 0.0  # monotonic time of the next attempt, when it failed
+
+    def split(self) -> list[Group]:
+        """One group per message, carrying the failure so far (isolates a failing message)."""
+        return [Group(self.dataset, [m], self.attempts, self.error) for m in self.messages]
 
     def rows(self) -> list[Row]:
         """Rows numbered from 1 across the group's messages, in arrival order."""
@@ -103,12 +123,13 @@ def group_by_dataset(messages: list[Message]) -> list[Group]:
     return list(groups.values())
 
 
-Status = Literal["stored", "unroutable", "failed"]
+Status = Literal["stored", "unroutable", "dead", "failed"]
 
 
 @dataclass
 class Outcome:
-    """What became of one group: stored (or quarantined), unroutable (acked), or failed (not acked)."""
+    """What became of one group: stored (or quarantined), unroutable or dead-lettered (acked), or
+    failed (not acked, tried again later)."""
 
     group: Group
     status: Status
@@ -155,18 +176,42 @@ def _ingest(ctx: Context, group: Group, rows: list[Row]) -> Outcome:
 
 
 def _as_bad_rows(group: Group, why: str) -> list[Row]:
-    """Every row of a group turned into a quarantined row carrying the failure."""
-    out: list[Row] = []
-    for n, row in group.rows():
-        raw = row.raw if isinstance(row, BadRow) else orjson.dumps(row, default=str).decode()
-        out.append((n, BadRow(raw, "INGEST_FAILED", why)))
-    return out
+    """Every row of a group turned into a quarantined row carrying the failure (raw text never fails)."""
+    fr = f"n'a pas pu être enregistré : {why}"
+    return [(n, BadRow(raw_text(row), "INGEST_FAILED", why, fr)) for n, row in group.rows()]
+
+
+def _dead_letter(ctx: Context, group: Group) -> Outcome:
+    """Keep the group's messages as received in ingest_dead_letter: the last resort, then acked."""
+    with ctx.session(write=True) as session:
+        session.add_all(
+            DeadLetter(
+                source="mqtt",
+                topic=printable(m.delivery.topic, 1000),
+                dataset=printable(group.dataset, 200),
+                payload=bytes(m.delivery.payload),
+                error=printable(group.error or "unknown error", 2000),
+                attempts=group.attempts,
+            )
+            for m in group.messages
+        )
+    log.error(
+        "mqtt: %d message(s) of dataset '%s' dead-lettered after %d attempts: %s",
+        len(group.messages),
+        group.dataset,
+        group.attempts,
+        group.error,
+    )
+    return Outcome(group, "dead", reason=group.error)
 
 
 def commit_group(ctx: Context, group: Group, *, quarantine_after: int) -> Outcome:
-    """Store one group; after `quarantine_after` non-transient failures, quarantine its rows instead."""
+    """Store one group; after `quarantine_after` non-transient failures quarantine its rows instead,
+    and when even that fails keep its messages in the dead-letter table."""
     group.attempts += 1
     try:
+        if group.attempts > quarantine_after + 1 and group.error:
+            return _dead_letter(ctx, group)
         if group.attempts > quarantine_after and group.error:
             # A group that fails for a reason other than the database being unavailable would block
             # the subscription forever: its rows go to the quarantine with the reason, to be replayed.
@@ -176,7 +221,7 @@ def commit_group(ctx: Context, group: Group, *, quarantine_after: int) -> Outcom
     except Exception as exc:
         transient = is_transient(exc)
         if not transient:
-            group.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            group.error = printable(f"{type(exc).__name__}: {exc}".splitlines()[0], 300)
             log.exception("mqtt: batch for dataset '%s' failed (attempt %d)", group.dataset, group.attempts)
             # A failed transaction may leave per-connection state behind (cached temporary tables
             # that its rollback removed): the retry starts on fresh connections.
@@ -187,3 +232,47 @@ def commit_group(ctx: Context, group: Group, *, quarantine_after: int) -> Outcom
 def commit_groups(ctx: Context, groups: list[Group], *, quarantine_after: int) -> list[Outcome]:
     """Store each group in its own transaction; one failing dataset does not hold back the others."""
     return [commit_group(ctx, g, quarantine_after=quarantine_after) for g in groups]
+
+
+@dataclass
+class WorkerStats:
+    """Counters since the worker started."""
+
+    messages: int = 0  # messages received and handled (acked or left for redelivery)
+    rows: int = 0  # rows handed to the batch service
+    batches: int = 0  # ingest batches committed
+    accepted: int = 0  # rows stored or recognised as already stored
+    duplicates: int = 0  # of which already stored (redeliveries, repeats)
+    rejected: int = 0  # rows quarantined
+    dead_letters: int = 0  # messages neither stored nor quarantined, kept in ingest_dead_letter and acked
+    unroutable: int = 0  # messages for no known timeseries dataset: warned, acked, nothing stored
+    acked: int = 0
+    unacked: int = 0  # messages left to the broker (failed commit at shutdown, lost connection)
+    failures: int = 0  # failed commit attempts
+    connects: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def snapshot(self) -> dict[str, float]:
+        """The counters as a dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def status_line(s: dict[str, float], prev: dict[str, float], span: float) -> str:
+    """The worker's status: rates since `prev` over `span` seconds, then totals."""
+    messages, rows = (s["messages"] - prev["messages"]) / span, (s["rows"] - prev["rows"]) / span
+    rate = f"{messages:.0f} msg/s, {rows:.0f} rows/s"
+    totals = ", ".join(
+        f"{label} {s[name]:.0f}"
+        for label, name in (
+            ("batches", "batches"),
+            ("accepted", "accepted"),
+            ("already stored", "duplicates"),
+            ("rejected", "rejected"),
+            ("unroutable", "unroutable"),
+            ("dead letters", "dead_letters"),
+            ("unacked", "unacked"),
+            ("failed commits", "failures"),
+            ("connects", "connects"),
+        )
+    )
+    return f"{rate} | {totals}"
