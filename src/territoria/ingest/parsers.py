@@ -195,13 +195,20 @@ def _text_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
     """
     decoder = codecs.getincrementaldecoder(encoding)(KEEP_BYTES)
     pending = ""
-    for chunk in chunks:
-        pending += decoder.decode(chunk)
-        if "\n" in pending:
-            *done, pending = pending.split("\n")
-            for line in done:
-                yield line + "\n"
-    pending += decoder.decode(b"", final=True)
+    try:
+        for chunk in chunks:
+            pending += decoder.decode(chunk)
+            if "\n" in pending:
+                *done, pending = pending.split("\n")
+                for line in done:
+                    yield line + "\n"
+        pending += decoder.decode(b"", final=True)
+    except UnicodeError as exc:  # not a byte error the handler keeps: utf-16/utf-32 without their BOM
+        raise Unparseable(
+            f"the body cannot be read as {encoding} ({exc}): declare the byte order (e.g. utf-16-le) or send "
+            f"UTF-8 / le corps ne peut être lu en {encoding} : précisez l'ordre des octets "
+            "(p. ex. utf-16-le) ou envoyez de l'UTF-8"
+        ) from exc
     if pending:
         yield pending
 
