@@ -53,7 +53,7 @@ def test_statistics_of_a_growing_kpi(world: World) -> None:
         "/api/v1/kpis/lights_power_sum/stats", params={"level": "commune"}, headers=world.reader
     )
     assert r.status_code == 422
-    assert world.client.get("/api/v1/kpis/lights_power_sum/stats", headers=world.other).status_code == 403
+    assert world.client.get("/api/v1/kpis/lights_power_sum/stats", headers=world.other).status_code == 404
 
 
 def test_correlation_between_two_kpis(world: World) -> None:

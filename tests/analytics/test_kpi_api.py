@@ -48,8 +48,8 @@ def test_create_and_read_a_custom_kpi(lit: World) -> None:  # noqa: F811
 def test_kpi_access_and_bad_input(lit: World) -> None:  # noqa: F811
     c = lit.client
     assert c.post("/api/v1/kpis", json=CUSTOM, headers=lit.operator).status_code == 201
-    assert c.get("/api/v1/kpis/lights_power_sum").status_code == 401
-    assert c.get("/api/v1/kpis/lights_power_sum", headers=lit.other).status_code == 403
+    assert c.get("/api/v1/kpis/lights_power_sum").status_code == 404  # its dataset is unseen
+    assert c.get("/api/v1/kpis/lights_power_sum", headers=lit.other).status_code == 404
     assert c.get("/api/v1/kpis/nope", headers=lit.reader).status_code == 404
     bad = {**CUSTOM, "code": "x_share", "aggregation": "share"}  # a share without its condition
     r = c.post("/api/v1/kpis", json=bad, headers=lit.operator)

@@ -53,12 +53,13 @@ def test_list_and_read_respect_access(world: World) -> None:
     assert c.get("/api/v1/datasets", headers=world.other).json() == []
     # The authority reads an operator's private data only through a data-sharing agreement.
     assert c.get("/api/v1/datasets", headers=world.admin).json() == []
-    assert c.get("/api/v1/datasets/lights").status_code == 401
-    assert c.get("/api/v1/datasets/lights", headers=world.other).status_code == 403
+    # Unseen private datasets answer as unknown ones: their slugs cannot be enumerated.
+    assert c.get("/api/v1/datasets/lights").status_code == 404
+    assert c.get("/api/v1/datasets/lights", headers=world.other).status_code == 404
     assert c.get("/api/v1/datasets/nope", headers=world.operator).status_code == 404
     assert c.get("/api/v1/datasets/lights", headers={"Authorization": "Bearer trt_forged"}).status_code == 401
     r = c.patch("/api/v1/datasets/lights", json={"access": "open"}, headers=world.other)
-    assert r.status_code == 403
+    assert r.status_code == 404
     r = c.patch("/api/v1/datasets/lights", json={"access": "open", "title": "Lights"}, headers=world.operator)
     assert r.status_code == 200 and r.json()["access"] == "open"
     assert [d["slug"] for d in c.get("/api/v1/datasets").json()] == ["lights"]
@@ -93,7 +94,7 @@ def test_assets_upsert_assigns_communes_and_flags_outside(world: World) -> None:
     r = c.get("/api/v1/datasets/lights/assets?area=06029", headers=world.operator)
     assert [a["id"] for a in r.json()] == ["L000"] and r.json()[0]["properties"]["power_rating_w"] == 150
     assert (
-        c.post("/api/v1/datasets/lights/assets", json=[{"id": "X"}], headers=world.other).status_code == 403
+        c.post("/api/v1/datasets/lights/assets", json=[{"id": "X"}], headers=world.other).status_code == 404
     )
 
 

@@ -92,7 +92,7 @@ def test_every_rejected_row_is_quarantined_with_reasons(world: World) -> None:
     q = world.client.get("/api/v1/datasets/lights/quarantine", headers=world.operator).json()
     assert len(q) == 10 and {x["row"] for x in q} == set(range(2, 12))
     assert orjson.loads(q[0]["raw"])["asset"] == "GHOST"
-    assert world.client.get("/api/v1/datasets/lights/quarantine", headers=world.other).status_code == 403
+    assert world.client.get("/api/v1/datasets/lights/quarantine", headers=world.other).status_code == 404
     b = world.client.get(f"/api/v1/batches/{body['batch_id']}", headers=world.operator).json()
     assert (b["received"], b["accepted"], b["rejected"]) == (11, 1, 10)
     assert len(b["errors"]) == len(body["errors"])
@@ -147,10 +147,10 @@ def test_bad_bodies(world: World) -> None:
 def test_auth_and_limits(world: World) -> None:
     c = world.client
     url = "/api/v1/datasets/lights/measurements"
-    assert c.post(url, json=rows(1)).status_code == 401
+    assert c.post(url, json=rows(1)).status_code == 404  # a private dataset, unseen: as unknown
     assert c.post(url, json=rows(1), headers={"Authorization": "Bearer nope"}).status_code == 401
     assert c.post(url, json=rows(1), headers={"Authorization": "Basic abc"}).status_code == 401
-    assert c.post(url, json=rows(1), headers=world.other).status_code == 403
+    assert c.post(url, json=rows(1), headers=world.other).status_code == 404
     assert c.post(url, json=rows(1), headers=world.reader).status_code == 403
     assert (
         c.post("/api/v1/datasets/nope/measurements", json=rows(1), headers=world.operator).status_code == 404

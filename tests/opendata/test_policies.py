@@ -96,8 +96,8 @@ def test_policy_api_needs_the_owner_and_explains_refusals(metered: World) -> Non
     client = metered.client
     url = "/api/v1/datasets/meters/privacy-policy"
     assert client.get(url, headers=metered.operator).status_code == 404
-    assert client.put(url, json={"preset": "fr-energy-by-commune"}, headers=metered.other).status_code == 403
-    assert client.put(url, json={"preset": "fr-energy-by-commune"}).status_code == 401
+    assert client.put(url, json={"preset": "fr-energy-by-commune"}, headers=metered.other).status_code == 404
+    assert client.put(url, json={"preset": "fr-energy-by-commune"}).status_code == 404
     answer = client.put(url, json={"preset": "fr-energy-by-commune", "k": 999}, headers=metered.operator)
     assert answer.status_code == 422 and answer.json()["errors"][0]["code"] == "K_UNREACHABLE"
     answer = client.put(url, json={"preset": "fr-energy-by-commune"}, headers=metered.operator)

@@ -116,8 +116,8 @@ def test_release_api_for_the_owner(metered: World) -> None:
         json={"preset": "fr-energy-by-commune"},
         headers=metered.operator,
     )
-    assert client.post("/api/v1/datasets/meters/releases", headers=metered.other).status_code == 403
-    assert client.post("/api/v1/datasets/meters/releases").status_code == 401
+    assert client.post("/api/v1/datasets/meters/releases", headers=metered.other).status_code == 404
+    assert client.post("/api/v1/datasets/meters/releases").status_code == 404
     answer = client.post("/api/v1/datasets/meters/releases", headers=metered.operator)
     assert answer.status_code == 201, answer.text
     assert answer.json()["status"] == "published" and answer.json()["report"]["passed"] is True

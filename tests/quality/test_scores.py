@@ -201,9 +201,9 @@ def test_api_dataset_quality_and_access(world: World) -> None:
     assert {"code": "STUCK_VALUE", "severity": "warning", "count": 1, "open": 1} in body["findings"]
     # The latest row is today's, computed on read because it was missing.
     assert body["latest"]["day"] == str(TODAY.date())
-    assert world.client.get(url, headers=world.admin).status_code == 403  # no agreement, no read
-    assert world.client.get(url, headers=world.other).status_code == 403
-    assert world.client.get(url).status_code == 401
+    assert world.client.get(url, headers=world.admin).status_code == 404  # no agreement: unseen
+    assert world.client.get(url, headers=world.other).status_code == 404
+    assert world.client.get(url).status_code == 404
     assert world.client.get("/api/v1/datasets/nope/quality", headers=world.operator).status_code == 404
     bad = world.client.get(
         "/api/v1/datasets/lights/quality?start=2030-01-02&end=2030-01-01", headers=world.operator

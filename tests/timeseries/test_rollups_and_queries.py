@@ -79,4 +79,4 @@ def test_raw_query_filters_and_bounds(world: World) -> None:
     assert c.get(f"{q}?start=2026-11-02&end=2026-11-01", headers=world.operator).status_code == 422
     assert c.get(f"{q}?resolution=week", headers=world.operator).status_code == 422
     assert c.get(f"{q}?limit=0", headers=world.operator).status_code == 422
-    assert c.get(q, headers=world.other).status_code == 403
+    assert c.get(q, headers=world.other).status_code == 404

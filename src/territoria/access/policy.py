@@ -13,8 +13,9 @@ from typing import Literal
 
 from territoria.access.principal import Grant, Principal
 from territoria.access.roles import Capability
+from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.models import Dataset
-from territoria.errors import Forbidden, Unauthenticated
+from territoria.errors import Forbidden, NotFound, Unauthenticated
 
 Via = Literal["owner", "agreement", "open", "none"]
 Scope = Literal["data", "release"]
@@ -52,6 +53,17 @@ def is_owner(principal: Principal, ds: Dataset) -> bool:
     return principal.organisation_id is not None and principal.organisation_id == ds.owner_id
 
 
+def can_see(principal: Principal, ds: Dataset) -> bool:
+    """Whether the principal may know that the dataset exists: open, or its own organisation's (within
+    the token's datasets), or shared with it by a live agreement. Everyone else is answered as if the
+    slug were unknown, so that private slugs cannot be enumerated (nothing is noted)."""
+    if ds.access == "open":
+        return True
+    if principal.anonymous or not _token_allows(principal, ds):
+        return False
+    return is_owner(principal, ds) or ds.id in principal.grants
+
+
 def decide(principal: Principal, ds: Dataset, capability: Capability) -> Decision:
     """May this principal exercise this capability on this dataset, and why."""
     if capability is Capability.READ and ds.access == "open":
@@ -80,7 +92,8 @@ def decide(principal: Principal, ds: Dataset, capability: Capability) -> Decisio
 
 
 def require(principal: Principal, ds: Dataset, capability: Capability) -> Decision:
-    """The decision if allowed; otherwise note the refusal and raise 401 (anonymous) or 403."""
+    """The decision if allowed; otherwise note the refusal and raise 404 (the principal may not see the
+    dataset: the same answer as an unknown slug), 401 (anonymous, on an open dataset) or 403."""
     decision = decide(principal, ds, capability)
     if decision.allowed:
         if decision.via == "agreement" and decision.grant is not None:
@@ -89,6 +102,8 @@ def require(principal: Principal, ds: Dataset, capability: Capability) -> Decisi
     principal.journal.add(
         "access.denied", f"dataset:{ds.slug}", capability=capability.value, reason=decision.reason
     )
+    if not can_see(principal, ds):
+        raise DatasetNotFound(ds.slug)
     if principal.anonymous:
         raise Unauthenticated(decision.reason)
     raise Forbidden(decision.reason)
@@ -98,7 +113,7 @@ def check_read(principal: Principal, ds: Dataset) -> bool:
     """Like `require_read` for pages that answer "not found" rather than raise: notes reads and refusals."""
     try:
         require(principal, ds, Capability.READ)
-    except (Unauthenticated, Forbidden):
+    except (Unauthenticated, Forbidden, NotFound):
         return False
     return True
 
@@ -149,6 +164,30 @@ def require_owner(principal: Principal, ds: Dataset, what: str = "") -> None:
     """Rejected rows and batch reports are for the owner's producers, stewards and admins."""
     del what  # the reason names the capability; kept for call sites that describe the view
     require(principal, ds, Capability.QUARANTINE)
+
+
+def quarantine_token(principal: Principal) -> int | None:
+    """Whose rejected rows and batch reports a principal who passed `require_owner` handles: None for
+    every batch of the dataset (people and tokens that may read it: producers, stewards, admins), else
+    only those its own token submitted (an ingest-only token; 0 matches none, for callers without a
+    token): a device's token must not read the rejected rows of the organisation's other feeds."""
+    if principal.can(Capability.READ):
+        return None
+    return principal.token_id or 0
+
+
+def require_batch(principal: Principal, ds: Dataset, batch_id: str, batch_token_id: int | None) -> None:
+    """A batch's report and rejected rows: like `require_owner`; a caller who may not see the dataset,
+    or an ingest-only token asking for another token's batch, is answered as if the batch did not exist."""
+    unknown = f"batch '{batch_id}' does not exist"
+    try:
+        require(principal, ds, Capability.QUARANTINE)
+    except NotFound:
+        raise NotFound(unknown) from None
+    token = quarantine_token(principal)
+    if token is not None and token != batch_token_id:
+        principal.journal.add("access.denied", f"batch:{batch_id}", reason="a batch another token sent")
+        raise NotFound(unknown)
 
 
 def require_manage(principal: Principal, ds: Dataset | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from territoria.access.policy import require_ingest, require_owner
+from territoria.access.policy import require_batch, require_ingest
 from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.catalog.models import Dataset
@@ -114,5 +114,5 @@ def get_batch(batch_id: str, session: SessionDep, principal: PrincipalDep) -> Ba
     ds = session.get(Dataset, batch.dataset_id)
     if ds is None:
         raise NotFound(f"batch '{batch_id}' does not exist")
-    require_owner(principal, ds, "batch reports")
+    require_batch(principal, ds, batch_id, batch.token_id)
     return batch_result(session, batch, ds.slug)

@@ -12,7 +12,7 @@ import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from territoria.access.audit import principal_actor, record
+from territoria.access.policy import quarantine_token
 from territoria.access.principal import Principal
 from territoria.catalog.models import Dataset
 from territoria.db.dialect import dialect_name
@@ -48,6 +49,8 @@ class QuarantineFilter:
     code: str | None = None
     status: str | None = None
     field: str | None = None
+    # Only the batches this token submitted (`policy.quarantine_token`); None: every batch.
+    token: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def _where(session: Session, ds: Dataset, f: QuarantineFilter) -> list[ColumnEle
     conds: list[ColumnElement[bool]] = [QuarantinedRow.dataset_id == ds.id]
     if f.batch:
         conds.append(QuarantinedRow.batch_id == f.batch)
+    if f.token is not None:
+        conds.append(QuarantinedRow.batch_id.in_(select(Batch.id).where(Batch.token_id == f.token)))
     if f.status:
         conds.append(QuarantinedRow.status == f.status)
     if f.code or f.field:
@@ -195,8 +200,16 @@ def csv_lines(
         yield buffer.getvalue()
 
 
-def _locked(session: Session, ds: Dataset, ids: Sequence[int]) -> dict[int, QuarantinedRow]:
-    """The quarantined rows with these ids, locked for this transaction; 404 naming any unknown id."""
+def scoped(f: QuarantineFilter, principal: Principal) -> QuarantineFilter:
+    """The filter narrowed to the rows this principal handles (an ingest-only token: its own batches)."""
+    return replace(f, token=quarantine_token(principal))
+
+
+def _locked(
+    session: Session, ds: Dataset, ids: Sequence[int], token: int | None = None
+) -> dict[int, QuarantinedRow]:
+    """The quarantined rows with these ids, locked for this transaction; 404 naming any unknown id (and
+    any row of a batch outside `token`'s, for a caller limited to its own batches)."""
     if len(set(ids)) != len(ids):
         raise Invalid("the same quarantined row is named twice")
     if len(ids) > MAX_ITEMS:
@@ -205,7 +218,9 @@ def _locked(session: Session, ds: Dataset, ids: Sequence[int]) -> dict[int, Quar
     for i in range(0, len(ids), 900):
         stmt = (
             select(QuarantinedRow)
-            .where(QuarantinedRow.dataset_id == ds.id, QuarantinedRow.id.in_(ids[i : i + 900]))
+            .where(
+                *_where(session, ds, QuarantineFilter(token=token)), QuarantinedRow.id.in_(ids[i : i + 900])
+            )
             .with_for_update()
         )
         found.update({q.id: q for q in session.scalars(stmt)})
@@ -357,7 +372,7 @@ def resubmit(
     """Send corrected rows again, one new batch per original batch, in the caller's transaction."""
     if not corrections:
         raise Invalid('nothing to resubmit: send a list of {"id", "row"} items')
-    found = _locked(session, ds, [c.id for c in corrections])
+    found = _locked(session, ds, [c.id for c in corrections], quarantine_token(principal))
     _refuse_closed(list(found.values()), ("open",))
     groups: dict[str, list[tuple[Correction, QuarantinedRow]]] = defaultdict(list)
     for c in corrections:
@@ -404,7 +419,7 @@ def discard(
         )
     if not ids:
         raise Invalid('nothing to discard: send {"ids": [...], "reason": "..."}')
-    found = _locked(session, ds, list(ids))
+    found = _locked(session, ds, list(ids), quarantine_token(principal))
     _refuse_closed(list(found.values()), ("open", "discarded"))
     now, who = datetime.now(UTC), actor(principal)
     done, already = [], []

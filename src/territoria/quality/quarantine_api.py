@@ -10,14 +10,14 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from territoria.access.policy import require_owner
+from territoria.access.policy import quarantine_token, require_batch, require_owner
 from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
 from territoria.catalog.types import RowId
 from territoria.dates import QueryInstant
-from territoria.errors import NotFound
+from territoria.errors import Forbidden, NotFound
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.schemas import BatchResult
 from territoria.quality import quarantine, reports
@@ -159,6 +159,7 @@ def list_quarantine(
 ) -> list[QuarantinedRowOut]:
     """Rejected rows with their reasons, filtered; the number of matches is in `X-Total-Count`."""
     ds = owned(session, slug, principal)
+    f = quarantine.scoped(f, principal)
     response.headers["X-Total-Count"] = str(quarantine.count_rows(session, ds, f))
     return [row_out(q) for q in quarantine.list_rows(session, ds, f, limit=limit, offset=offset)]
 
@@ -172,7 +173,7 @@ def quarantine_totals(
 ) -> QuarantineTotals:
     """Totals of the matching rows per status, per error code and per field."""
     ds = owned(session, slug, principal)
-    return QuarantineTotals(**quarantine.totals(session, ds, f))
+    return QuarantineTotals(**quarantine.totals(session, ds, quarantine.scoped(f, principal)))
 
 
 @router.get("/datasets/{slug}/quarantine.csv", response_class=StreamingResponse)
@@ -188,6 +189,7 @@ def quarantine_csv(
     """The matching rows as CSV (`bom=true` for spreadsheets: BOM, formulas neutralised), streamed."""
     ds = owned(session, slug, principal)
     dataset_id = ds.id
+    f = quarantine.scoped(f, principal)
 
     def body() -> Iterator[bytes]:
         """Its own read transaction: the request's one ends before the body is sent."""
@@ -266,7 +268,7 @@ def batch_report(
     ds = session.get(Dataset, batch.dataset_id) if batch is not None else None
     if batch is None or ds is None:
         raise NotFound(f"batch '{batch_id}' does not exist")
-    require_owner(principal, ds, "batch reports")
+    require_batch(principal, ds, batch_id, batch.token_id)
     report = reports.batch_report(session, batch, ds)
     if wants_html(request, fmt, accept):
         return render(request, ctx, "batch_report.html", {"report": report, "nav": ""})
@@ -287,6 +289,13 @@ def dataset_report(
 ) -> dict[str, Any] | HTMLResponse:
     """A dataset over a period (30 days by default): batches, rows per day, rejections, findings."""
     ds = owned(session, slug, principal, "quality reports")
+    if quarantine_token(principal) is not None:
+        reason = (
+            "an ingest-only token sees the reports of the batches it sent (GET /api/v1/batches/{id}/report), "
+            f"not the report of the whole dataset '{slug}'"
+        )
+        principal.journal.add("access.denied", f"dataset:{slug}", capability="quarantine", reason=reason)
+        raise Forbidden(reason)
     first, last = reports.period(start, end)
     report = reports.dataset_report(session, ds, first, last)
     if wants_html(request, fmt, accept):

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from territoria.access.policy import can_read, require_owner
+from territoria.access.policy import quarantine_token, require_owner
 from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
@@ -43,10 +43,12 @@ def _allowed(session: Session, principal: Principal, slug: str) -> Dataset | int
         return 404
     try:
         require_owner(principal, ds, "the quarantine")
+    except NotFound:  # the visitor may not see the dataset: as if it did not exist
+        return 404
     except Unauthenticated:
-        return 401 if can_read(principal, ds) else 404
+        return 401
     except Forbidden:
-        return 403 if can_read(principal, ds) else 404
+        return 403
     return ds
 
 
@@ -92,6 +94,7 @@ def quarantine_page(
         code=code or None,
         status=None if status == "all" else status,
         field=field or None,
+        token=quarantine_token(principal),
     )
     total = quarantine.count_rows(session, ds, f)
     rows = quarantine.list_rows(session, ds, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -101,7 +104,7 @@ def quarantine_page(
         "ds": ds,
         "rows": rows,
         "total": total,
-        "totals": quarantine.totals(session, ds, quarantine.QuarantineFilter(batch=f.batch)),
+        "totals": quarantine.totals(session, ds, quarantine.QuarantineFilter(batch=f.batch, token=f.token)),
         "filters": {"batch": batch or "", "code": code or "", "status": status, "field": field or ""},
         "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)),
@@ -232,6 +235,8 @@ def batch_report_page(
     batch = session.get(Batch, batch_id)
     owner = session.get(Dataset, batch.dataset_id) if batch is not None else None
     ds = _allowed(session, principal, owner.slug) if owner is not None else 404
+    if batch is not None and quarantine_token(principal) not in (None, batch.token_id):
+        ds = 404  # a batch another token sent: an ingest-only token sees its own only
     if batch is None or isinstance(ds, int):
         return _denied(request, ctx, batch_id, ds if isinstance(ds, int) else 404)
     report = reports.batch_report(session, batch, ds)
