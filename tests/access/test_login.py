@@ -174,6 +174,10 @@ def test_rate_limit_per_client_address(world: World) -> None:
     assert limited.status_code == 429 and "patientez" in limited.text
     assert limited.headers["retry-after"] == str(world.ctx.settings.login_rate_window_minutes * 60)
     assert events(world, "login.rate_limited")
+    # A refused client hammering the form is noted once per window, not once per request.
+    for _ in range(20):
+        assert login(noisy).status_code == 429
+    assert len(events(world, "login.rate_limited")) == 1
     # Another address is not concerned, and the account itself is not locked.
     assert login(browser(world, "10.0.0.2")).status_code == 303
 

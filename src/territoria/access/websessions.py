@@ -34,6 +34,25 @@ class LoginResult:
     session: WebSession
 
 
+# Client addresses whose rate-limit refusal was journaled, with when: one audit row per address and window,
+# not one per refused request (a refused client hammering /login must not flood the trail).
+_RATE_LIMIT_NOTED: dict[tuple[str, str], datetime] = {}
+_RATE_LIMIT_NOTED_MAX = 10_000
+
+
+def _first_rate_limit_in_window(settings: Settings, client: str, now: datetime) -> bool:
+    """True the first time in a rate window that this client is refused (this process)."""
+    window = timedelta(minutes=settings.login_rate_window_minutes)
+    key = (settings.database_url, client)  # one process may serve several databases (tests)
+    noted = _RATE_LIMIT_NOTED.get(key)
+    if noted is not None and now - noted < window:
+        return False
+    if len(_RATE_LIMIT_NOTED) >= _RATE_LIMIT_NOTED_MAX:
+        _RATE_LIMIT_NOTED.clear()  # bounded memory; at worst one more row per address
+    _RATE_LIMIT_NOTED[key] = now
+    return True
+
+
 def _too_many(session: Session, settings: Settings, client: str, now: datetime) -> bool:
     """True when this client address failed too often within the window."""
     since = now - timedelta(minutes=settings.login_rate_window_minutes)
@@ -89,12 +108,13 @@ def login(
     now = datetime.now(UTC)
     address = email.strip().lower()
     if _too_many(session, settings, client, now):
-        record(
-            session,
-            actor=f"client:{client[:64]}",
-            action="login.rate_limited",
-            target=f"user:{address[:254]}",
-        )
+        if _first_rate_limit_in_window(settings, client, now):
+            record(
+                session,
+                actor=f"client:{client[:64]}",
+                action="login.rate_limited",
+                target=f"user:{address[:254]}",
+            )
         return TooManyRequests(
             f"too many failed logins from your address: wait {settings.login_rate_window_minutes} minutes"
         )
