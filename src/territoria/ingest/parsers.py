@@ -284,7 +284,7 @@ def iter_csv(lines: Iterable[bytes], required: Sequence[str], *, encoding: str =
             # A field past the csv module's limit (131,072 characters), a broken quote…: this row
             # only; the reader starts afresh on the next line.
             n += 1
-            en, fr = _csv_error(exc)
+            en, fr = csv_error_reasons(exc)
             yield n, BadRow(printable(tracked.pop()), "PARSE", en, fr)
             continue
         raw = tracked.pop()
@@ -303,7 +303,7 @@ def iter_csv(lines: Iterable[bytes], required: Sequence[str], *, encoding: str =
         yield n, dict(zip(header, fields, strict=True))
 
 
-def _csv_error(exc: csv.Error) -> tuple[str, str]:
+def csv_error_reasons(exc: csv.Error) -> tuple[str, str]:
     """English and French reasons of a CSV line that cannot be read."""
     text = str(exc)
     if "field larger than field limit" in text:

@@ -30,6 +30,7 @@ from territoria.domains.ev.status import DynamicImportReport, import_dynamic
 from territoria.errors import Invalid, Unparseable
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
+from territoria.ingest.limits import safe_text, strip_bom
 from territoria.ingest.parsers import format_of
 from territoria.territory.groups import group_of
 
@@ -117,6 +118,10 @@ class SessionStatsAnswer(BaseModel):
 
 
 def _text(value: Any) -> str:
+    # A nested value (nonsense in an IRVE cell, maybe 1,000 levels deep) as bounded text: str() of
+    # it would recurse past the interpreter's limit.
+    if isinstance(value, dict | list):
+        return safe_text(value, 2000)
     return "" if value is None else str(value)
 
 
@@ -130,7 +135,7 @@ def status_rows(body: bytes, content_type: str | None) -> list[dict[str, str]]:
     if fmt != "json":
         raise Invalid("send the IRVE dynamic rows as text/csv or as an application/json array of objects")
     try:
-        doc = orjson.loads(body)
+        doc = orjson.loads(strip_bom(body))
     except orjson.JSONDecodeError as exc:
         raise Unparseable(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
     if not isinstance(doc, list):

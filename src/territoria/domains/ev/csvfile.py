@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from territoria.errors import Invalid
-from territoria.ingest.parsers import BadRow, Row
+from territoria.ingest.limits import NUL_EN, NUL_FR, printable
+from territoria.ingest.parsers import BadRow, Row, csv_error_reasons
 
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -72,15 +74,39 @@ def read_table(data: bytes, *, what: str = "CSV") -> CsvTable:
             f"the {what} file is empty or starts with an empty line: a header row is expected"
         )
     sep = separator_of(first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    header = [h.strip().lstrip("\ufeff") for h in next(reader)]
+    read: list[str] = []  # the lines of the row being read, for the quarantine when it cannot be
+
+    def lines() -> Iterator[str]:
+        for text_line in io.StringIO(text, newline=""):
+            read.append(text_line)
+            yield text_line
+
+    reader = csv.reader(lines(), delimiter=sep)
+    try:
+        header = [h.strip().lstrip("\ufeff") for h in next(reader)]
+    except csv.Error as exc:
+        raise UnreadableFile(f"the {what} header cannot be read: {exc}") from exc
     table = CsvTable(encoding, sep, header)
     width = len(header)
     n = 0
-    for cells in reader:
+    while True:
+        read.clear()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # A field past the csv module's limit (131,072 characters): this row only, not a 500.
+            n += 1
+            en, fr = csv_error_reasons(exc)
+            table.rows.append((n, BadRow(printable("".join(read).rstrip("\r\n")), "PARSE", en, fr)))
+            continue
         if not cells or all(not c.strip() for c in cells):
             continue  # blank lines (a trailing one is common) are not rows
         n += 1
+        if any("\x00" in c for c in cells):  # PostgreSQL stores no NUL in text or JSON
+            table.rows.append((n, BadRow(printable(sep.join(cells)), "ENCODING", NUL_EN, NUL_FR)))
+            continue
         if len(cells) != width:
             table.rows.append(
                 (

@@ -56,6 +56,7 @@ import orjson
 
 from territoria.domains.ev.irve_versions import required_columns, v23_columns
 from territoria.errors import Invalid, Unparseable
+from territoria.ingest.limits import MAX_DEPTH, max_depth, safe_text
 from territoria.ingest.parsers import BadRow, Row
 
 ID_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{4,33}$")
@@ -128,6 +129,9 @@ def locations_of(body: bytes | Any) -> list[Any]:
     """The locations of an OCPI answer: envelope {data, status_code, timestamp}, a list, or one location."""
     doc = body
     if isinstance(body, bytes | bytearray | str):
+        text = body.encode() if isinstance(body, str) else bytes(body)
+        if max_depth(text) > MAX_DEPTH:  # real Locations nest about 6 levels; deeper breaks serialisers
+            raise Invalid(f"the OCPI document is nested deeper than {MAX_DEPTH} levels")
         try:
             doc = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -358,7 +362,7 @@ def map_locations(locations: list[Any], defaults: Mapping[str, str] | None = Non
     out = OcpiMapping(locations=len(locations))
     for location in locations:
         if not isinstance(location, dict) or not isinstance(location.get("evses") or [], list):
-            raw = orjson.dumps(location, default=str).decode()[:2000]
+            raw = safe_text(location, 2000)
             out.static_rows.append(
                 (len(out.static_rows) + 1, BadRow(raw, "NOT_LOCATION", "not an OCPI Location"))
             )
@@ -388,7 +392,7 @@ def map_locations(locations: list[Any], defaults: Mapping[str, str] | None = Non
             n = len(out.static_rows) + 1
             if isinstance(row, Unmapped):
                 out.unmapped.append(row)
-                raw = orjson.dumps(evse, default=str).decode()[:2000]
+                raw = safe_text(evse, 2000)
                 out.static_rows.append(
                     (n, BadRow(raw, row.code, f"{row.code}: {row.reason} (location {loc_id!r})"))
                 )

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,6 +30,7 @@ from territoria.catalog.schemas import DatasetCreate
 from territoria.catalog.service import create_dataset
 from territoria.domains.ev.sessions import ChargingSession, rejection_code
 from territoria.errors import Invalid, NotFound
+from territoria.ingest.limits import safe_text
 from territoria.ingest.parsers import BadRow, Row
 
 SESSIONS_DATASET = "ev-sessions"
@@ -190,7 +190,7 @@ def _when(text: str) -> datetime | None:
 def _bad(row: Mapping[str, Any], code: str, detail: str = "") -> BadRow:
     extra = f" ({detail})" if detail else ""
     return BadRow(
-        orjson.dumps(dict(row), default=str).decode(),
+        safe_text(dict(row)),
         code,
         f"{code}: {CODES_EN[code]}{extra}",
         f"{code} : {CODES_FR[code]}{extra}",

@@ -46,6 +46,7 @@ from territoria.errors import Invalid
 from territoria.ingest import resolver
 from territoria.ingest.batches import Origin, claim_batch, find_replay, raw_text
 from territoria.ingest.fastpath import clean_points
+from territoria.ingest.limits import safe_strings
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.service import _sort, _Sorted
@@ -280,7 +281,7 @@ def _store_chunk(
                 "dataset_id": ds.id,
                 "row_number": n,
                 "raw": raw_text(raw[n]),
-                "errors": errs,
+                "errors": safe_strings(errs),
             }
             for n, errs in rejected
         ],
