@@ -13,6 +13,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import schemathesis
 from fastapi.testclient import TestClient
@@ -320,3 +321,22 @@ def test_huge_fields_never_5xx(size: int, where: str) -> None:
     else:
         r = CLIENT.get(measurements, headers={**WORLD.operator, "Idempotency-Key": big[:8000]})
     _no_5xx(r, where, size)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    station=st.one_of(
+        st.integers(0, 6).map(lambda s: f"FRA68P06{s:04d}"),
+        st.text(min_size=1, max_size=300).filter(lambda t: "/" not in t and t not in (".", "..")),
+    ),
+    query=st.dictionaries(
+        st.sampled_from(["lang", "level", "days", "day", "start", "end", "commune", "tz"]),
+        st.one_of(LIMIT_DATES, st.text(max_size=50)),
+        max_size=3,
+    ),
+    auth=st.sampled_from(HEADERS),
+)
+def test_ev_pages_never_5xx(station: str, query: dict[str, str], auth: dict[str, str]) -> None:
+    """The observatory's HTML pages, which are outside the OpenAPI, with any station id and query."""
+    for path in ("/ev", f"/ev/stations/{quote(station, safe='')}"):
+        _no_5xx(CLIENT.get(path, params=query, headers=auth), path, query)
