@@ -335,3 +335,21 @@ def _said(r: Any) -> str:
     if r.headers.get("content-type", "").startswith("application/problem+json"):
         return str(r.json().get("detail", ""))
     return str(r.headers.get("location", ""))
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "other operator"])
+def test_a_kpi_over_an_unseen_dataset_answers_like_an_unknown_kpi(world: World, kind: str) -> None:
+    s = setup(world)  # lights_power_sum reads lightco's private "lights"
+    client = TestClient(create_app(context=world.ctx), follow_redirects=False)
+    for method, path in sorted(matrix()):
+        if "{code}" not in path or "kpis" not in path:
+            continue
+        url, body = sample(s, method, path)
+        hidden = client.request(method, url, json=body, headers=s.headers[kind])
+        unknown = client.request(
+            method, url.replace(s.kpi, "no_such_kpi", 1), json=body, headers=s.headers[kind]
+        )
+        assert (hidden.status_code, _said(hidden).replace(s.kpi, "?")) == (
+            unknown.status_code,
+            _said(unknown).replace("no_such_kpi", "?"),
+        ), path

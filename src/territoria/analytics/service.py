@@ -77,9 +77,13 @@ def readable(session: Session, principal: Principal, kpi: KpiDefinition) -> bool
 
 
 def require_kpi(session: Session, principal: Principal, kpi: KpiDefinition) -> None:
-    """Refuse a KPI whose sources the principal may not read (the policy notes the refusal)."""
+    """Refuse a KPI whose sources the principal may not read (the policy notes the refusal); a KPI over a
+    dataset the principal may not even see answers like an unknown KPI (neither is listed to it)."""
     for ds, metric in sources(session, kpi):
-        policy.require_read(principal, ds)
+        try:
+            policy.require_read(principal, ds)
+        except NotFound:
+            raise NotFound(f"no KPI '{kpi.code}': GET /api/v1/kpis lists them") from None
         if metric:
             policy.require_field(principal, ds, metric)
 

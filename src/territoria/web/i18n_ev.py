@@ -169,6 +169,9 @@ FR: dict[str, str] = {
     "ev.sessions.title": "Sessions de recharge ({n} derniers jours)",
     "ev.sessions.hidden": "Les sessions de recharge sont des données privées de {owner} : connectez-vous "
     "avec un compte auquel elles sont partagées pour voir ces chiffres.",
+    "ev.status.hidden": "Le statut des points de charge est une donnée privée de {owner} : connectez-vous "
+    "avec un compte auquel il est partagé pour le voir ; sa disponibilité publiée (par station et par jour) "
+    "est sur le portail open data.",
     "ev.sessions.count": "Sessions",
     "ev.sessions.per_pdc_day": "Sessions par point et par jour",
     "ev.sessions.energy": "Énergie délivrée (kWh)",
@@ -348,6 +351,8 @@ EN: dict[str, str] = {
     "ev.sessions.title": "Charging sessions (last {n} days)",
     "ev.sessions.hidden": "Charging sessions are private data of {owner}: sign in with an account they are "
     "shared with to see these figures.",
+    "ev.status.hidden": "Charge point status is private data of {owner}: sign in with an account it is "
+    "shared with to see it; its published availability (per station and day) is on the open-data portal.",
     "ev.sessions.count": "Sessions",
     "ev.sessions.per_pdc_day": "Sessions per charge point per day",
     "ev.sessions.energy": "Energy delivered (kWh)",

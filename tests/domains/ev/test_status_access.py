@@ -128,8 +128,11 @@ def test_pages_show_live_states_and_timelines_to_readers_only(fed: World) -> Non
         assert 'id="ev-timeline-config"' not in page.text and "data-station-days" not in page.text
         home = client.get("/ev?lang=en", headers=headers).text
         assert "data-ev-states" not in home and 'id="ev-chart-days"' not in home
+        assert (
+            "Charge point status is private data of LightCo" in home and "data-ev-status-hidden" in page.text
+        )
     home = fed.client.get("/ev?lang=en", headers=fed.operator).text
-    assert "data-ev-states" in home and 'id="ev-chart-days"' in home
+    assert "data-ev-states" in home and 'id="ev-chart-days"' in home and "data-ev-status-hidden" not in home
 
 
 def test_private_irve_datasets_stay_out_of_public_figures(world: World) -> None:

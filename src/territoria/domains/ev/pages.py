@@ -209,6 +209,14 @@ def readable_status(session: Session, principal: Principal) -> Dataset | None:
     return ds
 
 
+def hidden_status(session: Session, principal: Principal) -> str:
+    """The owner's name when a status feed exists that the caller may not read (else empty)."""
+    ds = live.status_dataset(session)
+    if ds is None or read_scope(principal, ds, needs=STATUS_METRICS) == "data":
+        return ""
+    return ds.owner.name if ds.owner else "?"
+
+
 def apply_live(
     session: Session, stations: dict[str, Station], now: datetime, ds: Dataset | None
 ) -> dict[str, str]:
@@ -319,6 +327,7 @@ def _territory_view(session: Session, lang: str, principal: Principal) -> dict[s
         },
         "state_colours": live.STATE_COLOURS,
         **status,
+        "status_hidden": "" if status_ds is not None else hidden_status(session, principal),
         **sessions_view(session, principal, now),
         **defects_view(result, lang),
     }
@@ -402,6 +411,7 @@ def station_page(
         "nav": "ev",
         "missing": None,
         **station_status(session, station, lang, principal),
+        "status_hidden": hidden_status(session, principal),
         **membership_view(session, station, principal),
         "station": station,
         "commune": names.get(station.area_code or "", ""),
