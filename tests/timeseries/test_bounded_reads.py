@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select, text
 from tests.conftest import World
+from tests.opendata.factories import make_release
 
 from territoria.access.models import ApiToken
 from territoria.api.deps import SessionDep
@@ -25,7 +26,12 @@ Q = "/api/v1/datasets/lights/measurements"
 def _load(world: World) -> None:
     """4 assets × 2 metrics × 30 hourly points."""
     body = [
-        {"asset": f"L{a:03d}", "metric": m, "ts": (T0 + timedelta(hours=h)).isoformat(), "value": float(h % 2)}
+        {
+            "asset": f"L{a:03d}",
+            "metric": m,
+            "ts": (T0 + timedelta(hours=h)).isoformat(),
+            "value": float(h % 2),
+        }
         for a in range(4)
         for m in ("power", "on")
         for h in range(30)
@@ -113,7 +119,8 @@ def test_the_per_caller_limit_answers_429_with_retry_after(world: World) -> None
     with ExitStack() as busy:  # every token already runs its one expensive query
         for token_id in _token_ids(world):
             busy.enter_context(limiter.hold(f"token:{token_id}"))
-        for path in (Q, kpi):  # a raw read; a KPI computed on a cache miss
+        quarantine = "/api/v1/datasets/lights/quarantine"
+        for path in (Q, kpi, quarantine, quarantine.replace("quarantine", "quarantine.csv")):
             r = world.client.get(path, headers=world.operator)
             assert r.status_code == 429, (path, r.text)
             assert r.headers["retry-after"] == "2" and "at most 1" in r.json()["detail"]
@@ -126,6 +133,21 @@ def test_the_per_caller_limit_answers_429_with_retry_after(world: World) -> None
             busy.enter_context(limiter.hold(f"token:{token_id}"))
         r = world.client.get(kpi, headers=world.operator)
         assert r.status_code == 200 and r.json()["cached"] is True  # a cache hit costs nothing: not limited
+
+
+def test_anonymous_explore_and_exports_are_limited_per_address(world: World) -> None:
+    make_release(world.ctx)
+    app = world.client.app
+    assert isinstance(app, FastAPI)
+    limiter = CallerLimiter(1)
+    app.state.caller_limiter = limiter
+    paths = ("/api/v1/opendata/energy-open/records", "/api/v1/opendata/energy-open/exports/csv")
+    with limiter.hold("address:testclient"):
+        for path in paths:
+            r = world.client.get(path)
+            assert r.status_code == 429 and r.headers["retry-after"] == "2", (path, r.text)
+    for path in paths:
+        assert world.client.get(path).status_code == 200
 
 
 def test_the_limiter_counts_per_key_and_frees_slots() -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from territoria.access.policy import quarantine_token, require_batch, require_owner
 from territoria.access.principal import Principal
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.api.limits import Expensive
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
 from territoria.catalog.types import RowId
@@ -153,6 +154,7 @@ def list_quarantine(
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
+    _slot: Expensive,  # a deep offset and the count scan the dataset's quarantine
     f: FilterDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -182,6 +184,7 @@ def quarantine_csv(
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
+    _slot: Expensive,  # the whole quarantine, streamed
     f: FilterDep,
     bom: bool = False,
     delimiter: Literal[",", ";"] = ",",
