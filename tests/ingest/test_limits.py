@@ -31,7 +31,7 @@ TEXT = st.characters(
 SCALARS = (
     st.none()
     | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)  # JSON parsers here refuse wider integers (a clean 400)
+    | st.integers(-(2**63) + 1, 2**63 - 1)  # JSON parsers here refuse wider integers (a clean 400)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(TEXT, max_size=20)
 )

@@ -111,38 +111,66 @@ def strip_bom(body: bytes) -> bytes:
     return body[3:] if body.startswith(BOM) else body
 
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_STEP = np.zeros(256, dtype=np.int64)
-_STEP[[ord("["), ord("{")]] = 1
-_STEP[[ord("]"), ord("}")]] = -1
+_PIECE = 1 << 20  # bytes scanned at once: bounded memory whatever the size fed
 
 
 class DepthScanner:
-    """Nesting depth of JSON text fed in pieces: strings skipped by one regular expression and brackets
-    counted with numpy, so that a document is measured at C speed in constant memory."""
+    """Nesting depth of JSON text fed in pieces, at numpy speed in constant memory.
+
+    A bracket counts only outside strings: a quote opens or closes a string unless an odd run of
+    backslashes precedes it; the parity of the quotes before a bracket says whether it is inside one.
+    """
 
     def __init__(self) -> None:
         self.depth = 0
         self.deepest = 0
-        self.tail = b""  # an unterminated string, carried to the next piece
+        self.in_string = False
+        self.backslashes = 0  # length of the run of backslashes ending the previous piece
 
     def feed(self, chunk: bytes, *, final: bool = False) -> int:
         """Account for one more piece; returns the deepest level seen so far."""
-        pieces = _STRING.split(self.tail + chunk)
-        last = pieces[-1]
-        quote = last.find(b'"')
-        if quote >= 0 and not final:
-            pieces[-1], self.tail = last[:quote], last[quote:]
-        else:
-            self.tail = b""
-        outside = b"".join(pieces)
-        if outside:
-            steps = _STEP[np.frombuffer(outside, dtype=np.uint8)]
-            if steps.any():
-                running = np.cumsum(steps) + self.depth
-                self.deepest = max(self.deepest, int(running.max()))
-                self.depth = int(running[-1])
+        for start in range(0, len(chunk), _PIECE):
+            self._feed(
+                np.frombuffer(chunk, dtype=np.uint8, count=min(_PIECE, len(chunk) - start), offset=start)
+            )
         return self.deepest
+
+    def _quotes(self, arr: Any) -> Any:
+        """Where the string delimiters of a piece are (quotes not escaped by a backslash)."""
+        slashes = arr == 92
+        if not slashes.any():
+            quotes = arr == 34
+            if self.backslashes % 2 and arr[0] == 34:
+                quotes[0] = False
+            self.backslashes = 0
+            return quotes
+        pos = np.arange(arr.size, dtype=np.int64)
+        last_other = np.maximum.accumulate(np.where(slashes, -1, pos))  # last non-backslash at or before i
+        before = np.empty(arr.size, dtype=np.int64)
+        before[0], before[1:] = -1, last_other[:-1]
+        run = pos - 1 - before  # backslashes just before i
+        run[before == -1] += self.backslashes
+        tail = int(arr.size - 1 - last_other[-1])
+        self.backslashes = tail + (self.backslashes if last_other[-1] == -1 else 0)
+        return (arr == 34) & ((run & 1) == 0)
+
+    def _feed(self, arr: Any) -> None:
+        """One piece of at most _PIECE bytes (work on the quotes and brackets only: few of the bytes)."""
+        if not arr.size:
+            return
+        quotes = self._quotes(arr)
+        brackets = (arr == 91) | (arr == 93) | (arr == 123) | (arr == 125)
+        if not brackets.any():
+            self.in_string ^= bool(np.count_nonzero(quotes) & 1)
+            return
+        marks = arr[np.flatnonzero(quotes | brackets)]
+        is_quote = marks == 34  # escaped quotes are not among the marks
+        parity = np.cumsum(is_quote, dtype=np.int32) + int(self.in_string)
+        steps = ((marks == 91) | (marks == 123)).astype(np.int32) - ((marks == 93) | (marks == 125))
+        running = np.cumsum(steps * ((parity & 1) == 0), dtype=np.int32) + self.depth
+        self.deepest = max(self.deepest, int(running.max()))
+        self.depth = int(running[-1])
+        self.in_string = bool(parity[-1] & 1)
 
 
 def max_depth(text: bytes) -> int:

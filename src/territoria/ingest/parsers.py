@@ -23,7 +23,6 @@ from territoria.ingest.limits import (
     UNSAFE_TEXT,
     DepthGuard,
     bytes_text,
-    max_depth,
     printable,
     row_problem,
     safe_text,
@@ -141,9 +140,16 @@ def _json_doc(body: bytes) -> Any:
         raise Unparseable(f"invalid JSON at line {line}, column {col}: {exc.msg}") from exc
 
 
-def _needs_row_check(body: bytes) -> bool:
-    """Whether rows must be walked: the text nests deeper than an array of rows may, or holds a NUL."""
-    return b"\\u0000" in body or max_depth(body) > MAX_DEPTH + 1
+def _needs_row_check(body: bytes, doc: list[Any]) -> bool:
+    """Whether rows must be walked for depth and NUL, decided at C speed on the text.
+
+    Each object row has at least its own '{', the array its '['; when the text has no other
+    bracket (brackets in strings only err towards walking), no row nests anything.
+    """
+    if b"\\u0000" in body:
+        return True
+    brackets = body.count(b"{") + body.count(b"[")
+    return brackets > 1 + sum(1 for item in doc if type(item) is dict)
 
 
 def parse_json_array(body: bytes) -> Iterator[Row]:
@@ -154,7 +160,7 @@ def parse_json_array(body: bytes) -> Iterator[Row]:
         raise Invalid("a GeoJSON FeatureCollection goes to the assets or records path, not measurements")
     if not isinstance(doc, list):
         raise Unparseable("expected a JSON array of objects at line 1, column 1")
-    check = _needs_row_check(body)
+    check = _needs_row_check(body, doc)
     for n, item in enumerate(doc, start=1):
         yield _checked(n, item, check)
 
