@@ -197,8 +197,8 @@ GET    /api/v1/audit/verify                                 401 403 403 403 403 
 GET    /api/v1/batches/{batch_id}                           404 404 404 403  ok 404
 GET    /api/v1/batches/{batch_id}/report                    404 404 404 403  ok 404
 GET    /api/v1/contracts                                    401  ok  ok  ok  ok  ok
-GET    /api/v1/contracts/{contract_id}                      404 404 404 404 404 404
-GET    /api/v1/contracts/{contract_id}/compliance           404 404 404 404 404 404
+GET    /api/v1/contracts/{contract_id}                      401 404 404 404 404 404
+GET    /api/v1/contracts/{contract_id}/compliance           401 404 404 404 404 404
 GET    /api/v1/datasets                                      ok  ok  ok  ok  ok  ok
 GET    /api/v1/datasets/{slug}                              404 404 404  ok  ok 404
 GET    /api/v1/datasets/{slug}/assets                       404 404 404  ok  ok 404
@@ -239,8 +239,8 @@ GET    /api/v1/tokens                                       401  ok  ok  ok  ok 
 GET    /batches/{batch_id}/report                           404 404 404 403  ok 404
 GET    /communes/{code}                                      ok  ok  ok  ok  ok  ok
 GET    /contracts                                           401  ok  ok  ok  ok  ok
-GET    /contracts/{contract_id}                             404 404 404 404 404 404
-GET    /contracts/{contract_id}/report                      404 404 404 404 404 404
+GET    /contracts/{contract_id}                             401 404 404 404 404 404
+GET    /contracts/{contract_id}/report                      401 404 404 404 404 404
 GET    /datasets/{slug}                                     404 404 404  ok  ok 404
 GET    /datasets/{slug}/assets.geojson                      404 404 404  ok  ok 404
 GET    /datasets/{slug}/quarantine                          404 404 404 403  ok 404

@@ -187,6 +187,8 @@ def create_agreement(session: Session, terms: Terms, principal: Principal | None
 
 def get_agreement(session: Session, agreement_id: int, principal: Principal | None) -> Agreement:
     """One agreement, for its two sides and platform admins (others are told it does not exist)."""
+    if principal is not None:
+        policy.require_signed_in(principal, "data-sharing agreements", target=f"agreement:{agreement_id}")
     agreement = session.get(Agreement, agreement_id)
     if agreement is None:
         raise NotFound(f"no data-sharing agreement {agreement_id}")

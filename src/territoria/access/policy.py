@@ -282,6 +282,14 @@ def require_delegable(
         raise Forbidden(reason)
 
 
+def require_signed_in(principal: Principal, what: str, *, target: str) -> None:
+    """Things only logged-in parties see (agreements, contracts): an anonymous caller is asked to log in
+    before anything is looked up, so that the answer does not tell whether the id exists."""
+    if principal.anonymous:
+        principal.journal.add("access.denied", target, reason="anonymous")
+        raise Unauthenticated(f"log in or send a token to see {what}")
+
+
 def check_agreement_party(principal: Principal, agreement_id: int, owner_id: int, recipient_id: int) -> bool:
     """Both sides of an agreement and platform admins see it; others are refused (noted; callers say 404)."""
     if principal.platform_admin or principal.organisation_id in (owner_id, recipient_id):

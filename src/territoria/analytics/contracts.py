@@ -160,6 +160,7 @@ def list_contracts(session: Session, principal: Principal) -> list[Contract]:
 
 def get_contract(session: Session, principal: Principal, contract_id: int) -> Contract:
     """One contract, or 404 when it does not exist or the principal is not a party to it."""
+    policy.require_signed_in(principal, "operator contracts", target=f"contract:{contract_id}")
     contract = session.get(Contract, contract_id)
     if contract is None or not policy.check_contract_party(principal, contract_id, contract.operator_id):
         raise NotFound(f"no contract {contract_id} visible to you: GET /api/v1/contracts lists yours")
