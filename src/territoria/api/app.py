@@ -20,6 +20,7 @@ from territoria.analytics.steering_api import router as steering_router
 from territoria.analytics.steering_pages import router as steering_pages_router
 from territoria.api import errors, security
 from territoria.api.deps import flush_refusals
+from territoria.api.json_depth import JsonDepthLimit
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.domains.ev.api import router as ev_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.router.on_shutdown.append(lambda: flush_refusals(context))  # counted refusals reach the trail
     errors.install(app)
     security.install(app)
+    app.add_middleware(JsonDepthLimit)  # before any route parses a JSON body
 
     @app.get("/healthz", tags=["system"])
     def healthz() -> dict[str, Any]:
