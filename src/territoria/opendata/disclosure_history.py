@@ -179,6 +179,9 @@ def _pair_changes(
             pairs = raw.group_by([*keep, _WHO], use_threads=False).aggregate(
                 [*sums, (_NEW, "sum"), (_OLD, "sum"), (_K, "max"), (_P, "min")]
             )
+            # A contributor changed in a cell when it came, left, or its value moved: what the figures
+            # (contributors, sums) of the cell can show. Rows that change nothing (a zero reading under
+            # a total it was already in) are no change.
             moved = pairs[f"{_NEW}_sum"].to_numpy() > 0
             moved ^= pairs[f"{_OLD}_sum"].to_numpy() > 0
             deltas = []

@@ -22,7 +22,7 @@ LICENCES: dict[str, tuple[str, str]] = {
     "odbl-1.0": ("Open Database License (ODbL) 1.0", "https://opendatacommons.org/licenses/odbl/1-0/"),
 }
 EXPORTS = ("csv", "csv-bom", "json", "geojson", "parquet")
-REASONS = ("k", "dominance", "secondary")
+REASONS = ("k", "dominance", "differencing", "secondary")
 NEXT_LINE = " \\\n  "  # a shell line continuation, so that long curl lines read without scrolling
 
 

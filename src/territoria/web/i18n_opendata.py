@@ -133,6 +133,7 @@ FR: dict[str, str] = {
     "od.reason.k": "Trop peu de contributeurs (k)",
     "od.reason.dominance": "Contributeur dominant",
     "od.reason.secondary": "Secret secondaire",
+    "od.reason.differencing": "Évolution depuis une version précédente trop peu agrégée",
     "od.policy_version": "Version de la politique",
     "od.window": "Fenêtre publiée",
     "od.window_value": "du {start} au {end} ({days} jours)",
@@ -153,6 +154,10 @@ FR: dict[str, str] = {
     "od.explain.secondary": "Secret secondaire : quand une cellule est secrète, d'autres cellules de la même "
     "ligne ou colonne sont masquées aussi, sinon on retrouverait la valeur cachée en soustrayant les "
     "cellules publiées du total.",
+    "od.explain.differencing": "Versions successives : une cellule dont l'évolution depuis une version "
+    "déjà publiée ne concerne que quelques contributeurs (moins de k, ou un seul qui domine) est secrète, "
+    "sinon la différence des deux versions révélerait leurs valeurs, par exemple celles d'un compteur "
+    "arrivé en retard.",
     "od.explain.delay": "Délai et fenêtre : seules les périodes complètes plus anciennes que le délai sont "
     "publiées.",
     "od.explain.noise": "Bruit : un léger bruit aléatoire (loi de Laplace) est ajouté aux valeurs publiées ; "
@@ -304,6 +309,7 @@ EN: dict[str, str] = {
     "od.reason.k": "Too few contributors (k)",
     "od.reason.dominance": "Dominant contributor",
     "od.reason.secondary": "Secondary suppression",
+    "od.reason.differencing": "Change since a previous version too narrow",
     "od.policy_version": "Policy version",
     "od.window": "Published window",
     "od.window_value": "from {start} to {end} ({days} days)",
@@ -324,6 +330,9 @@ EN: dict[str, str] = {
     "od.explain.secondary": "Secondary suppression: when a cell is secret, other cells of the same row or "
     "column are hidden too, otherwise the hidden value could be found by subtracting the published cells "
     "from the total.",
+    "od.explain.differencing": "Successive versions: a cell whose change since a version already published "
+    "involves only a few contributors (fewer than k, or one that dominates) is secret, otherwise the "
+    "difference of the two versions would reveal their values, for instance those of a late meter.",
     "od.explain.delay": "Delay and window: only whole periods older than the delay are published.",
     "od.explain.noise": "Noise: a small random noise (Laplace) is added to the published values; the "
     "smaller ε, the stronger the protection.",
