@@ -11,10 +11,11 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from territoria.analytics.definitions import check_yaml_shape
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
 from territoria.db.migrate import upgrade
-from territoria.errors import DomainError
+from territoria.errors import DomainError, Invalid
 from territoria.opendata.models import Release
 from territoria.opendata.policies import current_policy, set_policy
 from territoria.opendata.presets import PRESETS
@@ -43,9 +44,13 @@ def _read_policy(path: Path | None, preset: str | None) -> dict[str, Any]:
             raise _fail(f"give a policy FILE (JSON or YAML) or --preset ({', '.join(names)})")
         return {"preset": preset}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+        check_yaml_shape(text, str(path))  # bounded depth and aliases before safe_load recurses
+        raw = yaml.safe_load(text)
+    except (OSError, UnicodeError, yaml.YAMLError) as exc:
         raise _fail(f"cannot read {path}: {exc}") from None
+    except Invalid as exc:
+        raise _fail(exc.message) from None
     if not isinstance(raw, dict):
         raise _fail(f"{path} must hold one mapping (the policy), not {type(raw).__name__}")
     if preset:
