@@ -46,9 +46,9 @@ def test_each_demo_user_sees_its_share(ctx: Context) -> None:
     assert _slugs(water) == OPEN | {networks.WATER_METERS.slug}
     partner = _client(ctx, "analyste@observatoire.demo")
     assert _slugs(partner) == OPEN | {networks.ELECTRICITY_METERS.slug}
-    # The partner's study on water ended: refused, and the refusal is in the audit trail.
-    assert partner.get(f"/api/v1/datasets/{networks.WATER_METERS.slug}").status_code == 403
-    assert water.get(f"/api/v1/datasets/{networks.ELECTRICITY_METERS.slug}").status_code == 403
+    # The partner's study on water ended: refused (as if unknown), and the refusal is in the audit trail.
+    assert partner.get(f"/api/v1/datasets/{networks.WATER_METERS.slug}").status_code == 404
+    assert water.get(f"/api/v1/datasets/{networks.ELECTRICITY_METERS.slug}").status_code == 404
     assert TestClient(create_app(context=ctx)).get("/api/v1/datasets").json() != []  # open data only
     with ctx.session() as s:
         denied = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "access.denied")))

@@ -217,9 +217,13 @@ def _find(session: Session, target_id: int) -> PlanTarget:
 
 
 def get_target(session: Session, principal: Principal, target_id: int) -> PlanTarget:
-    """One target, if the principal may read its KPI (the policy notes a refusal: 401/403)."""
+    """One target, if the principal may read its KPI (the policy notes a refusal: 401/403); a target over
+    data the principal may not even see answers like an unknown target."""
     target = _find(session, target_id)
-    service.require_kpi(session, principal, service.get_kpi(session, target.kpi_code))
+    try:
+        service.require_kpi(session, principal, service.get_kpi(session, target.kpi_code))
+    except NotFound:
+        raise NotFound(f"no target {target_id}: GET /api/v1/targets lists them") from None
     return target
 
 
