@@ -28,8 +28,9 @@ from territoria.db.dialect import dialect_name
 from territoria.errors import Conflict, Invalid, NotFound
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
+from territoria.ingest.limits import row_problem, safe_text
 from territoria.ingest.models import Batch, QuarantinedRow
-from territoria.ingest.parsers import BadRow, Row, format_of
+from territoria.ingest.parsers import BadRow, Row, csv_error_reasons, format_of
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.spreadsheet import safe_cell
@@ -267,9 +268,16 @@ def parse_raw(text: str, columns: Sequence[str]) -> dict[str, Any] | BadRow:
             item = orjson.loads(stripped)
         except orjson.JSONDecodeError as exc:
             return BadRow(text, "PARSE", f"invalid JSON: {exc.msg}")
-        return item if isinstance(item, dict) else BadRow(text, "TYPE", "not an object")
+        if not isinstance(item, dict):
+            return BadRow(text, "TYPE", "not an object")
+        # The same bounds as any received row: nesting (serialisers break) and NUL (PostgreSQL).
+        problem = row_problem(item)
+        return item if problem is None else BadRow(text, *problem)
     delimiter = ";" if stripped.count(";") > stripped.count(",") else ","
-    cells = next(csv.reader([stripped], delimiter=delimiter), [])
+    try:
+        cells = next(csv.reader([stripped], delimiter=delimiter), [])
+    except csv.Error as exc:  # a field past the csv module's limit, a stray quote
+        return BadRow(text, "PARSE", *csv_error_reasons(exc))
     if len(cells) != len(columns):
         return BadRow(text, "PARSE", f"{len(cells)} fields where {len(columns)} are expected")
     return dict(zip(columns, cells, strict=True))
@@ -279,7 +287,8 @@ def _corrected(c: Correction, q: QuarantinedRow, ds: Dataset) -> tuple[dict[str,
     """The row to send again (corrected fields, corrected text, or the text as it was) and whether
     its values are text (a CSV line)."""
     if c.row is not None:
-        return dict(c.row), False
+        problem = row_problem(c.row)
+        return (dict(c.row) if problem is None else BadRow(safe_text(c.row), *problem)), False
     text = c.raw if c.raw is not None else q.raw
     return parse_raw(text, c.header or canonical_columns(ds)), not text.strip().startswith("{")
 
@@ -302,7 +311,8 @@ def _ingest(
     locator: AreaLocator,
 ) -> BatchResult:
     """The same batch service as any other batch of this dataset."""
-    checksum = hashlib.sha256(orjson.dumps([r for _, r in rows], default=str)).hexdigest()
+    # safe_text: a corrected row may hold what orjson refuses to write (a lone surrogate, \\ud800).
+    checksum = hashlib.sha256("\x1e".join(safe_text(r) for _, r in rows).encode()).hexdigest()
     if ds.kind == "timeseries":
         return ingest_measurements(
             session, ds, rows, origin, checksum=checksum, future_tolerance_s=future_tolerance_s
