@@ -55,3 +55,12 @@ def test_deep_ocpi_documents_are_refused_clearly(ev: World) -> None:
     for body in (b"[" + b"[" * 300 + b"]" * 300 + b"]", b'{"data": [' + deep(500) + b"]}"):
         r = ev.client.post(ocpi, content=body, headers=js)
         assert r.status_code == 422 and "deeper than" in r.json()["detail"], r.text
+
+
+def test_cli_rows_past_the_csv_field_limit_are_a_clear_error() -> None:
+    from territoria.domains.ev.cli import read_rows
+    from territoria.errors import Invalid
+
+    lines = iter(["a;b\n", "1;2\n", "x" * 140_000 + ";3\n"])
+    with pytest.raises(Invalid, match="line 3"):
+        list(read_rows(lines, ";"))

@@ -30,7 +30,7 @@ from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.status import STATUS_DATASET, ensure_status_dataset, import_dynamic, sync_assets
-from territoria.errors import DomainError
+from territoria.errors import DomainError, Invalid
 
 ev_app = typer.Typer(help="EV charging: charge point assets and IRVE dynamic status.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -86,10 +86,13 @@ def read_rows(text: str | Iterable[str], sep: str) -> Iterator[dict[str, str]]:
     """
     lines = io.StringIO(text, newline="") if isinstance(text, str) else text
     reader = csv.DictReader(lines, delimiter=sep)
-    if reader.fieldnames is not None:
-        reader.fieldnames = [name.strip() for name in reader.fieldnames]
-    for row in reader:
-        yield {k: (v or "") for k, v in row.items() if k is not None}
+    try:
+        if reader.fieldnames is not None:
+            reader.fieldnames = [name.strip() for name in reader.fieldnames]
+        for row in reader:
+            yield {k: (v or "") for k, v in row.items() if k is not None}
+    except csv.Error as exc:  # a field past the csv module's limit (131,072 characters): say where
+        raise Invalid(f"line {reader.line_num} of the CSV file cannot be read: {exc}") from exc
 
 
 @ev_app.command("sync-assets")
