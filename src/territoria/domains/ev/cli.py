@@ -92,7 +92,7 @@ def read_rows(text: str | Iterable[str], sep: str) -> Iterator[dict[str, str]]:
         for row in reader:
             yield {k: (v or "") for k, v in row.items() if k is not None}
     except csv.Error as exc:  # a field past the csv module's limit (131,072 characters): say where
-        raise Invalid(f"line {reader.line_num} of the CSV file cannot be read: {exc}") from exc
+        raise Invalid(f"line {reader.line_num + 1} of the CSV file cannot be read: {exc}") from exc
 
 
 @ev_app.command("sync-assets")
