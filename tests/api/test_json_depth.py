@@ -30,3 +30,13 @@ def test_deep_bodies_are_refused_before_they_are_stored(world: World) -> None:
     r = world.client.post("/api/v1/datasets", content=body, headers=headers)
     assert r.status_code == 201, r.text
     assert world.client.get("/api/v1/datasets", headers=world.operator).status_code == 200
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(world: World) -> None:
+    """PostgreSQL stores no NUL in text or JSONB: an asset property holding \\u0000 answered 500 there."""
+    headers = {**world.operator, "content-type": "application/json"}
+    url = "/api/v1/datasets/lights/assets"
+    r = world.client.post(url, content=b'[{"id": "Z1", "properties": {"a": "x\\u0000y"}}]', headers=headers)
+    assert r.status_code == 400 and "NUL" in r.json()["detail"], r.text
+    r = world.client.post(url, content=b'[{"id": "Z1", "properties": {"a": "x\\\\u0000y"}}]', headers=headers)
+    assert r.status_code == 200, r.text  # an escaped backslash then "u0000" is plain text

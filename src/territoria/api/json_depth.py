@@ -1,4 +1,4 @@
-"""A bound on the nesting of every JSON request body, checked before any route parses it.
+"""Bounds on every JSON request body (nesting, NUL), checked before any route parses it.
 
 Python's json, orjson and pydantic each stop somewhere between 255 and 1,000 levels, some with an
 error the routes do not expect (a 500), some only when the stored value is read back (a 500 for every
@@ -8,6 +8,7 @@ The ingest routes read and bound their own bodies (per row, rows quarantined) an
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +17,13 @@ from territoria.ingest.limits import DepthScanner
 
 MAX_BODY_DEPTH = 64  # GeoJSON multipolygons in a feature collection use about 9
 METHODS = frozenset({"POST", "PUT", "PATCH"})
+DEEP = (
+    "JSON nested deeper than {limit} levels / JSON imbriqué sur plus de {limit} niveaux: "
+    "no body of this API needs that many"
+)
+# \u0000 not itself escaped (an even run of backslashes before it): PostgreSQL stores no NUL in text.
+NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL = "JSON text holds a NUL character (\\u0000), which cannot be stored / caractère NUL refusé"
 # Routes that parse their bodies with territoria.ingest.parsers (bounded per row, bad rows quarantined).
 SELF_BOUNDED = ("/measurements", "/records", "/api/v1/ev/status", "/api/v1/ev/ocpi/locations")
 
@@ -45,15 +53,20 @@ class JsonDepthLimit:
         ):
             await self.app(scope, receive, send)
             return
-        scanner, messages = DepthScanner(), []
+        scanner, messages, tail = DepthScanner(), [], b""
         while True:
             message = await receive()
             messages.append(message)
             if message["type"] != "http.request":
                 break
-            if scanner.feed(message.get("body", b"")) > self.limit:
-                await _refuse(scope, receive, send, self.limit)
+            chunk = message.get("body", b"")
+            if scanner.feed(chunk) > self.limit:
+                await _refuse(scope, receive, send, DEEP.format(limit=self.limit))
                 return
+            if NUL_ESCAPE.search(tail + chunk):
+                await _refuse(scope, receive, send, NUL)
+                return
+            tail = (tail + chunk)[-64:]
             if not message.get("more_body", False):
                 break
         replay = iter(messages)
@@ -64,13 +77,9 @@ class JsonDepthLimit:
         await self.app(scope, replayed, send)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+async def _refuse(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
     """The 400 problem answer (the rest of the body is not read)."""
     from territoria.api.errors import problem
 
-    detail = (
-        f"JSON nested deeper than {limit} levels / JSON imbriqué sur plus de {limit} niveaux: "
-        "no body of this API needs that many"
-    )
     response: Any = problem(400, "Unparseable body", detail)
     await response(scope, receive, send)
