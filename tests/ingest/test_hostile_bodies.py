@@ -87,6 +87,14 @@ def test_declared_charsets_are_decoded_or_refused(world: World) -> None:
     for charset in ("utf-16", "utf-16-le", "utf-32", "cp1252", "utf-8-sig"):
         r = post(world, csv.encode(charset), f"text/csv; charset={charset}")
         assert r.status_code == 200 and r.json()["rejected"] == 0, (charset, r.text)
+    for charset in ("utf-16", "cp1252", "utf-8-sig"):
+        body = ('[{"asset": "L003", "metric": "power", "ts": "2026-11-01T00:00:00Z", "value": 1}]').encode(
+            charset
+        )
+        r = post(world, body, f"application/json; charset={charset}")
+        assert r.status_code == 200 and r.json()["accepted"] == 1, (charset, r.text)
+    r = post(world, b"\xff\xfe\x00\xd8", "application/json; charset=utf-16")
+    assert r.status_code == 400, r.text
     for charset in ("rot13", "base64", "zlib", "undefined", "no-such-charset"):
         r = post(world, csv.encode(), f"text/csv; charset={charset}")
         assert r.status_code == 415, (charset, r.text)

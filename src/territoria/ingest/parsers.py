@@ -388,6 +388,8 @@ def feature_to_row(feature: dict[str, Any]) -> dict[str, Any] | BadRow:
 def parse_body(body: bytes, content_type: str | None, required: Sequence[str]) -> Iterator[Row]:
     """Rows of an HTTP body in any accepted format."""
     fmt = format_of(content_type)
+    if fmt != "csv":
+        body = _as_utf8(body, charset_of(content_type))
     if fmt == "json":
         return parse_json_array(body)
     if fmt == "ndjson":
@@ -395,6 +397,16 @@ def parse_body(body: bytes, content_type: str | None, required: Sequence[str]) -
     if fmt == "csv":
         return iter_csv(body.splitlines(keepends=True), required, encoding=charset_of(content_type))
     return geojson_rows(iter_json_stream(io.BytesIO(body)))
+
+
+def _as_utf8(body: bytes, charset: str) -> bytes:
+    """A JSON body in its declared charset re-encoded as UTF-8 (what the JSON parsers read)."""
+    if charset == "utf-8":
+        return body
+    try:
+        return body.decode(charset).encode("utf-8", "surrogatepass")
+    except UnicodeError as exc:
+        raise Unparseable(f"the body is not valid {charset} text: {printable(str(exc), 200)}") from exc
 
 
 def geojson_rows(features: Iterable[Row]) -> Iterator[Row]:
