@@ -9,11 +9,13 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from territoria.access.agreement_models import Agreement
+from territoria.access.service import create_token
 from territoria.api.app import create_app
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
 from territoria.domains.ev.sessions_stats import session_stats
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET
+from territoria.domains.ev.status import STATUS_DATASET
 from territoria.ingest.models import QuarantinedRow, Record
 from territoria.simulate.city import build_city
 from territoria.simulate.demo_ev import IRVE_DATASET, install_ev
@@ -54,7 +56,11 @@ def test_demo_loads_the_irve_file_once_and_the_observatory_shows_it(ctx: Context
     assert shared == 1  # the authority reads them under the operator's contract
     [row] = stats.rows
     assert row.sessions > 0 and 0 < row.successful < row.sessions and row.energy_kwh > 0
-    availability = client.get("/api/v1/ev/availability?level=territory&days=1").json()
+    url = "/api/v1/ev/availability?level=territory&days=1"
+    assert client.get(url).status_code == 404  # the status feed is private and nothing is released yet
+    with ctx.session(write=True) as s:
+        _, token = create_token(s, get_dataset(s, STATUS_DATASET).owner, ["read"])
+    availability = client.get(url, headers={"Authorization": f"Bearer {token}"}).json()
     [territory] = availability["rows"]
     assert territory["area_code"] == "*" and territory["charge_points"] > 0
     assert 0 <= territory["availability_rate"] <= 1 and 0 <= territory["occupancy_rate"] <= 1
