@@ -18,6 +18,8 @@ from territoria.access.agreement_models import Agreement
 from territoria.api.app import create_app
 from territoria.catalog.service import get_dataset, get_organisation
 from territoria.domains.ev.consolidation import consolidate
+from territoria.domains.ev.records_import import import_rows
+from territoria.domains.ev.sessions_store import SESSIONS_DATASET, checked_rows, ensure_sessions_dataset
 from territoria.domains.ev.status import ensure_status_dataset, import_dynamic, sync_assets
 from territoria.quality.tableschema.samples import to_csv
 
@@ -163,3 +165,30 @@ def test_a_release_never_consolidates_another_organisations_private_irve_data(wo
     path = world.ctx.settings.releases_root() / outcome.release.path
     ids = set(pq.read_table(path).column("id_pdc_itinerance").to_pylist())
     assert pdc_id(6, 0) not in ids and pdc_id(0, 0) in ids
+
+
+def test_session_figures_count_only_the_irve_points_the_reader_may_see(world: World) -> None:
+    two_sources(world)  # lightco's private IRVE files; no status registry: sessions fall back to them
+    with world.ctx.session(write=True) as s:
+        ensure_sessions_dataset(s, get_organisation(s, "lightco"))
+    now = datetime.now(UTC)
+    with world.ctx.session(write=True) as s:
+        s.add(
+            Agreement(
+                dataset_id=get_dataset(s, SESSIONS_DATASET).id,
+                organisation_id=get_organisation(s, "waterco").id,
+                purpose="test",
+                starts_at=now - timedelta(days=1),
+                expires_at=now + timedelta(days=30),
+            )
+        )
+    day = datetime.combine(now.date() - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    row = {"id_pdc_itinerance": pdc_id(0, 0), "start": (day + timedelta(hours=8)).isoformat()}
+    row |= {"end": (day + timedelta(hours=9)).isoformat(), "energy": "20"}
+    assert import_rows(world.ctx, SESSIONS_DATASET, checked_rows([(1, row)], None), key="t").accepted == 1
+    params = {"level": "territory", "days": 3}
+    mine = world.client.get("/api/v1/ev/sessions", params=params, headers=world.operator).json()
+    theirs = world.client.get("/api/v1/ev/sessions", params=params, headers=world.other).json()
+    assert mine["rows"][0]["charge_points"] == 5
+    # waterco reads the sessions, not lightco's private IRVE files: no charge point of theirs counted
+    assert all(r["charge_points"] == 0 for r in theirs["rows"]) and theirs["outside_territory"] == 1

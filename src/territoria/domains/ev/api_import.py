@@ -27,6 +27,7 @@ from territoria.domains.ev.sessions import DEFAULT_MIN_DURATION, DEFAULT_MIN_ENE
 from territoria.domains.ev.sessions_stats import session_stats
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET, STATUS_DATASET
 from territoria.domains.ev.status import DynamicImportReport, import_dynamic
+from territoria.domains.ev.visibility import irve_slugs
 from territoria.errors import Invalid, Unparseable
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
@@ -282,6 +283,7 @@ def get_sessions(
         dataset=dataset,
         min_energy_kwh=min_energy_kwh,
         min_duration=timedelta(minutes=min_minutes),
+        irve=irve_slugs(session, principal),
     )
     return SessionStatsAnswer(
         level=level,

@@ -282,7 +282,8 @@ def sessions_view(session: Session, principal: Principal, now: datetime) -> dict
     if not can_read(principal, ds):
         return {"sessions": {"hidden": True, "owner": ds.owner.name if ds.owner else ""}}
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    stats = session_stats(session, end - timedelta(days=TREND_DAYS), end, "territory")
+    irve = irve_slugs(session, principal)
+    stats = session_stats(session, end - timedelta(days=TREND_DAYS), end, "territory", irve=irve)
     row = stats.rows[0] if stats.rows else None
     return {"sessions": {"hidden": False, "days": stats.days, "row": row, "excluded": stats.excluded_by_code}}
 

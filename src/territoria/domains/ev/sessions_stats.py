@@ -50,8 +50,11 @@ class SessionStats:
     outside_territory: int = 0  # sessions on charge points without an area
 
 
-def _areas(session: Session) -> tuple[dict[str, str | None], dict[str, float | None], str]:
-    """Charge point -> commune and power, from the registry or else the consolidated static data."""
+def _areas(
+    session: Session, irve: list[str] | None = None
+) -> tuple[dict[str, str | None], dict[str, float | None], str]:
+    """Charge point -> commune and power, from the registry or else the consolidated static data (of the
+    IRVE datasets named: those the caller may read; None: all of them)."""
     ds = session.scalar(select(Dataset).where(Dataset.slug == STATUS_DATASET))
     area_of: dict[str, str | None] = {}
     power: dict[str, float | None] = {}
@@ -67,7 +70,8 @@ def _areas(session: Session) -> tuple[dict[str, str | None], dict[str, float | N
             return area_of, power, "ev-status assets"
     from territoria.domains.ev.consolidation import consolidate  # noqa: PLC0415 - heavy, only as fallback
 
-    for p in consolidate(session).points:
+    points = consolidate(session, irve).points if irve is None or irve else []  # []: none may be read
+    for p in points:
         area_of[p.id_pdc], power[p.id_pdc] = p.area_code, p.power_kw
     return area_of, power, "IRVE static data"
 
@@ -108,6 +112,7 @@ def session_stats(
     dataset: str = SESSIONS_DATASET,
     min_energy_kwh: float = DEFAULT_MIN_ENERGY_KWH,
     min_duration: timedelta = DEFAULT_MIN_DURATION,
+    irve: list[str] | None = None,
 ) -> SessionStats:
     """Sessions per charge point per day, energy (kWh) and success share per commune or for the territory."""
     if level not in LEVELS:
@@ -123,7 +128,7 @@ def session_stats(
     first_day = start.astimezone(UTC).date()
     last_day = (end - timedelta(microseconds=1)).astimezone(UTC).date()
     stats = SessionStats(level, start, end, (last_day - first_day).days + 1)
-    area_of, power, stats.points_source = _areas(session)
+    area_of, power, stats.points_source = _areas(session, irve)
     if level == "territory":
         area_of = {pdc: TERRITORY_CODE if code else None for pdc, code in area_of.items()}
     elif level == "epci":
