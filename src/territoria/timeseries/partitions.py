@@ -5,9 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 _known: dict[str, set[tuple[int, int]]] = {}
+# One engine without a pool per database, for the DDL of new partitions: it must not draw from the
+# application's pool, where every connection may be held by an ingest waiting for this very DDL
+# (20 concurrent ingests into a new month exhausted the pool and waited for its 30 s timeout).
+_ddl_engines: dict[str, Engine] = {}
+
+
+def _ddl_engine(engine: Engine) -> Engine:
+    """An engine on the same database whose connections never come from the application's pool."""
+    key = engine.url.render_as_string(hide_password=False)
+    ddl = _ddl_engines.get(key)
+    if ddl is None:
+        ddl = _ddl_engines[key] = create_engine(engine.url, poolclass=NullPool)
+    return ddl
 
 
 def month_start(year: int, month: int) -> datetime:
@@ -34,7 +48,7 @@ def ensure_partitions(engine: Engine, months: Iterable[tuple[int, int]]) -> int:
         return 0
     created = 0
     # Own short transaction: CREATE … PARTITION OF locks the parent, so never inside an ingest.
-    with engine.begin() as conn:
+    with _ddl_engine(engine).begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(727001)"))
         existing = set(
             conn.execute(
@@ -64,3 +78,6 @@ def ensure_partitions(engine: Engine, months: Iterable[tuple[int, int]]) -> int:
 def forget_partitions() -> None:
     """Drop the in-process cache (tests that recreate the schema call it)."""
     _known.clear()
+    for ddl in _ddl_engines.values():
+        ddl.dispose()
+    _ddl_engines.clear()
