@@ -396,8 +396,8 @@ def test_open_data_portal_for_an_anonymous_visitor(site: Site) -> None:
 
 
 def test_ev_observatory_map_charts_and_station_timeline(site: Site) -> None:
-    anonymous = new_context(site.browser, site.base, viewport={"width": 1280, "height": 900})
-    page, errors = visit(site, "/ev?lang=en", "ev", context=anonymous)
+    # The steering committee reads the private status feed under the concession contract.
+    page, errors = visit(site, "/ev?lang=en", "ev")
     # stations are drawn on a canvas (preferCanvas); the legend follows the colour chosen
     page.wait_for_function("() => document.querySelector('#ev-map canvas') !== null")
     page.wait_for_function("() => document.querySelector('#ev-chart-growth canvas') !== null")
@@ -411,9 +411,27 @@ def test_ev_observatory_map_charts_and_station_timeline(site: Site) -> None:
     )
     assert errors == [], errors
     page.close()
-    page, errors = visit(site, href + "?lang=fr", "ev-station", context=anonymous)
+    page, errors = visit(site, href + "?lang=fr", "ev-station")
     page.wait_for_function("() => document.querySelector('#ev-timeline canvas') !== null")
     assert "Historique des points de la station" in page.content()
+    assert errors == [], errors
+    page.close()
+
+
+def test_ev_observatory_keeps_the_private_status_from_anonymous_visitors(site: Site) -> None:
+    anonymous = new_context(site.browser, site.base, viewport={"width": 1280, "height": 900})
+    page, errors = visit(site, "/ev?lang=en", "ev-anonymous", context=anonymous)
+    page.wait_for_function("() => document.querySelector('#ev-map canvas') !== null")
+    page.wait_for_function("() => document.querySelector('#ev-chart-growth canvas') !== null")
+    assert "Charge point status is private data of" in page.content()
+    assert page.locator("#ev-chart-days canvas").count() == 0
+    href = page.evaluate(
+        "() => JSON.parse(document.getElementById('ev-config').textContent).map.stations[0].href"
+    )
+    assert errors == [], errors
+    page.close()
+    page, errors = visit(site, href + "?lang=fr", "ev-station-anonymous", context=anonymous)
+    assert page.locator("#ev-timeline canvas").count() == 0
     assert errors == [], errors
     page.close()
     anonymous.close()

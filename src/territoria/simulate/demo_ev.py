@@ -67,6 +67,9 @@ def install_ev(ctx: Context, city: City, days: int, console: Console) -> None:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with ctx.session(write=True) as session:
         ds = status.ensure_status_dataset(session, get_organisation(session, EV_OPERATOR.slug))
+        # the authority follows the live status under the concession contract; the public sees only
+        # the released availability per station and day
+        add_share(session, DemoShare(status.STATUS_DATASET, METROPOLE.slug, CONTRACT_PURPOSE, None, 365), end)
         points = consolidate(session).points
         status.sync_assets(session, ctx.locator(), ds, points)
     with console.status("EV: status history (IRVE dynamic)"), ctx.session(write=True) as session:
