@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 from tests.conftest import World
 from tests.opendata.energy_world import ANTIBES, DAYS, METERS, NICE, NOW, add_meters
 
+from territoria.access.audit_models import AuditEvent
 from territoria.catalog.service import get_dataset
 from territoria.errors import Invalid, NotFound
 from territoria.opendata.policies import set_policy
@@ -75,6 +77,13 @@ def test_republishing_makes_a_new_immutable_version_with_a_change_log(metered: W
     assert log["first_release"] is False and log["previous_version"] == 1
     assert log["rows_changed"] + log["rows_added"] + log["rows_removed"] >= 0
     assert {"rows_before", "rows_after", "examples"} <= log.keys()
+    # The audit head before the release is published with it: a trail cut or rewritten later
+    # cannot match it (issue 13, item 5).
+    with metered.ctx.session() as s:
+        events = s.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id)).all()
+    published = [e for e in events if e.id == log["audit_head"]["seq"]]
+    assert published and published[0].hash == log["audit_head"]["hash"]
+    assert any(e.id > log["audit_head"]["seq"] for e in events)  # the release's own event comes after
 
 
 def test_publishing_needs_a_policy_and_data_older_than_the_delay(metered: World) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from territoria.access import policy as access_policy
 from territoria.access.audit import record
+from territoria.access.audit_models import AuditEvent
 from territoria.access.principal import Principal
 from territoria.access.roles import Capability
 from territoria.catalog.models import Dataset
@@ -250,6 +251,7 @@ def publish(
             "policy_version": policy_row.version,
             "previous_version": previous.version if previous else None,
             "previous_policy_version": previous.policy_version if previous else None,
+            "audit_head": audit_head(session),
         }
         release.changelog = diff(_previous_table(settings, previous), shaped.table, keys, meta)
         release.path, release.sha256 = _write(settings.releases_root(), ds.slug, version, shaped.table)
@@ -272,6 +274,18 @@ def publish(
         },
     )
     return Outcome(release, release.status == "published")
+
+
+def audit_head(session: Session) -> dict[str, Any] | None:
+    """The last audit event (number and keyed hash) before this release, published in its change log.
+
+    Anyone holding a release can later ask the authority to show that event unchanged in its trail:
+    a trail cut or rewritten after the release cannot match the head published with it.
+    """
+    row = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return {"seq": row.id, "hash": row.hash} if row is not None else None
 
 
 def releases_of(session: Session, ds: Dataset) -> list[Release]:
