@@ -29,6 +29,7 @@ from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.domains.ev.cli import ev_app
 from territoria.errors import DomainError
+from territoria.ingest.dead_letters_cli import dead_letters_app
 from territoria.opendata.cli import policy_app, publish_command
 from territoria.process import tune_gc
 from territoria.quality.cli import quality_app
@@ -53,6 +54,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
 app.add_typer(ev_app, name="ev")
+app.add_typer(dead_letters_app, name="dead-letters")
 app.command("publish")(publish_command)
 
 console = Console(stderr=True)
