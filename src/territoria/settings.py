@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = 15_000
     # Expensive queries (raw reads, explore, exports, KPI computations) one caller may run at once; 0: any.
     expensive_queries_per_caller: int = 2
+    expensive_queries_total: int = 0  # all callers together, per process; 0: two per core
     # Key of the audit chain's HMAC (never stored in the database); default: derived from secret_key.
     audit_key: str | None = None
     # Signed checkpoints of the audit head (JSON lines); default: beside the releases folder.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from tests.opendata.factories import make_release
 
 from territoria.access.models import ApiToken
 from territoria.api.deps import SessionDep
-from territoria.api.limits import CallerLimiter
+from territoria.api.limits import CallerLimiter, server_limit
 from territoria.errors import Busy
 
 T0 = datetime(2026, 10, 30, 20, tzinfo=UTC)  # spans a month boundary
@@ -160,6 +161,28 @@ def test_the_limiter_counts_per_key_and_frees_slots() -> None:
     with limiter.hold("a"), limiter.hold("a"):
         pass
     assert limiter._running == {}
+
+
+def test_the_server_wide_cap_refuses_callers_who_are_each_within_their_own_limit(world: World) -> None:
+    """Twenty callers from twenty addresses starved the server while each stayed within its limit."""
+    _load(world)
+    app = world.client.app
+    assert isinstance(app, FastAPI)
+    limiter = CallerLimiter(2, total=3)
+    app.state.caller_limiter = limiter
+    with ExitStack() as busy:
+        for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):  # one query each: three in flight
+            busy.enter_context(limiter.hold(f"address:{address}"))
+        r = world.client.get(Q, headers=world.operator)  # this caller runs nothing yet
+        assert r.status_code == 429 and r.headers["retry-after"] == "2"
+        assert "autant de requêtes coûteuses" in r.json()["detail"]
+    assert world.client.get(Q, headers=world.operator).status_code == 200
+    assert limiter._in_flight == 0
+
+
+def test_the_server_wide_cap_defaults_to_two_per_core() -> None:
+    assert server_limit(0) == 2 * (os.cpu_count() or 1)
+    assert server_limit(7) == 7
 
 
 @pytest.mark.integration

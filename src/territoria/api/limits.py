@@ -9,6 +9,7 @@ multi-worker server counts its own.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -26,12 +27,23 @@ from territoria.errors import Busy
 BUSY_RETRY_AFTER_S = 2
 
 
-class CallerLimiter:
-    """At most `limit` expensive queries in flight per caller key; the next one is refused, not queued."""
+def server_limit(setting: int) -> int:
+    """The process-wide cap on expensive queries: the setting, or by default two per core."""
+    return setting if setting > 0 else 2 * max(1, os.cpu_count() or 1)
 
-    def __init__(self, limit: int) -> None:
+
+class CallerLimiter:
+    """At most `limit` expensive queries in flight per caller key, and `total` in all; the next is refused.
+
+    The total matters as much as the per-caller limit: twenty callers from twenty addresses each stay
+    within their own limit, yet their page builds hold the interpreter and starve every other request.
+    """
+
+    def __init__(self, limit: int, total: int = 0) -> None:
         self.limit = limit
+        self.total = total
         self._running: dict[str, int] = {}
+        self._in_flight = 0
         self._lock = threading.Lock()
 
     @contextmanager
@@ -46,11 +58,20 @@ class CallerLimiter:
                     "de l'une d'elles",
                     retry_after=BUSY_RETRY_AFTER_S,
                 )
+            if self.total > 0 and self._in_flight >= self.total:
+                raise Busy(
+                    "the server is running as many expensive queries as it can: retry in a moment / "
+                    "le serveur exécute déjà autant de requêtes coûteuses qu'il le peut : réessayez dans "
+                    "un instant",
+                    retry_after=BUSY_RETRY_AFTER_S,
+                )
             self._running[key] = running + 1
+            self._in_flight += 1
         try:
             yield
         finally:
             with self._lock:
+                self._in_flight -= 1
                 left = self._running[key] - 1
                 if left:
                     self._running[key] = left
@@ -68,7 +89,9 @@ def limiter_of(request: Request) -> CallerLimiter:
         limiter: CallerLimiter | None = getattr(state, "caller_limiter", None)
         if limiter is None:
             ctx: Context = state.context
-            limiter = CallerLimiter(ctx.settings.expensive_queries_per_caller)
+            limiter = CallerLimiter(
+                ctx.settings.expensive_queries_per_caller, server_limit(ctx.settings.expensive_queries_total)
+            )
             state.caller_limiter = limiter
     return limiter
 
