@@ -67,6 +67,16 @@ def _publish_once(db: Path, preset: str, folder: Path) -> dict[str, object]:
             "secret": release.report.get("secret"),
             "suppressed": release.report.get("suppressed"),
         }
+    # The next version is checked against the first, contributor by contributor (differencing control).
+    started = time.perf_counter()
+    with ctx.session(write=True) as session:
+        again = publish(session, ctx.settings, get_dataset(session, "electricity-meters"), None).release
+        figures["v2_against_v1"] = {
+            "seconds": round(time.perf_counter() - started, 2),
+            "status": again.status,
+            "secret": again.report.get("secret"),
+            "suppressed_differencing": (again.report.get("suppressed") or {}).get("differencing"),
+        }
     ctx.engine.dispose()
     return figures
 
