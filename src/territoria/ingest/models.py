@@ -79,7 +79,8 @@ class DeadLetter(Base):
     """A message that could be neither stored nor quarantined after bounded retries, kept as received.
 
     The worker acknowledges it once it is here, so that it cannot block the subscription; an operator
-    reads the error, fixes the cause and publishes the payload again.
+    reads the error, fixes the cause and replays it (`territoria dead-letters replay`) or discards it
+    with a reason; both are audited.
     """
 
     __tablename__ = "ingest_dead_letter"
