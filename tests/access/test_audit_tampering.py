@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -67,6 +68,20 @@ def rechain(ctx: Context, version: int, key: bytes | None = None) -> None:
             )
             previous = event.hash
             s.flush()
+
+
+def legacy_fields(i: int, previous: str) -> dict[str, Any]:
+    """The fields of event `i` as an older release wrote it, chained to `previous`."""
+    return {
+        "id": i,
+        "at": datetime(2026, 1, i, tzinfo=UTC),
+        "actor": "cli",
+        "organisation_id": None,
+        "action": "token.create",
+        "target": f"token:{i}",
+        "details": {"i": i},
+        "prev_hash": previous,
+    }
 
 
 def test_deleting_the_last_events_is_detected(ctx: Context) -> None:
@@ -139,16 +154,7 @@ def test_events_of_before_the_keyed_chain_still_verify(ctx: Context) -> None:
     previous = GENESIS_HASH
     with tampering(ctx) as s:
         for i in range(1, 4):
-            fields = {
-                "id": i,
-                "at": datetime(2026, 1, i, tzinfo=UTC),
-                "actor": "cli",
-                "organisation_id": None,
-                "action": "token.create",
-                "target": f"token:{i}",
-                "details": {"i": i},
-                "prev_hash": previous,
-            }
+            fields = legacy_fields(i, previous)
             previous = event_hash(**fields)  # type: ignore[arg-type]
             s.execute(insert(AuditEvent).values(**fields, hash=previous, hash_version=PLAIN_SHA256))
     with ctx.session() as s:
@@ -299,16 +305,7 @@ def test_a_trail_written_before_revision_0008_verifies_after_the_upgrade(
         previous = GENESIS_HASH
         with ctx.engine.begin() as conn:  # rows as the old code wrote them: no hash_version column
             for i in (1, 2):
-                fields = {
-                    "id": i,
-                    "at": datetime(2026, 1, i, tzinfo=UTC),
-                    "actor": "cli",
-                    "organisation_id": None,
-                    "action": "token.create",
-                    "target": f"token:{i}",
-                    "details": {"i": i},
-                    "prev_hash": previous,
-                }
+                fields = legacy_fields(i, previous)
                 previous = event_hash(**fields)  # type: ignore[arg-type]
                 table = AuditEvent.__table__
                 columns = [c for c in table.c if c.name != "hash_version"]

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select, text
 from tests.conftest import World
+from tests.ingest.refusing import REFUSE_DATASET_PG
 from typer.testing import CliRunner
 
 from territoria.access.audit import list_events, verify
@@ -23,14 +24,6 @@ GOOD = orjson.dumps(
     [{"ts": "2026-06-01T00:00:00Z", "value": 120.0}, {"ts": "2026-06-01T00:15:00Z", "value": 900.0}]
 )
 
-REFUSE_PG = """
-CREATE FUNCTION refuse_dataset() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF NEW.dataset_id = {id} THEN RAISE EXCEPTION 'batch refused by the test'; END IF;
-  RETURN NEW;
-END $$;
-CREATE TRIGGER refuse_dataset BEFORE INSERT ON batch FOR EACH ROW EXECUTE FUNCTION refuse_dataset();
-"""
 REFUSE_SQLITE = """
 CREATE TRIGGER refuse_dataset BEFORE INSERT ON batch WHEN NEW.dataset_id = {id}
 BEGIN SELECT RAISE(ABORT, 'batch refused by the test'); END
@@ -77,7 +70,7 @@ def refuse_batches(ctx: Context, slug: str) -> None:
     """Make every batch of a dataset fail, as a broken trigger or constraint would."""
     with ctx.session() as s:
         dataset_id = int(s.scalar(select(Dataset.id).where(Dataset.slug == slug)) or 0)
-    script = REFUSE_PG if ctx.engine.dialect.name == "postgresql" else REFUSE_SQLITE
+    script = REFUSE_DATASET_PG if ctx.engine.dialect.name == "postgresql" else REFUSE_SQLITE
     with ctx.engine.begin() as conn:
         conn.execute(text(script.format(id=dataset_id)))
 

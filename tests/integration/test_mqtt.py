@@ -22,6 +22,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import func, select, text
+from tests.ingest.refusing import REFUSE_DATASET_PG
 
 from territoria.catalog.models import Asset, Series
 from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate, OrganisationCreate
@@ -465,16 +466,6 @@ def test_a_poison_message_stalls_nothing(ctx: Context, client_ids: Callable[[], 
     assert 0 < len(q.raw) < 5000
 
 
-REFUSE_DATASET = """
-CREATE FUNCTION refuse_dataset() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF NEW.dataset_id = {id} THEN RAISE EXCEPTION 'batch refused by the test'; END IF;
-  RETURN NEW;
-END $$;
-CREATE TRIGGER refuse_dataset BEFORE INSERT ON batch FOR EACH ROW EXECUTE FUNCTION refuse_dataset();
-"""
-
-
 @pytest.mark.integration
 def test_a_dataset_that_cannot_store_goes_to_dead_letters(
     pg_schema: str, client_ids: Callable[[], str]
@@ -490,7 +481,7 @@ def test_a_dataset_that_cannot_store_goes_to_dead_letters(
     with ctx.session(write=True) as s:
         broken_id = s.scalar(select(Dataset.id).where(Dataset.slug == broken))
     with ctx.engine.begin() as conn:
-        conn.execute(text(REFUSE_DATASET.format(id=int(broken_id or 0))))
+        conn.execute(text(REFUSE_DATASET_PG.format(id=int(broken_id or 0))))
     cid = client_ids()
     payload = orjson.dumps({"ts": TS, "value": 1.0})
 

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from territoria.opendata.disclosure_cells import Cells, total_label
+from territoria.opendata.disclosure_report import dim_columns
 from territoria.opendata.suppression import Lines, recoverable, secondary_suppression
 
 if TYPE_CHECKING:
@@ -143,13 +144,7 @@ def compare(
 
 def _raw(c: Contributions, measures: list[str], side: str) -> pa.Table:
     """Contributions as an Arrow table; measures in the columns of their side (new or old)."""
-    columns: dict[str, pa.Array] = {}
-    for d in c.dims:
-        raw = np.asarray(c.keys[d])
-        if np.issubdtype(raw.dtype, np.datetime64):
-            columns[d] = pa.array(raw.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
-        else:
-            columns[d] = pa.array([str(v) for v in raw.tolist()], type=pa.string())
+    columns = dim_columns(c)
     n = len(c.contributor)
     columns[_WHO] = pa.array(np.asarray(c.contributor, dtype=np.int64))
     for i, m in enumerate(measures):

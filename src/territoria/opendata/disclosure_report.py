@@ -125,8 +125,8 @@ def build_report(
     }
 
 
-def _raw_table(c: Contributions) -> pa.Table:
-    """The contributions as an Arrow table with the public table's dim types."""
+def dim_columns(c: Contributions) -> dict[str, pa.Array]:
+    """The contributions' dimension columns, typed like the public table's (UTC times or text)."""
     columns: dict[str, pa.Array] = {}
     for d in c.dims:
         raw = np.asarray(c.keys[d])
@@ -134,6 +134,12 @@ def _raw_table(c: Contributions) -> pa.Table:
             columns[d] = pa.array(raw.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
         else:
             columns[d] = pa.array([str(v) for v in raw.tolist()], type=pa.string())
+    return columns
+
+
+def _raw_table(c: Contributions) -> pa.Table:
+    """The contributions as an Arrow table with the public table's dim types."""
+    columns = dim_columns(c)
     columns[_WHO] = pa.array(np.asarray(c.contributor, dtype=np.int64))
     for i, v in enumerate(c.values.values()):
         columns[f"__m{i}__"] = pa.array(np.asarray(v, dtype=np.float64))

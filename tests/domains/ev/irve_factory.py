@@ -21,6 +21,17 @@ COMMUNES: dict[str, tuple[str, float, float]] = {
 Row = dict[str, str]
 
 
+# An open IRVE static dataset: its charge points are public by law, so the observatory shows them to all.
+OPEN_IRVE_DATASET = {
+    "slug": "irve",
+    "title": "irve",
+    "domain": "ev",
+    "kind": "records",
+    "schema": "irve-statique",
+    "access": "open",
+}
+
+
 def _swap(row: Row) -> None:
     lon, lat = row["coordonneesXY"].strip("[]").split(",")
     row["coordonneesXY"] = f"[{lat},{lon}]"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from tests.conftest import World
-from tests.domains.ev.irve_factory import COMMUNES, irve_csv
+from tests.domains.ev.irve_factory import COMMUNES, OPEN_IRVE_DATASET, irve_csv
 from typer.testing import CliRunner
 
 from territoria.catalog.models import Dataset
@@ -32,14 +32,7 @@ def test_sdes_combined_count_is_taken_as_battery_electric_and_said() -> None:
 
 
 def test_cli_import_api_and_page(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    body = {
-        "slug": "irve",
-        "title": "irve",
-        "domain": "ev",
-        "kind": "records",
-        "schema": "irve-statique",
-        "access": "open",
-    }
+    body = dict(OPEN_IRVE_DATASET)
     assert world.client.post("/api/v1/datasets", json=body, headers=world.operator).status_code == 201
     headers = {**world.operator, "content-type": "text/csv"}
     r = world.client.post("/api/v1/datasets/irve/records", content=irve_csv().encode(), headers=headers)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import World
-from tests.domains.ev.irve_factory import COMMUNES, irve_csv, pdc_id
+from tests.domains.ev.irve_factory import COMMUNES, OPEN_IRVE_DATASET, irve_csv, pdc_id
 from tests.domains.ev.test_status import dyn
 
 from territoria.catalog.service import get_organisation
@@ -42,14 +42,7 @@ ROWS = [
 @pytest.fixture
 def fed(world: World) -> World:
     """Ten IRVE points (five stations of two), registered, with the status rows above."""
-    body = {
-        "slug": "irve",
-        "title": "irve",
-        "domain": "ev",
-        "kind": "records",
-        "schema": "irve-statique",
-        "access": "open",
-    }
+    body = dict(OPEN_IRVE_DATASET)
     assert world.client.post("/api/v1/datasets", json=body, headers=world.operator).status_code == 201
     headers = {**world.operator, "content-type": "text/csv"}
     r = world.client.post("/api/v1/datasets/irve/records", content=irve_csv().encode(), headers=headers)
@@ -196,14 +189,7 @@ def test_pages_show_live_state_outages_trends_and_timeline(fed: World) -> None:
 
 
 def test_without_status_feed_the_page_says_how_to_load_one(world: World) -> None:
-    body = {
-        "slug": "irve",
-        "title": "irve",
-        "domain": "ev",
-        "kind": "records",
-        "schema": "irve-statique",
-        "access": "open",
-    }
+    body = dict(OPEN_IRVE_DATASET)
     world.client.post("/api/v1/datasets", json=body, headers=world.operator)
     headers = {**world.operator, "content-type": "text/csv"}
     world.client.post("/api/v1/datasets/irve/records", content=irve_csv().encode(), headers=headers)

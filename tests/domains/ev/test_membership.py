@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from tests.conftest import World
-from tests.domains.ev.irve_factory import irve_rows, pdc_id
+from tests.domains.ev.irve_factory import OPEN_IRVE_DATASET, irve_rows, pdc_id
 from tests.domains.ev.test_consolidation import load
 
 from territoria.domains.ev.membership import moves, station_history
@@ -61,14 +61,7 @@ def test_each_source_has_its_own_history(world: World) -> None:
 
 
 def test_a_rejected_batch_leaves_no_span(world: World) -> None:
-    body = {
-        "slug": "irve",
-        "title": "irve",
-        "domain": "ev",
-        "kind": "records",
-        "schema": "irve-statique",
-        "access": "open",
-    }
+    body = dict(OPEN_IRVE_DATASET)
     world.client.post("/api/v1/datasets", json=body, headers=world.operator)
     bad = to_csv(irve_rows(stations=1, per_station=1)).replace("22,", "not-a-number,", 1)
     headers = {**world.operator, "content-type": "text/csv"}

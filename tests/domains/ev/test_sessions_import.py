@@ -10,7 +10,7 @@ import pytest
 import typer
 from sqlalchemy import select
 from tests.conftest import World, build_world, sqlite_context
-from tests.domains.ev.irve_factory import irve_csv, pdc_id
+from tests.domains.ev.irve_factory import OPEN_IRVE_DATASET, irve_csv, pdc_id
 from typer.testing import CliRunner
 
 import territoria.domains.ev.cli_import  # noqa: F401 - registers the commands on ev_app
@@ -30,14 +30,7 @@ REGISTRY = PointRegistry({pdc_id(0, 0): 22.0, pdc_id(0, 1): None})
 
 def with_points(world: World) -> World:
     """The world with 10 IRVE points (2 per commune) registered as assets of ev-status."""
-    body = {
-        "slug": "irve",
-        "title": "irve",
-        "domain": "ev",
-        "kind": "records",
-        "schema": "irve-statique",
-        "access": "open",
-    }
+    body = dict(OPEN_IRVE_DATASET)
     assert world.client.post("/api/v1/datasets", json=body, headers=world.operator).status_code == 201
     headers = {**world.operator, "content-type": "text/csv"}
     r = world.client.post("/api/v1/datasets/irve/records", content=irve_csv().encode(), headers=headers)
