@@ -25,6 +25,7 @@ from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
 from territoria.domains.ev.api import router as ev_router
 from territoria.domains.ev.api_history import router as ev_history_router
+from territoria.domains.ev.api_import import SELF_BOUNDED_PATHS as EV_SELF_BOUNDED
 from territoria.domains.ev.api_import import router as ev_import_router
 from territoria.domains.ev.pages import router as ev_pages_router
 from territoria.ingest.api import router as ingest_router
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.router.on_shutdown.append(lambda: flush_refusals(context))  # counted refusals reach the trail
     errors.install(app)
     security.install(app)
-    app.add_middleware(JsonDepthLimit)  # before any route parses a JSON body
+    app.add_middleware(JsonDepthLimit, self_bounded=EV_SELF_BOUNDED)  # before any route parses a JSON body
 
     @app.get("/healthz", tags=["system"])
     def healthz() -> dict[str, Any]:

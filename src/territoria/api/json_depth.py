@@ -24,8 +24,9 @@ DEEP = (
 # \u0000 not itself escaped (an even run of backslashes before it): PostgreSQL stores no NUL in text.
 NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 NUL = "JSON text holds a NUL character (\\u0000), which cannot be stored / caractère NUL refusé"
-# Routes that parse their bodies with territoria.ingest.parsers (bounded per row, bad rows quarantined).
-SELF_BOUNDED = ("/measurements", "/records", "/api/v1/ev/status", "/api/v1/ev/ocpi/locations")
+# Routes that parse their bodies with territoria.ingest.parsers (bounded per row, bad rows quarantined);
+# domains name theirs to the composition root, which hands them to the middleware.
+SELF_BOUNDED = ("/measurements", "/records")
 
 
 def _is_json(scope: Scope) -> bool:
@@ -39,16 +40,17 @@ def _is_json(scope: Scope) -> bool:
 class JsonDepthLimit:
     """Pure ASGI middleware: scan a JSON body as it arrives; 400 when it nests too deep."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_DEPTH) -> None:
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_DEPTH, self_bounded: tuple[str, ...] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.self_bounded = (*SELF_BOUNDED, *self_bounded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Buffer and scan the body of a JSON write, then hand it on unchanged."""
         if (
             scope["type"] != "http"
             or scope["method"] not in METHODS
-            or str(scope["path"]).endswith(SELF_BOUNDED)
+            or str(scope["path"]).endswith(self.self_bounded)
             or not _is_json(scope)
         ):
             await self.app(scope, receive, send)
