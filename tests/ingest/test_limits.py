@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import orjson
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from territoria.ingest.batches import raw_text
@@ -96,8 +96,18 @@ def test_depth_is_measured_right_across_any_cut(value: Any, cuts: list[int]) -> 
     assert deepest == depth_of(value) == max_depth(text)
 
 
+def nested_lists(levels: int) -> Any:
+    """0 inside `levels` lists."""
+    value: Any = 0
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
 @settings(max_examples=150, deadline=None)
 @given(deep_values())
+@example(nested_lists(MAX_DEPTH - 1))  # the deepest row allowed
+@example(nested_lists(MAX_DEPTH))  # one level more: the streamed file path let it through
 def test_a_deep_row_is_a_bad_row_everywhere_and_its_text_never_fails(value: Any) -> None:
     row = {"asset": "A1", "metric": "power", "ts": "2026-01-01T00:00:00Z", "value": value}
     text = b'{"asset": "A1", "metric": "power", "ts": "2026-01-01T00:00:00Z", "value": ' + dumps(value) + b"}"

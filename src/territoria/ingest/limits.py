@@ -194,8 +194,12 @@ class DepthGuard:
 
     @property
     def deep(self) -> bool:
-        """Whether anything read so far nests deeper than a row may (plus the document's own levels)."""
-        return self.scanner.deepest > MAX_DEPTH + 2
+        """Whether anything read so far nests deeper than a row may: then rows are walked one by one.
+
+        A row sits at least one level down (a top-level array), so a document no deeper than a row may
+        be cannot hold a row that is too deep; nothing finer is assumed (a Feature has no extra level).
+        """
+        return self.scanner.deepest > MAX_DEPTH
 
     def read(self, size: int = -1) -> bytes:
         """Read like the wrapped file, checking the nesting of what was read."""
