@@ -32,6 +32,15 @@ D = TODAY - timedelta(days=3)  # the main day: 48 of 96 points, 50 rows received
 E = D - timedelta(days=1)  # the day before: 8 points from midnight, 10 rows received, 8 accepted
 
 
+@pytest.fixture(autouse=True)
+def current_days() -> None:
+    """Date the test days from when each test starts, not from import (a run may cross midnight)."""
+    global TODAY, D, E
+    TODAY = scores.day_start(datetime.now(UTC))
+    D = TODAY - timedelta(days=3)
+    E = D - timedelta(days=1)
+
+
 def mount(world: World) -> None:
     """Add the quality routers to the test app (until the lead wires them in create_app)."""
     app: Any = world.client.app
