@@ -58,7 +58,7 @@ def phase_setup(url: str, csv_path: Path, rows: int) -> dict[str, Any]:
     from territoria.catalog.schemas import DatasetCreate, OrganisationCreate
     from territoria.catalog.service import create_dataset, create_organisation
     from territoria.db.migrate import upgrade
-    from territoria.quality.tableschema.samples import irve_static_rows
+    from territoria.domains.ev.samples import irve_static_rows
     from territoria.simulate.service import ensure_territory
 
     ctx = _context(url)

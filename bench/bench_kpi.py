@@ -52,7 +52,7 @@ from territoria.analytics.definitions import KpiDefinition
 from territoria.analytics.engine import Scope
 from territoria.analytics.models import KpiCache
 from territoria.analytics.service import compute, get_kpi, kpi_rows
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.catalog.models import Asset, Metric, Series
 from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate, OrganisationCreate
 from territoria.catalog.service import create_dataset, create_organisation, get_dataset, upsert_assets

@@ -16,9 +16,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from frictionless import Resource, Schema
 
+from territoria.domains.ev.irve_schema import irve_static_schema
+from territoria.domains.ev.samples import irve_static_rows, to_columns, to_csv
 from territoria.ingest.parsers import iter_csv
-from territoria.quality.tableschema import CompiledSchema, check_header, irve_static_schema
-from territoria.quality.tableschema.samples import irve_static_rows, to_columns, to_csv
+from territoria.validation.tableschema import CompiledSchema, check_header
 
 
 def engine_file(path: Path, schema: dict) -> set[int]:

@@ -8,6 +8,8 @@ scripts/browsers.sh
 echo "== ruff"
 uv run --frozen ruff check src tests bench
 uv run --frozen ruff format --check src tests bench
+echo "== import-linter (one direction between packages, no domain in generic code)"
+uv run --frozen lint-imports
 echo "== mypy (strict, src)"
 uv run --frozen mypy
 echo "== pytest"

@@ -12,14 +12,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from territoria import plugins
 from territoria.access.service import create_token
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate, OrganisationCreate
 from territoria.catalog.service import create_dataset, create_organisation, upsert_assets
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.settings import Settings
 from territoria.territory.service import DEFAULT_GEOJSON, DEFAULT_POPULATION, load_areas
+
+plugins.load()  # the registered domains and the stores' hooks, as the app and the CLI load them
 
 PG_URL = os.environ.get("TERRITORIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -18,22 +18,21 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-import territoria.domains.ev.cli_import  # noqa: F401 (registers the ev import commands on ev_app)
-from territoria.access.agreement_cli import agreement_app
-from territoria.access.audit_cli import audit_app
+from territoria import plugins
 from territoria.access.clients import trusted_networks
 from territoria.access.retention import start_retention_schedule
-from territoria.access.retention_cli import retention_app
-from territoria.access.user_cli import user_app
 from territoria.context import Context
 from territoria.db.migrate import upgrade
-from territoria.domains.ev.cli import ev_app
 from territoria.errors import DomainError
 from territoria.ingest.dead_letters_cli import dead_letters_app
 from territoria.opendata.cli import policy_app, publish_command
 from territoria.process import tune_gc
 from territoria.quality.cli import quality_app
 from territoria.quality.schedule import QualitySchedule
+from territoria.registry.agreement_cli import agreement_app
+from territoria.registry.audit_cli import audit_app
+from territoria.registry.retention_cli import retention_app
+from territoria.registry.user_cli import user_app
 from territoria.settings import Settings
 
 app = typer.Typer(
@@ -53,9 +52,12 @@ app.add_typer(agreement_app, name="agreement")
 app.add_typer(retention_app, name="retention")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
-app.add_typer(ev_app, name="ev")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.command("publish")(publish_command)
+# Each domain brings its own sub-command (`territoria <domain> …`), through its contract.
+for _domain in plugins.load():
+    if _domain.cli is not None:
+        app.add_typer(_domain.cli, name=_domain.name)
 
 console = Console(stderr=True)
 
@@ -321,7 +323,7 @@ def serve(
     """Run the web server and API."""
     import uvicorn
 
-    from territoria.api.app import create_app
+    from territoria.app import create_app
 
     ctx = context()
     try:
@@ -335,7 +337,7 @@ def serve(
     if workers > 1:  # each process builds its own context from the same environment
         ctx.engine.dispose()
         uvicorn.run(
-            "territoria.api.app:app_from_env",
+            "territoria.app:app_from_env",
             factory=True,
             host=host,
             port=port,
@@ -362,9 +364,11 @@ def simulate(
     days: Annotated[int, typer.Option(help="days of history up to now")] = 30,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same city)")] = 6,
     faults: Annotated[bool, typer.Option(help="inject faults for the quality stage")] = True,
-    irve_dir: Annotated[
+    feeds_dir: Annotated[
         Path | None,
-        typer.Option(help="also write the EV network's IRVE static and dynamic CSV feeds into this folder"),
+        typer.Option(
+            help="also write each domain's source files for this city (as operators send them) here"
+        ),
     ] = None,
 ) -> None:
     """Generate a synthetic city on the real communes into the configured database."""
@@ -372,18 +376,11 @@ def simulate(
 
     tune_gc()
     city = populate(context(), DemoPlan(assets=assets, days=days, seed=seed, faults=faults), console)
-    if irve_dir is not None:
-        from datetime import UTC, datetime, timedelta
-
-        from territoria.simulate.irve import write_feeds
-
-        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        with console.status("IRVE feeds of the EV network"):
-            static, dynamic, n_static, n_dynamic = write_feeds(
-                city, irve_dir, end - timedelta(days=days), end
-            )
-        console.print(f"IRVE: {static} ({n_static} charge points), {dynamic} ({n_dynamic} status changes)")
-        console.print(f"charging sessions: {irve_dir / 'irve-sessions.csv'}")
+    if feeds_dir is not None:
+        feeds_dir.mkdir(parents=True, exist_ok=True)
+        for domain in plugins.load():
+            if domain.feeds is not None:
+                domain.feeds.write(city, feeds_dir, days, console)
 
 
 @app.command("demo")
@@ -397,9 +394,8 @@ def demo(
     """Run the demo on the embedded default: SQLite, simulated city, web server, live feed."""
     import uvicorn
 
-    from territoria.api.app import create_app
+    from territoria.app import create_app
     from territoria.simulate.demo import DemoPlan, LiveFeed, admin_token, data_dir_url, populate
-    from territoria.simulate.demo_ev import install_ev
     from territoria.simulate.demo_opendata import install_opendata
     from territoria.simulate.demo_people import install_people, people_lines
     from territoria.simulate.demo_steering import install_steering
@@ -411,8 +407,10 @@ def demo(
     city = populate(ctx, plan, console)
     people = install_people(ctx)
     install_steering(ctx)
-    install_ev(ctx, city, days, console)
     install_opendata(ctx, console)
+    for domain in plugins.load():
+        if domain.demo is not None:
+            domain.demo.install(ctx, city, days, console)
     token = admin_token(ctx)
     feed = LiveFeed(ctx, city, plan.seed, live_period)
     feed.start()

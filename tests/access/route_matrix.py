@@ -133,7 +133,7 @@ def sample(s: Setup, method: str, path: str) -> tuple[str, Any]:
         "secret": "not-a-secret",
         "id_station": STATION,
         "fmt": "csv",
-        "path": "ev.css",
+        "path": "territoria.css",
         "answer": "decline",
     }
     url = path.format(**values) + QUERIES.get((method, path), "")

@@ -18,7 +18,7 @@ from territoria.access.agreement_models import Agreement
 from territoria.access.audit_models import AuditEvent
 from territoria.access.roles import Capability
 from territoria.access.service import create_token
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.catalog.service import get_dataset, get_organisation
 
 READ, INGEST, QUARANTINE, MANAGE, PUBLISH = (

@@ -20,10 +20,10 @@ from territoria.access.audit import (
     record,
     verify,
 )
-from territoria.access.audit_cli import audit_app
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
 from territoria.access.principal import ANONYMOUS, Principal
 from territoria.context import Context
+from territoria.registry.audit_cli import audit_app
 
 
 def append_five(ctx: Context) -> None:

@@ -9,8 +9,8 @@ from tests.conftest import World
 from territoria.access.audit import verify
 from territoria.access.audit_models import AuditEvent
 from territoria.access.audit_refusals import MAX_KEYS, SUMMARY_ACTION, RefusalCounter
-from territoria.api.app import create_app
-from territoria.api.deps import flush_refusals
+from territoria.app import create_app
+from territoria.http.deps import flush_refusals
 
 # A private dataset: 401/403, or 404 where its existence is not revealed; the refusal is noted either way.
 REFUSED = (401, 403, 404)

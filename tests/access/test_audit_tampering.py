@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 from territoria.access.audit import record, verify
 from territoria.access.audit_chain import KEYED_HMAC, PLAIN_SHA256, event_hash
 from territoria.access.audit_checkpoints import read_checkpoints
-from territoria.access.audit_cli import audit_app
 from territoria.access.audit_models import GENESIS_HASH, AuditEvent
 from territoria.context import Context
 from territoria.db.migrate import upgrade
+from territoria.registry.audit_cli import audit_app
 from territoria.settings import Settings
 
 

@@ -9,7 +9,7 @@ from tests.conftest import World, web_login
 
 from territoria.access.users import create_user, find_link, issue_link, set_membership
 from territoria.access.websessions import LoginResult, login
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.catalog.service import get_organisation
 
 LIGHTCO = "/api/v1/organisations/lightco/members/"

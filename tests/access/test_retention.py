@@ -14,7 +14,9 @@ from territoria.access.audit import list_events, verify
 from territoria.access.personal import pseudonym
 from territoria.catalog.models import Asset, Dataset, Series
 from territoria.cli import app
+from territoria.ingest import retention as ingest_retention
 from territoria.ingest.models import QuarantinedRow, Record
+from territoria.timeseries import retention as timeseries_retention
 from territoria.timeseries.models import measurement, rollup_day, rollup_hour
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -135,9 +137,9 @@ def test_dry_run_changes_nothing(aged: World) -> None:
 
 def test_retention_purges_old_personal_data(aged: World, monkeypatch: pytest.MonkeyPatch) -> None:
     # Tiny chunks, so that every loop turns more than once.
-    monkeypatch.setattr(retention, "SERIES_CHUNK", 1)
-    monkeypatch.setattr(retention, "WINDOW", timedelta(days=3))
-    monkeypatch.setattr(retention, "ROW_CHUNK", 1)
+    monkeypatch.setattr(timeseries_retention, "SERIES_CHUNK", 1)
+    monkeypatch.setattr(timeseries_retention, "WINDOW", timedelta(days=3))
+    monkeypatch.setattr(ingest_retention, "ROW_CHUNK", 1)
     before = counts(aged)
     report = retention.run_retention(aged.ctx)
     found = {d.dataset: (d.measurements, d.records, d.quarantine) for d in report.datasets}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from territoria.access.audit_models import AuditEvent
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.cli import app
 from territoria.context import Context
 from territoria.settings import Settings

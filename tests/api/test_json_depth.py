@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import World
 
-from territoria.api.json_depth import MAX_BODY_DEPTH
+from territoria.http.json_depth import MAX_BODY_DEPTH
 
 
 def deep(depth: int) -> bytes:

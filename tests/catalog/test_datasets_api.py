@@ -121,7 +121,7 @@ def test_assets_bad_input_stores_nothing(world: World) -> None:
 def test_schema_changes_are_versioned_and_keep_stored_data(world: World) -> None:
     from sqlalchemy import select
 
-    from territoria.quality.models import SchemaVersion
+    from territoria.catalog.models import SchemaVersion
 
     c = world.client
     url = "/api/v1/datasets/lights/measurements"

@@ -50,7 +50,7 @@ def test_operator_setup_from_the_command_line(db_url: str) -> None:
     # The printed token works against the API.
     from fastapi.testclient import TestClient
 
-    from territoria.api.app import create_app
+    from territoria.app import create_app
 
     client = TestClient(create_app(Settings(database_url=db_url, demo=True)))
     assert client.get("/api/v1/datasets", headers={"Authorization": f"Bearer {token}"}).status_code == 200

@@ -5,8 +5,12 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from territoria import plugins
 from territoria.context import Context
-from territoria.db.metadata import metadata
+from territoria.db.base import Base
+
+plugins.load()  # every generic and domain table module
+metadata = Base.metadata
 
 
 def test_migrations_match_the_models(ctx: Context) -> None:

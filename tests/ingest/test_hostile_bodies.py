@@ -11,8 +11,8 @@ from tests.conftest import World
 from tests.ingest.test_measurements_api import post, rows
 from tests.ingest.test_records_api import create as create_bins
 
-from territoria.ingest.limits import MAX_DEPTH
 from territoria.ingest.models import QuarantinedRow
+from territoria.validation.limits import MAX_DEPTH
 
 GOOD = {"asset": "L001", "metric": "power", "ts": "2026-11-01T00:00:00Z", "value": 1.0}
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests.conftest import World
 from tests.ingest.test_measurements_api import count_measurements, rows
 
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.ingest.models import Batch
 
 THREADS = 30

@@ -12,7 +12,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from territoria.ingest.batches import raw_text
-from territoria.ingest.limits import (
+from territoria.ingest.mqtt_batch import read_message
+from territoria.ingest.mqtt_link import Delivery
+from territoria.ingest.parsers import BadRow, iter_csv, iter_json_stream, iter_ndjson, parse_json_array
+from territoria.validation.limits import (
     MAX_DEPTH,
     DepthGuard,
     DepthScanner,
@@ -21,9 +24,6 @@ from territoria.ingest.limits import (
     row_problem,
     safe_text,
 )
-from territoria.ingest.mqtt_batch import read_message
-from territoria.ingest.mqtt_link import Delivery
-from territoria.ingest.parsers import BadRow, iter_csv, iter_json_stream, iter_ndjson, parse_json_array
 
 TEXT = st.characters(
     blacklist_characters="\x00", blacklist_categories=("Cs",)

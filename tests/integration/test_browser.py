@@ -29,12 +29,12 @@ from territoria.catalog.models import Asset
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
 from territoria.db.migrate import upgrade
+from territoria.domains.ev.demo import install_ev
 from territoria.opendata.policies import set_policy
 from territoria.opendata.service import publish
 from territoria.quality.scores import refresh_scores
 from territoria.settings import Settings
 from territoria.simulate.city import build_city
-from territoria.simulate.demo_ev import install_ev
 from territoria.simulate.demo_people import DEMO_PASSWORD, install_people
 from territoria.simulate.service import install_city, load_history
 from territoria.territory.models import Area

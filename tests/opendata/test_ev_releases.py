@@ -22,6 +22,8 @@ from tests.opendata.test_dcat import BASE, catalogue, shapes, violations  # noqa
 
 from territoria.catalog.service import get_dataset, get_organisation
 from territoria.domains.ev.consolidation import consolidate
+from territoria.domains.ev.irve_schema import irve_static_schema
+from territoria.domains.ev.samples import to_csv
 from territoria.domains.ev.status import ensure_status_dataset, import_dynamic, sync_assets
 from territoria.errors import Invalid
 from territoria.ingest.models import Batch
@@ -29,8 +31,6 @@ from territoria.opendata.dcat_vocab import DCAT, DCTERMS
 from territoria.opendata.models import Release
 from territoria.opendata.policies import set_policy
 from territoria.opendata.service import Outcome, publish
-from territoria.quality.tableschema.irve import irve_static_schema
-from territoria.quality.tableschema.samples import to_csv
 
 pytestmark = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

@@ -11,8 +11,9 @@ import pytest
 from frictionless import Resource, Schema
 from tests.conftest import World
 
-from territoria.quality.tableschema import CompiledSchema, irve_example, irve_schema, irve_static_schema
-from territoria.quality.tableschema.samples import FAULTS, irve_static_rows, to_columns, to_csv
+from territoria.domains.ev.irve_schema import irve_example, irve_schema, irve_static_schema
+from territoria.domains.ev.samples import FAULTS, irve_static_rows, to_columns, to_csv
+from territoria.validation.tableschema import CompiledSchema
 
 CODES = {
     "type_integer": "TYPE",
@@ -111,7 +112,7 @@ def test_irve_dataset_quarantines_with_schema_names(world: World) -> None:
 
 def test_irve_schema_attached_by_name(world) -> None:  # type: ignore[no-untyped-def]
     """A dataset takes the national IRVE schema by name; the official example passes."""
-    from territoria.quality.tableschema.irve import irve_example
+    from territoria.domains.ev.irve_schema import irve_example
 
     body = {
         "slug": "irve",

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import World, web_login
 from tests.quality.test_scores import D, E, add_open_dataset, load_days
 
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.context import Context
 from territoria.quality import scores
 from territoria.quality.api import router as quality_api

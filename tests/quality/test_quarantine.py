@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from tests.conftest import World, web_login
 
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.context import Context
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.quality.quarantine_api import router as quarantine_api

@@ -10,7 +10,7 @@ from tests.conftest import World, web_login
 from tests.quality.test_quarantine import BAD_BATCH, Q, quality_app, quarantined, send
 
 from territoria.catalog.models import Dataset
-from territoria.quality.models import FindingRow
+from territoria.ingest.models import FindingRow
 
 
 @pytest.fixture

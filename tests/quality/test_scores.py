@@ -20,11 +20,11 @@ from territoria.catalog.service import (
 )
 from territoria.context import Context
 from territoria.ingest.batches import Origin
-from territoria.ingest.models import Batch
+from territoria.ingest.models import Batch, FindingRow
 from territoria.ingest.service import ingest_measurements
 from territoria.quality import scores
 from territoria.quality.api import router as quality_api
-from territoria.quality.models import FindingRow, QualityScore
+from territoria.quality.models import QualityScore
 from territoria.quality.pages import router as quality_pages
 
 TODAY = scores.day_start(datetime.now(UTC))

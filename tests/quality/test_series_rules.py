@@ -9,17 +9,8 @@ import pytest
 
 from territoria.catalog.models import Metric
 from territoria.db.base import to_us
-from territoria.quality.rules import (
-    area_mismatch,
-    duplicate,
-    gap,
-    latlon_swapped,
-    out_of_territory,
-    rate_of_change,
-    spike,
-    stale_source,
-    stuck_value,
-)
+from territoria.quality.rules import gap, rate_of_change, spike, stale_source, stuck_value
+from territoria.validation.rules import area_mismatch, duplicate, latlon_swapped, out_of_territory
 
 T0 = to_us(datetime(2024, 2, 5, tzinfo=UTC))
 QUARTER = 900

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from territoria.catalog.models import Asset, Metric, Series
 from territoria.context import Context
-from territoria.ingest.models import QuarantinedRow
-from territoria.quality.models import FindingRow, QualityRun
+from territoria.ingest.models import FindingRow, QuarantinedRow
+from territoria.quality.models import QualityRun
 from territoria.quality.series import run_after_ingest, run_quality
 from territoria.simulate import FaultPlan, build_city
 from territoria.simulate.service import install_city, load_history

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from territoria.quality.rules import enum, foreign_key, pattern, range, required, type, unique
-from territoria.quality.tableschema import (
+from territoria.validation.rules import enum, foreign_key, pattern, range, required, type, unique
+from territoria.validation.tableschema import (
     CompiledSchema,
     HeaderMismatch,
     check_header,

@@ -10,16 +10,16 @@ from sqlalchemy import func, select
 
 from territoria.access.agreement_models import Agreement
 from territoria.access.service import create_token
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
+from territoria.domains.ev.demo import IRVE_DATASET, install_ev
+from territoria.domains.ev.feeds import ev_assets
 from territoria.domains.ev.sessions_stats import session_stats
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET
 from territoria.domains.ev.status import STATUS_DATASET
 from territoria.ingest.models import QuarantinedRow, Record
 from territoria.simulate.city import build_city
-from territoria.simulate.demo_ev import IRVE_DATASET, install_ev
-from territoria.simulate.irve import ev_assets
 from territoria.simulate.service import install_city
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from territoria.access.audit import verify
 from territoria.access.audit_models import AuditEvent
 from territoria.access.websessions import COOKIE, LoginResult, login
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.context import Context
 from territoria.simulate import networks
 from territoria.simulate.city import build_city

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from territoria.access.audit_models import AuditEvent
 from territoria.access.websessions import COOKIE, LoginResult, login
 from territoria.analytics.models import Contract, PlanTarget
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.context import Context
 from territoria.simulate.city import build_city
 from territoria.simulate.demo_people import DEMO_PASSWORD, install_people

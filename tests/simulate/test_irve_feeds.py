@@ -6,12 +6,20 @@ import csv
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from territoria.domains.ev.feeds import (
+    dynamic_rows,
+    ev_assets,
+    pdc_id,
+    session_rows,
+    static_rows,
+    write_feeds,
+)
+from territoria.domains.ev.irve_schema import irve_schema
+from territoria.domains.ev.samples import to_columns
 from territoria.domains.ev.sessions_store import check_row
 from territoria.ingest.parsers import BadRow
-from territoria.quality.tableschema import CompiledSchema, irve_schema
-from territoria.quality.tableschema.samples import to_columns
 from territoria.simulate.city import build_city
-from territoria.simulate.irve import dynamic_rows, ev_assets, pdc_id, session_rows, static_rows, write_feeds
+from territoria.validation.tableschema import CompiledSchema
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 

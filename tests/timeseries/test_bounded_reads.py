@@ -16,9 +16,9 @@ from tests.conftest import World
 from tests.opendata.factories import make_release
 
 from territoria.access.models import ApiToken
-from territoria.api.deps import SessionDep
-from territoria.api.limits import CallerLimiter, server_limit
 from territoria.errors import Busy
+from territoria.http.deps import SessionDep
+from territoria.http.limits import CallerLimiter, server_limit
 
 T0 = datetime(2026, 10, 30, 20, tzinfo=UTC)  # spans a month boundary
 Q = "/api/v1/datasets/lights/measurements"

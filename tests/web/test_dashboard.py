@@ -17,15 +17,15 @@ from fastapi.testclient import TestClient
 from territoria.analytics.engine import Scope
 from territoria.analytics.periods import period_start
 from territoria.analytics.service import SHIPPED
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.context import Context
+from territoria.dashboard import figures as dash
 from territoria.db.migrate import upgrade
 from territoria.quality.scores import refresh_scores
 from territoria.settings import Settings
 from territoria.simulate.city import build_city
 from territoria.simulate.demo_people import DEMO_PASSWORD, install_people
 from territoria.simulate.service import install_city, load_history
-from territoria.web import dashboard_service as dash
 from territoria.web.sparkline import sparkline
 
 OPEN_KPIS = {"daily_traffic", "no2_mean", "pm10_mean", "pm25_mean"}
@@ -302,7 +302,7 @@ def test_the_change_reads_with_arrow_percentage_and_words() -> None:
     from functools import partial
 
     from territoria.web import i18n
-    from territoria.web.pages import templates
+    from territoria.web.render import templates
 
     macros = templates.env.get_template("_dashboard.html").module
     kpi = SHIPPED["no2_mean"]

@@ -10,7 +10,7 @@ import pytest
 
 from territoria.web import i18n
 from territoria.web.chart import line_chart, nice_step
-from territoria.web.service import domain_colour
+from territoria.web.colours import domain_colour
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "territoria" / "web" / "templates"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from territoria.web.dashboard_pages import _lines
+from territoria.dashboard.kpi_pages import _lines
 
 
 def test_kpi_csv_for_spreadsheets_neutralises_text_cells_only() -> None:

@@ -15,7 +15,7 @@ from tests.conftest import web_login
 
 from territoria.access.service import create_token
 from territoria.access.websessions import COOKIE
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.catalog.schemas import AssetIn, DatasetCreate, MetricCreate, OrganisationCreate
 from territoria.catalog.service import create_dataset, create_organisation, upsert_assets
 from territoria.context import Context

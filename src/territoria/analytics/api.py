@@ -12,10 +12,10 @@ from sqlalchemy import select
 from territoria.analytics import insights, service
 from territoria.analytics.definitions import KpiDefinition, load_yaml
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
-from territoria.api.limits import expensive_guard
 from territoria.dates import QueryDay
 from territoria.errors import Invalid, Unparseable
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep, read_body
+from territoria.http.limits import expensive_guard
 from territoria.territory.models import Area
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])

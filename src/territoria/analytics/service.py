@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import orjson
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from territoria.access import policy
 from territoria.access.audit import record
 from territoria.access.principal import Principal
 from territoria.access.roles import Capability
-from territoria.analytics.definitions import KpiDefinition, shipped
+from territoria.analytics.definitions import KpiDefinition, load_yaml, shipped
 from territoria.analytics.engine import KpiRow, Scope, compute_simple, ratio
 from territoria.analytics.models import KpiCache, KpiDefinitionRow
 from territoria.analytics.periods import next_start, period_start
@@ -31,6 +32,14 @@ from territoria.ingest.models import Batch
 MAX_PERIODS = {"day": 800, "week": 530, "month": 240, "year": 50}
 DEFAULT_PERIODS = {"day": 31, "week": 26, "month": 12, "year": 5}
 SHIPPED: dict[str, KpiDefinition] = {k.code: k for k in shipped()}
+
+
+def register_kpi_file(path: Path) -> None:
+    """Add a domain's shipped KPI definitions (same YAML format as analytics/kpis.yaml)."""
+    for kpi in load_yaml(path.read_text(encoding="utf-8"), path.name):
+        SHIPPED[kpi.code] = kpi
+
+
 # Wraps the computation of a KPI on a cache miss, given the session it runs in.
 MissGuard = Callable[[Session], AbstractContextManager[None]]
 

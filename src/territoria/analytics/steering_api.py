@@ -26,8 +26,8 @@ from territoria.analytics.steering_schemas import (
     TargetPublic,
     YearPointPublic,
 )
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.errors import Invalid
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.territory.models import Area
 
 router = APIRouter(prefix="/api/v1", tags=["steering"])

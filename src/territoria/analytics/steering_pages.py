@@ -18,11 +18,11 @@ from territoria.analytics.models import Contract
 from territoria.analytics.periods import next_start
 from territoria.analytics.steering_api import contract_public, target_public
 from territoria.analytics.steering_schemas import MAX_ID
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.context import Context
 from territoria.errors import DomainError, NotFound
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.web import i18n
-from territoria.web.pages import page_lang, render
+from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 GRID_MONTHS = 12

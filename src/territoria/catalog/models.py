@@ -1,4 +1,4 @@
-"""Catalog tables: organisation, dataset, metric, asset, series."""
+"""Catalog tables: organisation, dataset, metric, asset, series, schema versions."""
 
 from __future__ import annotations
 
@@ -109,3 +109,17 @@ class Series(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
     metric_id: Mapped[int] = mapped_column(ForeignKey("metric.id", ondelete="CASCADE"))
+
+
+class SchemaVersion(Base):
+    """Every version of a dataset's schema; stored rows keep the version they were checked against."""
+
+    __tablename__ = "schema_version"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    table_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    metrics: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,23 +9,23 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from territoria.catalog.types import Latitude, Longitude, Siren, Slug
-from territoria.quality.tableschema import validate_table_schema
-from territoria.quality.tableschema.irve import irve_dynamic_schema, irve_static_schema
+from territoria.validation.tableschema import validate_table_schema
 
-# National schemas shipped with the platform, attachable by name: {"schema": "irve-statique"}.
-PACKAGED_SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
-    "irve-statique": irve_static_schema,
-    "irve-dynamique": irve_dynamic_schema,
-}
+# Packaged schemas (national standards a domain ships), attachable by name: {"schema": "<name>"}.
+PACKAGED_SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def register_schema(name: str, factory: Callable[[], dict[str, Any]]) -> None:
+    """Make a packaged Table Schema attachable by name (domains declare theirs in their contract)."""
+    PACKAGED_SCHEMAS[name] = factory
 
 
 def packaged_schema(value: Any) -> Any:
     """A packaged schema named by a string becomes its descriptor; anything else passes unchanged."""
     if isinstance(value, str):
         if value not in PACKAGED_SCHEMAS:
-            raise ValueError(
-                f"unknown schema '{value}'; packaged schemas: {', '.join(sorted(PACKAGED_SCHEMAS))}"
-            )
+            known = ", ".join(sorted(PACKAGED_SCHEMAS)) or "none installed"
+            raise ValueError(f"unknown schema '{value}'; packaged schemas: {known}")
         return PACKAGED_SCHEMAS[value]()
     return value
 

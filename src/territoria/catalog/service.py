@@ -8,12 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from territoria.access.personal import ASSET, View, mask_asset
 from territoria.catalog.errors import DatasetNotFound, OrganisationNotFound, SlugTaken
-from territoria.catalog.models import Asset, Dataset, Metric, Organisation, Series
+from territoria.catalog.models import Asset, Dataset, Metric, Organisation, SchemaVersion, Series
 from territoria.catalog.schemas import (
     AssetIn,
-    AssetPublic,
     AssetUpsertResult,
     DatasetCreate,
     DatasetPublic,
@@ -25,7 +23,6 @@ from territoria.catalog.schemas import (
     schema_personal,
 )
 from territoria.errors import Invalid
-from territoria.quality.models import SchemaVersion
 from territoria.territory.index import AreaLocator
 
 
@@ -281,35 +278,6 @@ def assets_from_geojson(doc: dict[str, Any]) -> list[dict[str, Any]]:
         elif geom:
             raise Invalid(f"feature {n}: only Point geometries are taken for assets, got {geom.get('type')}")
         out.append(item)
-    return out
-
-
-def list_assets(
-    session: Session, ds: Dataset, *, area: str | None = None, limit: int = 10000, view: View | None = None
-) -> list[AssetPublic]:
-    """Assets of a dataset, optionally in one area, as `view` shows them (None: as stored)."""
-    stmt = select(Asset).where(Asset.dataset_id == ds.id)
-    if area:
-        stmt = stmt.where(Asset.area_code == area)
-    # Ordering pseudonymised ids by their clear value would hint at it: creation order instead.
-    order = Asset.id if view is not None and view.hides(ASSET) else Asset.external_id
-    out: list[AssetPublic] = []
-    for a in session.scalars(stmt.order_by(order).limit(limit)):
-        shown = mask_asset(view, a.external_id, a.name, a.lon, a.lat, a.properties)
-        out.append(
-            AssetPublic(
-                id=shown.id,
-                kind=a.kind,
-                network=a.network,
-                name=shown.name,
-                lon=shown.lon,
-                lat=shown.lat,
-                area_code=a.area_code,
-                in_territory=a.in_territory,
-                properties=shown.properties,
-                active=a.active,
-            )
-        )
     return out
 
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Header, Response
 
 from territoria.access.policy import require_batch, require_ingest
 from territoria.access.principal import Principal
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
 from territoria.errors import NotFound
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.ingest import records
 from territoria.ingest.batches import Origin, batch_result
 from territoria.ingest.models import Batch

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from territoria.catalog.models import Dataset
 from territoria.db.dialect import dialect_name
 from territoria.errors import Conflict
-from territoria.ingest.limits import safe_strings, safe_text
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import RowError
+from territoria.validation.limits import safe_strings, safe_text
 
 MAX_ERRORS_IN_ANSWER = 1000
 

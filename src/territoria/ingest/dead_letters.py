@@ -22,11 +22,11 @@ from territoria.access.audit import record
 from territoria.catalog.models import Dataset
 from territoria.context import Context
 from territoria.errors import Invalid
-from territoria.ingest.limits import printable
 from territoria.ingest.models import DeadLetter
 from territoria.ingest.mqtt_batch import Group, commit_group, read_message
 from territoria.ingest.mqtt_link import Delivery
 from territoria.ingest.schemas import BatchResult
+from territoria.validation.limits import printable
 
 ACTOR = "cli"  # the installation's operator at the console
 ERROR_CHARS = 2000  # as the worker keeps them

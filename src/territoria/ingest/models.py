@@ -1,4 +1,4 @@
-"""Batch, quarantine, dead-letter and record tables."""
+"""Batch, quarantine, dead-letter, record and finding tables (what ingest writes)."""
 
 from __future__ import annotations
 
@@ -93,3 +93,29 @@ class DeadLetter(Base):
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class FindingRow(Base):
+    """A stored finding: a warning on stored data, or a fault found on a series or an asset."""
+
+    __tablename__ = "finding"
+    __table_args__ = (UniqueConstraint("dataset_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"), index=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batch.id", ondelete="SET NULL"), nullable=True)
+    asset_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    series_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    severity: Mapped[str] = mapped_column(String(8))
+    row_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    field: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    start_ts: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_ts: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    message_en: Mapped[str] = mapped_column(Text)
+    message_fr: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Re-running a rule over the same data finds the same thing: the fingerprint keeps one row.
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,13 +20,13 @@ from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
 from territoria.ingest.batches import Origin, raw_text
-from territoria.ingest.limits import MAX_DEPTH, bytes_text, printable, row_problem, safe_text, strip_bom
 from territoria.ingest.models import DeadLetter
 from territoria.ingest.mqtt_link import Delivery
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import ingest_measurements
 from territoria.timeseries.store import ConcurrentWrite
+from territoria.validation.limits import MAX_DEPTH, bytes_text, printable, row_problem, safe_text, strip_bom
 
 log = logging.getLogger(__name__)
 

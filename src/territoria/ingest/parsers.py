@@ -17,7 +17,7 @@ import ijson
 import orjson
 
 from territoria.errors import Invalid, Unparseable, UnsupportedMediaType
-from territoria.ingest.limits import (
+from territoria.validation.limits import (
     MAX_DEPTH,
     MAX_RAW_CHARS,
     UNSAFE_TEXT,
@@ -28,7 +28,7 @@ from territoria.ingest.limits import (
     safe_text,
     strip_bom,
 )
-from territoria.quality.rules import encoding as encoding_rule
+from territoria.validation.rules import encoding as encoding_rule
 
 
 @dataclass(frozen=True, slots=True)

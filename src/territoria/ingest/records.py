@@ -19,9 +19,9 @@ from territoria.ingest.observers import notify_records
 from territoria.ingest.parsers import BadRow, Row, format_of
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import RowError, row_error
-from territoria.quality.tableschema import CompiledSchema, HeaderMismatch, check_header
-from territoria.quality.tableschema.engine import Resolver
 from territoria.territory.index import AreaLocator
+from territoria.validation.tableschema import CompiledSchema, HeaderMismatch, check_header
+from territoria.validation.tableschema.engine import Resolver
 
 
 def required_columns(ds: Dataset) -> list[str]:
@@ -78,17 +78,32 @@ def _check(
     return report.typed_rows(), errors
 
 
-def _lonlat(row: dict[str, Any]) -> tuple[float, float] | None:
-    """Coordinates of a record, from lon/lat fields or an IRVE-style `coordonneesXY` '[lon, lat]'."""
+def geopoint_fields(ds: Dataset) -> list[str]:
+    """The fields of the dataset's Table Schema typed `geopoint` (where a record may carry its position)."""
+    fields = (ds.table_schema or {}).get("fields") or []
+    return [f["name"] for f in fields if isinstance(f, dict) and f.get("type") == "geopoint" and "name" in f]
+
+
+def _geopoint(value: Any) -> tuple[float, float] | None:
+    """(lon, lat) of a Table Schema geopoint in any of its formats: "lon, lat", [lon, lat] or an object."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = orjson.loads(text) if text.startswith(("[", "{")) else text.split(",")
+    if isinstance(value, dict):
+        value = [value.get("lon"), value.get("lat")]
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return float(value[0]), float(value[1])
+    return None
+
+
+def _lonlat(row: dict[str, Any], geopoints: list[str]) -> tuple[float, float] | None:
+    """Coordinates of a record: its lon/lat fields, else its first non-empty geopoint field."""
     try:
         if row.get("lon") is not None and row.get("lat") is not None:
             return float(row["lon"]), float(row["lat"])
-        xy = row.get("coordonneesXY")
-        if isinstance(xy, str):
-            xy = orjson.loads(xy)
-        if isinstance(xy, list | tuple):
-            lon, lat = xy
-            return float(lon), float(lat)
+        for name in geopoints:
+            if row.get(name) not in (None, ""):
+                return _geopoint(row[name])
     except (ValueError, TypeError, orjson.JSONDecodeError):
         return None
     return None
@@ -140,7 +155,8 @@ def ingest_records(
         else:
             good[_record_key(typed[i], pk)] = typed[i]  # a later row with the same key wins
     existing = _existing(session, ds, list(good))
-    coords = {k: _lonlat(v) for k, v in good.items()}
+    geopoints = geopoint_fields(ds)
+    coords = {k: _lonlat(v, geopoints) for k, v in good.items()}
     codes = iter(locator.locate_many([c for c in coords.values() if c is not None]))
     for key, data in good.items():
         rec = existing.get(key) or Record(dataset_id=ds.id, key=key)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from territoria.access.personal import view_of
 from territoria.access.policy import require_read
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.service import get_dataset
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.ingest.records_read import DEFAULT_LIMIT, MAX_LIMIT, RecordsPage, read_records
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])

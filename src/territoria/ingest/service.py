@@ -18,13 +18,13 @@ from territoria.errors import Invalid
 from territoria.ingest import resolver
 from territoria.ingest.batches import Origin, claim_batch, close_batch
 from territoria.ingest.fastpath import clean_points
+from territoria.ingest.findings import store_batch_finding
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import GoodPoint, MeasurementChecker, RowError, row_error
-from territoria.quality.findings import store_batch_finding
-from territoria.quality.rules import duplicate, duplicate_conflict
 from territoria.timeseries.points import Points
 from territoria.timeseries.store import write_points
+from territoria.validation.rules import duplicate, duplicate_conflict
 
 MEASUREMENT_COLUMNS = ("asset", "metric", "ts", "value")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from territoria.catalog.models import Metric
 from territoria.db.base import to_us
-from territoria.quality.rules import future_ts, past_ts, unknown_asset, unknown_metric
+from territoria.validation.rules import future_ts, past_ts, unknown_asset, unknown_metric
 
 RowError = dict[str, Any]
 

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from territoria.api.deps import ContextDep, SessionDep
-from territoria.api.limits import Expensive
 from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
+from territoria.http.deps import ContextDep, SessionDep
+from territoria.http.limits import Expensive
 from territoria.opendata.explore import parse_request
 from territoria.opendata.exports import FORMATS, area_geometries, export_release, json_bytes
 from territoria.opendata.models import Release

@@ -80,7 +80,7 @@ def policy_set(
     preset: Annotated[
         str | None,
         typer.Option(
-            help=f"Start from a preset: {', '.join(sorted(PRESETS))}, or a domain's (e.g. irve-consolidated)"
+            help=f"Start from a preset: {', '.join(sorted(PRESETS))}, or a domain's source"
         ),
     ] = None,
     comment: Annotated[str, typer.Option(help="Why this version")] = "",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from territoria.api.deps import ContextDep, SessionDep
 from territoria.context import Context
+from territoria.http.deps import ContextDep, SessionDep
 from territoria.opendata.dcat import CATALOG_FORMATS, build_catalog, serialize_catalog
 
 router = APIRouter(tags=["opendata"])

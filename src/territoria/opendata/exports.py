@@ -200,7 +200,7 @@ class _Locator:
     used: set[int] = field(default_factory=set)  # area positions met, for the GeoParquet bbox and types
     bbox: list[float] = field(default_factory=lambda: [np.inf, np.inf, -np.inf, -np.inf])
     # A point release without lon/lat columns: a text column holding "[lon, lat]" (Table Schema
-    # geopoint, array format, as IRVE's coordonneesXY), kept as it is in the public table.
+    # geopoint, array format, as a national schema's geopoint column), kept as it is in the public table.
     geopoint: str | None = None
 
     @classmethod

@@ -15,16 +15,16 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.errors import NotFound
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.opendata import portal
 from territoria.opendata.models import Release
 from territoria.opendata.pages_view import dataset_values
 from territoria.opendata.releases import released_dataset, table_of
 from territoria.settings import Settings
 from territoria.territory.models import Area
-from territoria.web.pages import page_lang, render
+from territoria.web.render import page_lang, render
 
 MAX_QUERY = 200
 INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")

@@ -12,7 +12,7 @@ from territoria.opendata import portal
 from territoria.opendata.models import Release
 from territoria.opendata.tables import ReleaseColumn, ReleaseTable
 from territoria.web import i18n
-from territoria.web.pages import TILES_ATTRIBUTION, TILES_URL
+from territoria.web.render import TILES_ATTRIBUTION, TILES_URL
 
 LICENCES: dict[str, tuple[str, str]] = {
     "etalab-2.0": (

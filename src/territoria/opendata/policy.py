@@ -99,7 +99,7 @@ class PolicyBody(Strict):
     """A whole privacy policy, as stored (versioned) and as a steward writes it (JSON or YAML)."""
 
     preset: str | None = None
-    # A domain source (registered by a domain module, e.g. the EV observatory) builds the public table
+    # A domain source (declared in a domain's contract) builds the public table
     # itself; then only drop, k, delay_days, window_days and licence apply.
     source: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,60}$")
     description: str = ""

@@ -20,8 +20,17 @@ from territoria.opendata.tables import ReleaseTable
 
 PREVIEW_ROWS = 20
 MAX_MARKERS = 2000
-# What names a marker, first found; nom_station names an IRVE charge point's station.
-LABEL_COLUMNS = ("name", "nom_station", "asset", "area_name", "grid_cell", "key")
+# What names a marker when no column is marked `label` by its source, first found: a name column
+# (English or French: name, nom, nom_…, …_name), else an identifier or the area.
+NAME_COLUMNS = ("name", "nom")
+FALLBACK_LABELS = ("asset", "area_name", "grid_cell", "key")
+
+
+def label_column(names: tuple[str, ...]) -> str | None:
+    """The column that names a marker on the map, if any."""
+    named = [n for n in names if n in NAME_COLUMNS]
+    named += [n for n in names if n.startswith("nom_") or (n.endswith("_name") and n != "area_name")]
+    return next(iter(named), None) or next((n for n in FALLBACK_LABELS if n in names), None)
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ def layout_of(table: ReleaseTable) -> Layout:
     elif table.geometry == "point" and not {"lon", "lat"} <= set(names):
         # a row-level release located by a "[lon, lat]" text column (Table Schema geopoint, array format)
         location = next((c.name for c in table.columns if c.role == "location" and c.type == "string"), None)
-    label = next((n for n in LABEL_COLUMNS if n in names), None)
+    label = next((c.name for c in table.columns if c.label), None) or label_column(names)
     return Layout(str(table.path), table.geometry, time, measure, location, aggregated, label, names)
 
 

@@ -140,7 +140,7 @@ def expand(ds: Dataset, body: dict[str, Any]) -> dict[str, Any]:
     name = body.get("preset")
     if not name:
         return body
-    # Domain sources (e.g. irve-consolidated) are presets too: their preset names the source.
+    # Domain sources (a domain's consolidation) are presets too: their preset names the source.
     known = {**PRESETS, **{n: s.preset for n, s in domain_sources().items()}}
     if name not in known:
         raise Invalid(f"unknown preset '{name}': choose one of {', '.join(sorted(known))}")

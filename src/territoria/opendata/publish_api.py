@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from territoria.access.policy import is_owner, require, require_read
 from territoria.access.roles import Capability
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.service import get_dataset
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.opendata.models import PrivacyPolicy, Release
 from territoria.opendata.policies import require_policy, set_policy
 from territoria.opendata.service import publish, releases_of

@@ -13,10 +13,10 @@ from territoria.access.cookies import same_origin
 from territoria.access.policy import decide
 from territoria.access.principal import Principal
 from territoria.access.roles import Capability
-from territoria.api.deps import ContextDep, PrincipalDep
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
 from territoria.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from territoria.http.deps import ContextDep, PrincipalDep
 from territoria.opendata.policies import current_policy
 from territoria.opendata.service import publish, releases_of
 

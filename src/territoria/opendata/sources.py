@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -242,11 +241,10 @@ def records_extract(session: Session, ds: Dataset, body: PolicyBody, period: Per
 
 
 # -- domain sources ---------------------------------------------------------------------------------
-# A domain module may publish a table the generic shaping cannot build (a consolidation across
-# datasets, time-weighted rates…). It registers a DomainSource under a preset name; the policy then
-# names it (`source`), and the release goes through the same service: checks, immutable file, change
-# log, catalogue. The modules are imported on first use, so the generic stage never imports a domain.
-DOMAIN_MODULES = ("territoria.domains.ev.opendata",)
+# A domain may publish a table the generic shaping cannot build (a consolidation across datasets,
+# time-weighted rates…). It declares a DomainSource in its contract, which the composition registers
+# under a preset name; the policy then names it (`source`), and the release goes through the same
+# service: checks, immutable file, change log, catalogue.
 _REGISTRY: dict[str, DomainSource] = {}
 
 
@@ -271,7 +269,7 @@ class DomainSource:
     preset: Callable[[Dataset], dict[str, Any]]
     check: Callable[[Session, Dataset, PolicyBody], list[dict[str, Any]]]
     build: Callable[[Session, Dataset, PolicyBody, datetime], DomainTable]
-    # a published standard its releases follow (e.g. the national IRVE schema), for the DCAT catalogue
+    # a published standard its releases follow (a national schema), for the DCAT catalogue
     standard: tuple[str, str] | None = None  # (URL, title)
 
 
@@ -282,7 +280,5 @@ def register_source(source: DomainSource) -> DomainSource:
 
 
 def domain_sources() -> dict[str, DomainSource]:
-    """Every registered domain source, by name (the domain modules are imported once, here)."""
-    for module in DOMAIN_MODULES:
-        importlib.import_module(module)
+    """Every registered domain source, by name."""
     return dict(_REGISTRY)

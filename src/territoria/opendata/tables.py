@@ -21,16 +21,18 @@ class ReleaseColumn:
     title_en: str
     title_fr: str
     unit: str = ""
+    label: bool = False  # this column names a row on maps and lists (a station's name, …)
 
     def as_json(self) -> dict[str, Any]:
         """The column as stored in `release.columns`."""
-        return {
+        out = {
             "name": self.name,
             "type": self.type,
             "role": self.role,
             "title": {"en": self.title_en, "fr": self.title_fr},
             "unit": self.unit,
         }
+        return {**out, "label": True} if self.label else out
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ReleaseColumn:
@@ -43,6 +45,7 @@ class ReleaseColumn:
             title_en=title.get("en", raw["name"]),
             title_fr=title.get("fr", raw["name"]),
             unit=raw.get("unit", ""),
+            label=bool(raw.get("label", False)),
         )
 
 

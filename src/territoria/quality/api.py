@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from territoria.access.policy import can_read, require_read
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset, list_datasets
 from territoria.dates import QueryDay, check_day
 from territoria.db.base import utcnow
 from territoria.errors import Invalid
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.quality import scores
 from territoria.quality.models import QualityScore
 

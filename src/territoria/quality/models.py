@@ -1,40 +1,13 @@
-"""Quality tables: findings (flags and series faults), daily scores, dataset schema versions."""
+"""Quality tables: daily scores and how far the series rules have looked."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from territoria.db.base import Base, JSONType, UTCDateTime, utcnow
-
-
-class FindingRow(Base):
-    """A stored finding: a warning on stored data, or a fault found on a series or an asset."""
-
-    __tablename__ = "finding"
-    __table_args__ = (UniqueConstraint("dataset_id", "fingerprint"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"), index=True)
-    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batch.id", ondelete="SET NULL"), nullable=True)
-    asset_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-    series_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-    code: Mapped[str] = mapped_column(String(32), index=True)
-    severity: Mapped[str] = mapped_column(String(8))
-    row_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    field: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    start_ts: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    end_ts: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    message_en: Mapped[str] = mapped_column(Text)
-    message_fr: Mapped[str] = mapped_column(Text)
-    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    # Re-running a rule over the same data finds the same thing: the fingerprint keeps one row.
-    fingerprint: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+from territoria.db.base import Base, UTCDateTime, utcnow
 
 
 class QualityScore(Base):
@@ -59,20 +32,6 @@ class QualityScore(Base):
     consistency: Mapped[float | None] = mapped_column(Float, nullable=True)
     overall: Mapped[float | None] = mapped_column(Float, nullable=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SchemaVersion(Base):
-    """Every version of a dataset's schema; stored rows keep the version they were checked against."""
-
-    __tablename__ = "schema_version"
-    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    table_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
-    metrics: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class QualityRun(Base):

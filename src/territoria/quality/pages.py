@@ -11,12 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.access.policy import readable
 from territoria.catalog.models import Dataset
+from territoria.catalog.service import list_datasets
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.quality import scores
 from territoria.quality.models import QualityScore
-from territoria.web import service
-from territoria.web.pages import page_lang, render
+from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 TREND_DAYS = 30
@@ -169,7 +170,7 @@ def quality_page(
     request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep
 ) -> HTMLResponse:
     """Quality at a glance: operators and datasets with their latest scores, trends and offenders."""
-    datasets = service.visible_datasets(session, principal)
+    datasets = readable(principal, list_datasets(session))
     scores.ensure_fresh(ctx, session, datasets)
     days = scores.last_days(TREND_DAYS)
     blocks = overview(session, datasets, days)

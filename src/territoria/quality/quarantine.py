@@ -28,13 +28,13 @@ from territoria.db.dialect import dialect_name
 from territoria.errors import Conflict, Invalid, NotFound
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
-from territoria.ingest.limits import row_problem, safe_text
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row, csv_error_reasons, format_of
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.spreadsheet import safe_cell
 from territoria.territory.index import AreaLocator
+from territoria.validation.limits import row_problem, safe_text
 
 STATUSES = ("open", "resubmitted", "discarded")
 MAX_ITEMS = 5000

@@ -12,18 +12,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from territoria.access.policy import quarantine_token, require_batch, require_owner
 from territoria.access.principal import Principal
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
-from territoria.api.limits import Expensive
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_dataset
 from territoria.catalog.types import RowId
 from territoria.dates import QueryInstant
 from territoria.errors import Forbidden, NotFound
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.http.limits import Expensive
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.schemas import BatchResult
 from territoria.quality import quarantine, reports
 from territoria.timeseries.store import ConcurrentWrite
-from territoria.web.pages import render
+from territoria.web.render import render
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 WHAT = "the quarantine"

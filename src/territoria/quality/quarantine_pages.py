@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from territoria.access.policy import quarantine_token, require_owner
 from territoria.access.principal import Principal
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.context import Context
 from territoria.dates import QueryInstant
 from territoria.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.ingest.models import Batch
 from territoria.quality import quarantine, reports
-from territoria.web.pages import render
+from territoria.web.render import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 PAGE_SIZE = 50

@@ -12,8 +12,7 @@ from territoria.catalog.models import Dataset, Organisation
 from territoria.dates import check_instant
 from territoria.db.dialect import dialect_name
 from territoria.errors import Invalid
-from territoria.ingest.models import Batch, QuarantinedRow
-from territoria.quality.models import FindingRow
+from territoria.ingest.models import Batch, FindingRow, QuarantinedRow
 from territoria.quality.quarantine import QuarantineFilter, rows_per_member, totals
 
 EXAMPLES = 5

@@ -34,8 +34,8 @@ from territoria.catalog.models import Asset, Dataset, Metric, Series
 from territoria.context import Context
 from territoria.db.base import utcnow
 from territoria.db.dialect import upsert
-from territoria.ingest.models import Batch, QuarantinedRow
-from territoria.quality.models import FindingRow, QualityScore
+from territoria.ingest.models import Batch, FindingRow, QuarantinedRow
+from territoria.quality.models import QualityScore
 from territoria.timeseries.models import rollup_day, rollup_hour
 
 DAY = timedelta(days=1)

@@ -35,20 +35,12 @@ from territoria.catalog.models import Asset, Dataset, Metric, Series
 from territoria.context import Context
 from territoria.db.base import from_us, to_us, utcnow
 from territoria.db.dialect import dialect_name, upsert
-from territoria.ingest.models import Batch
-from territoria.quality.model import Finding
-from territoria.quality.models import FindingRow, QualityRun
-from territoria.quality.rules import (
-    area_mismatch,
-    gap,
-    latlon_swapped,
-    out_of_territory,
-    rate_of_change,
-    spike,
-    stale_source,
-    stuck_value,
-)
+from territoria.ingest.models import Batch, FindingRow
+from territoria.quality.models import QualityRun
+from territoria.quality.rules import gap, rate_of_change, spike, stale_source, stuck_value
+from territoria.validation.rules import area_mismatch, latlon_swapped, out_of_territory
 from territoria.timeseries.models import measurement, rollup_day
+from territoria.validation.model import Finding
 
 MARGIN = timedelta(days=1)
 # Rows read per query: a few series at a time keeps memory flat whatever the history length.

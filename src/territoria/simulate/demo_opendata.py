@@ -1,11 +1,11 @@
-"""The demo's open data: catalogue metadata, privacy policies and first releases of five datasets.
+"""The demo's open data: catalogue metadata, privacy policies and first releases of the city's datasets.
 
-Run after `install_ev` (see `territoria demo`): the EV releases read the IRVE static records and the
-status history it loads.
+Domains publish their own demo releases through `publish_releases` in their demo step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,13 +13,11 @@ from rich.console import Console
 
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
-from territoria.domains.ev.status import STATUS_DATASET
 from territoria.errors import Invalid
 from territoria.opendata.policies import current_policy, set_policy
 from territoria.opendata.releases import latest_release
 from territoria.opendata.service import publish
 from territoria.simulate import networks
-from territoria.simulate.demo_ev import IRVE_DATASET
 
 
 @dataclass(frozen=True)
@@ -32,8 +30,8 @@ class DemoRelease:
 
 
 def releases() -> list[DemoRelease]:
-    """Electricity under the French energy rules; air quality and traffic per station; EV charging."""
-    contact = "opendata@metropole.demo"
+    """Electricity under the French energy rules; air quality and traffic per station."""
+    contact = DEMO_CONTACT
     return [
         DemoRelease(
             networks.ELECTRICITY_METERS.slug,
@@ -50,22 +48,20 @@ def releases() -> list[DemoRelease]:
             {"preset": "open-measurements", "time": {"to": "day"}},
             {"theme": "TRAN", "frequency": "DAILY", "contact_point": contact},
         ),
-        DemoRelease(
-            IRVE_DATASET,
-            {"preset": "irve-consolidated"},
-            {"theme": "TRAN", "frequency": "DAILY", "contact_point": contact},
-        ),
-        DemoRelease(
-            STATUS_DATASET,
-            {"preset": "ev-station-availability"},
-            {"theme": "TRAN", "frequency": "DAILY", "contact_point": contact},
-        ),
     ]
 
 
+DEMO_CONTACT = "opendata@metropole.demo"
+
+
 def install_opendata(ctx: Context, console: Console) -> None:
-    """Set the demo policies and publish each dataset once (kept as they are on a restart)."""
-    for item in releases():
+    """Set the demo policies and publish each of the city's datasets once."""
+    publish_releases(ctx, console, releases())
+
+
+def publish_releases(ctx: Context, console: Console, items: Sequence[DemoRelease]) -> None:
+    """Set each release's policy and publish it once (kept as they are on a restart)."""
+    for item in items:
         with ctx.session(write=True) as session:
             ds = get_dataset(session, item.dataset)
             ds.dcat = {**(ds.dcat or {}), **item.dcat}

@@ -37,6 +37,13 @@ class AreaLocator:
     def __len__(self) -> int:
         return len(self._codes)
 
+    def centre(self) -> tuple[float, float] | None:
+        """The (lat, lon) centre of the territory's bounding box, where maps open; None without areas."""
+        if not self._geoms:
+            return None
+        west, south, east, north = shapely.total_bounds(self._geoms)
+        return round((south + north) / 2, 4), round((west + east) / 2, 4)
+
     def locate(self, lon: float, lat: float) -> str | None:
         """Code of the area that contains (lon, lat), or None outside the territory."""
         if self._tree is None:

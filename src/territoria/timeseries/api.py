@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from territoria.access.personal import view_of
 from territoria.access.policy import require_field, require_read
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
-from territoria.api.limits import Expensive
 from territoria.catalog.service import get_dataset
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.http.limits import Expensive
 from territoria.timeseries.paging import parse_cursor
 from territoria.timeseries.query import MAX_POINTS, names, parse_bound, query_series
 from territoria.timeseries.schemas import Agg, Resolution, SeriesQueryResult

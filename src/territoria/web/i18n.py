@@ -144,7 +144,7 @@ EN: dict[str, str] = {
     "domain.lighting": "Street lighting",
     "domain.electricity": "Electricity",
     "domain.gas": "Gas",
-    "domain.ev_charging": "EV charging",
+    "domain.ev_charging": "Electric vehicle charging",
     "domain.water": "Water",
     "domain.sanitation": "Sanitation",
     "domain.waste": "Waste",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from territoria.quality.tableschema.samples import irve_static_rows, to_csv
+from territoria.domains.ev.samples import irve_static_rows, to_csv
 
 # name -> (INSEE code, lon, lat): points at least 300 m inside each (simplified) commune boundary
 COMMUNES: dict[str, tuple[str, float, float]] = {

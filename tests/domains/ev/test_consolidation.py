@@ -11,10 +11,10 @@ from tests.domains.ev.irve_factory import COMMUNES, DEFECTS, irve_csv, irve_rows
 
 from territoria.catalog.models import Dataset
 from territoria.domains.ev.consolidation import consolidate
+from territoria.domains.ev.irve_schema import irve_example
+from territoria.domains.ev.samples import to_csv
 from territoria.errors import Invalid, NotFound
 from territoria.ingest.models import Batch
-from territoria.quality.tableschema.irve import irve_example
-from territoria.quality.tableschema.samples import to_csv
 
 
 def load(world: World, slug: str, csv_text: str) -> None:

@@ -10,7 +10,7 @@ from territoria.domains.ev.validation import check_dynamic_row, split_dynamic_ro
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 KNOWN = {"FRA68P68021001", "FRA68P68021002"}
-EXAMPLE = Path(__file__).parents[3] / "src/territoria/data/schemas/irve/exemple-valide-dynamique.csv"
+EXAMPLE = Path(__file__).parents[3] / "src/territoria/domains/ev/data/exemple-valide-dynamique.csv"
 
 
 def row(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from territoria.domains.ev.availability import DailyAvailability
+from territoria.domains.ev.irve_schema import irve_static_schema
 from territoria.domains.ev.model import ChargePoint, Provenance
 from territoria.domains.ev.opendata import irve_columns, irve_row, occupancy_check, station_rows
-from territoria.quality.tableschema.irve import irve_static_schema
 
 DAY = date(2026, 3, 2)
 H = 3600.0

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import World
 from tests.domains.ev.irve_factory import irve_csv, pdc_id
 
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.web import i18n
 
 IRVE = {

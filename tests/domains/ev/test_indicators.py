@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import World, sqlite_context
 from tests.domains.ev.irve_factory import irve_csv
 
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.domains.ev.api import router
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.indicators import (

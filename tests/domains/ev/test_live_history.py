@@ -25,13 +25,16 @@ NICE, CANNES = COMMUNES["Nice"][0], COMMUNES["Cannes"][0]
 NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = datetime.combine(NOW.date(), datetime.min.time(), tzinfo=UTC)
 H = timedelta(hours=1)
+# "An hour ago", but never before today's midnight: yesterday's figures must not depend on the hour the
+# suite runs (between 00:00 and 01:00 UTC an hour ago is yesterday).
+FREE_AGAIN = max(NOW - H, TODAY)
 # station 0 (Nice): point 0 free now, point 1 out of service for 10 days; station 1 (Cannes): occupied;
 # station 2 (Antibes): its only report is 8 hours old, so unknown now.
 S0A, S0B, S1A, S1B, S2A = pdc_id(0, 0), pdc_id(0, 1), pdc_id(1, 0), pdc_id(1, 1), pdc_id(2, 0)
 ROWS = [
     dyn(S0A, TODAY - 2 * 24 * H),  # yesterday-but-one 00:00, en service and free
     dyn(S0A, TODAY - 24 * H + 12 * H, occupation="occupe"),  # yesterday noon: occupied
-    dyn(S0A, NOW - H),  # free again an hour ago
+    dyn(S0A, FREE_AGAIN),  # free again an hour ago (or since midnight)
     dyn(S0B, NOW - 10 * 24 * H, etat="hors_service", occupation="inconnu"),
     dyn(S1A, NOW - 2 * H, occupation="occupe"),
     dyn(S1B, NOW - 2 * H, occupation="reserve"),
@@ -61,7 +64,7 @@ def test_latest_status_and_station_states(fed: World) -> None:
         assert ds is not None
         latest = live.latest_status(s, ds)
     assert set(latest) == {S0A, S0B, S1A, S1B, S2A}
-    assert (latest[S0A].at, latest[S0A].etat, latest[S0A].occupation) == (NOW - H, "en_service", "libre")
+    assert (latest[S0A].at, latest[S0A].etat, latest[S0A].occupation) == (FREE_AGAIN, "en_service", "libre")
     states = {p: live.point_state(st, NOW) for p, st in latest.items()}
     assert states == {
         S0A: live.AVAILABLE,
@@ -199,7 +202,7 @@ def test_without_status_feed_the_page_says_how_to_load_one(world: World) -> None
 
 
 def test_css_state_colours_match_the_map() -> None:
-    css = (Path(live.__file__).parents[2] / "web" / "static" / "ev.css").read_text(encoding="utf-8")
+    css = (Path(live.__file__).parent / "static" / "ev.css").read_text(encoding="utf-8")
     found = dict(re.findall(r"\.ev-state-(\w+) \{ background-color: (#[0-9a-f]{6}); \}", css))
     assert found == live.STATE_COLOURS
 

@@ -11,7 +11,7 @@ from tests.domains.ev.test_consolidation import load
 
 from territoria.domains.ev.membership import moves, station_history
 from territoria.domains.ev.membership_models import StationMembership
-from territoria.quality.tableschema.samples import to_csv
+from territoria.domains.ev.samples import to_csv
 
 
 def age_spans(world: World, when: datetime) -> None:

@@ -14,8 +14,8 @@ from tests.domains.ev.test_consolidation import load, set_received
 from territoria.catalog.models import Dataset
 from territoria.domains.ev import consolidation, snapshot
 from territoria.domains.ev.consolidation import Consolidation, compute, consolidate, irve_datasets
+from territoria.domains.ev.samples import to_csv
 from territoria.ingest.models import Record
-from territoria.quality.tableschema.samples import to_csv
 from territoria.territory.service import build_locator
 
 

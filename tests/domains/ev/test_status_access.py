@@ -15,13 +15,13 @@ from tests.domains.ev.irve_factory import irve_rows, pdc_id
 from tests.opendata.test_ev_releases import STATUS, policy_and_publish, two_sources
 
 from territoria.access.agreement_models import Agreement
-from territoria.api.app import create_app
+from territoria.app import create_app
 from territoria.catalog.service import get_dataset, get_organisation
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.records_import import import_rows
+from territoria.domains.ev.samples import to_csv
 from territoria.domains.ev.sessions_store import SESSIONS_DATASET, checked_rows, ensure_sessions_dataset
 from territoria.domains.ev.status import ensure_status_dataset, import_dynamic, sync_assets
-from territoria.quality.tableschema.samples import to_csv
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 ANTIBES = "06004"  # station 2: a single charge point, whose occupancy the release withholds

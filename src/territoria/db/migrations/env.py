@@ -5,7 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from territoria.db.metadata import metadata
+from territoria.db.base import Base
+
+# The tables that exist in this process: the composition (territoria.plugins.load) imports every
+# generic and domain model module before it compares or autogenerates; migrations themselves are explicit.
+metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from territoria.access.principal import Principal
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.domains.ev import indicators, status_access
 from territoria.domains.ev.coverage import DEFAULT_DISTANCE_KM, CommuneShape, coverage
@@ -29,6 +28,7 @@ from territoria.domains.ev.schemas import (
 )
 from territoria.domains.ev.visibility import consolidation_for, fleet_for
 from territoria.errors import Invalid, NotFound
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.territory.groups import group_of
 from territoria.territory.models import Area
 

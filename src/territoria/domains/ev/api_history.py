@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from territoria.access.policy import require_field, require_read
 from territoria.access.principal import Principal
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Asset, Dataset
 from territoria.domains.ev import history, live, status_access
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP
 from territoria.domains.ev.model import ChargePoint
 from territoria.domains.ev.visibility import consolidation_for
 from territoria.errors import Invalid, NotFound
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.territory.groups import group_of
 
 router = APIRouter(prefix="/api/v1/ev", tags=["ev"])

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 
 from territoria.access.policy import require_ingest, require_read
 from territoria.access.principal import Principal
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.catalog.service import get_dataset
 from territoria.domains.ev import ocpi
 from territoria.domains.ev.csvfile import read_table
@@ -29,11 +28,12 @@ from territoria.domains.ev.sessions_store import SESSIONS_DATASET, STATUS_DATASE
 from territoria.domains.ev.status import DynamicImportReport, import_dynamic
 from territoria.domains.ev.visibility import irve_slugs
 from territoria.errors import Invalid, Unparseable
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep, read_body
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
-from territoria.ingest.limits import safe_text, strip_bom
 from territoria.ingest.parsers import format_of
 from territoria.territory.groups import group_of
+from territoria.validation.limits import safe_text, strip_bom
 
 router = APIRouter(prefix="/api/v1/ev", tags=["ev"])
 # Bodies these routes bound row by row themselves (rows quarantined), exempt from the whole-body bound.

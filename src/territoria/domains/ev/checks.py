@@ -12,7 +12,7 @@ from typing import Any
 
 from territoria.catalog.types import check_siren
 from territoria.domains.ev.model import ChargePoint
-from territoria.quality.model import Severity
+from territoria.validation.model import Severity
 
 # (lon, lat) -> commune code, or None outside the territory (e.g. `AreaLocator.locate`)
 Locate = Callable[[float, float], str | None]

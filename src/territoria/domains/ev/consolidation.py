@@ -18,10 +18,10 @@ from territoria.catalog.models import Dataset
 from territoria.db.dialect import dialect_name
 from territoria.domains.ev import snapshot
 from territoria.domains.ev.checks import Finding, Locate, run_checks
+from territoria.domains.ev.irve_schema import irve_static_schema
 from territoria.domains.ev.model import ChargePoint, Provenance
 from territoria.errors import Invalid, NotFound
 from territoria.ingest.models import Batch, Record
-from territoria.quality.tableschema.irve import irve_static_schema
 from territoria.territory.service import build_locator
 
 # IRVE field -> ChargePoint attribute, for the values consolidated (and compared) one by one

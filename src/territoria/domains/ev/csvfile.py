@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from territoria.errors import Invalid
-from territoria.ingest.limits import NUL_EN, NUL_FR, printable
 from territoria.ingest.parsers import BadRow, Row, csv_error_reasons
+from territoria.validation.limits import NUL_EN, NUL_FR, printable
 
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")

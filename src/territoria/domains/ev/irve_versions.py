@@ -24,9 +24,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
+from territoria.domains.ev.irve_schema import irve_dynamic_schema, irve_static_schema
 from territoria.errors import Invalid
 from territoria.ingest.parsers import BadRow, Row
-from territoria.quality.tableschema.irve import irve_dynamic_schema, irve_static_schema
 
 V1_COLUMNS = (
     "n_amenageur",

@@ -18,7 +18,6 @@ from territoria.catalog.models import Dataset
 from territoria.domains.ev.consolidation import is_irve_static
 from territoria.domains.ev.membership_models import StationMembership
 from territoria.ingest.models import Batch
-from territoria.ingest.observers import observe_records
 
 CHUNK = 900  # bound parameters per IN list, under every backend's limit
 
@@ -35,7 +34,6 @@ class MembershipSpan:
     current: bool
 
 
-@observe_records
 def record_membership(
     session: Session, ds: Dataset, batch: Batch, rows: Mapping[str, dict[str, Any]]
 ) -> None:

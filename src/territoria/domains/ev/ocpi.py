@@ -56,8 +56,8 @@ import orjson
 
 from territoria.domains.ev.irve_versions import required_columns, v23_columns
 from territoria.errors import Invalid, Unparseable
-from territoria.ingest.limits import MAX_DEPTH, max_depth, safe_text
 from territoria.ingest.parsers import BadRow, Row
+from territoria.validation.limits import MAX_DEPTH, max_depth, safe_text
 
 ID_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{4,33}$")
 STATION_ID = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}P[A-Z0-9]{1,30}$")

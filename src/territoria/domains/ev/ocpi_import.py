@@ -11,6 +11,7 @@ from territoria.catalog.models import Dataset, Organisation
 from territoria.catalog.schemas import DatasetCreate
 from territoria.catalog.service import create_dataset
 from territoria.domains.ev.consolidation import consolidate, is_irve_static
+from territoria.domains.ev.irve_schema import irve_static_schema
 from territoria.domains.ev.ocpi import OcpiMapping
 from territoria.domains.ev.status import (
     DynamicImportReport,
@@ -20,7 +21,6 @@ from territoria.domains.ev.status import (
 )
 from territoria.errors import Invalid, NotFound
 from territoria.ingest.batches import Origin
-from territoria.quality.tableschema.irve import irve_static_schema
 from territoria.territory.index import AreaLocator
 
 

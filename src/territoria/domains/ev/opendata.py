@@ -27,15 +27,15 @@ from territoria.access.policy import may_release_with
 from territoria.catalog.models import Asset, Dataset, Series
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP, DailyAvailability, daily_availability, total
 from territoria.domains.ev.consolidation import Consolidation, consolidate, irve_datasets, is_irve_static
+from territoria.domains.ev.irve_schema import irve_static_schema
 from territoria.domains.ev.model import ChargePoint, Provenance
 from territoria.domains.ev.status import ETAT_METRIC, OCCUPATION_METRIC, status_events
 from territoria.errors import Invalid
 from territoria.ingest.models import Record
 from territoria.opendata.policy import PolicyBody
 from territoria.opendata.shaping import build_table
-from territoria.opendata.sources import DomainSource, DomainTable, register_source, window_for
+from territoria.opendata.sources import DomainSource, DomainTable, window_for
 from territoria.opendata.tables import ColumnRole, ColumnType, ReleaseColumn
-from territoria.quality.tableschema.irve import irve_static_schema
 from territoria.timeseries.models import rollup_hour
 
 IRVE_SOURCE = "irve-consolidated"
@@ -82,7 +82,8 @@ def irve_columns() -> list[ReleaseColumn]:
     for f in irve_static_schema()["fields"]:
         name = f["name"]
         role: ColumnRole = "dimension" if name == KEY else ("location" if name == GEOPOINT else "attribute")
-        out.append(ReleaseColumn(name, IRVE_TYPES[f["type"]], role, name, f.get("title") or name))
+        title = f.get("title") or name
+        out.append(ReleaseColumn(name, IRVE_TYPES[f["type"]], role, name, title, label=name == "nom_station"))
     return out
 
 
@@ -216,7 +217,7 @@ def station_columns() -> list[ReleaseColumn]:
             "id_station_itinerance", "string", "dimension", "Station (IRVE id)", "Station (id IRVE)"
         ),
         ReleaseColumn("period", "datetime", "dimension", "Day (UTC)", "Jour (UTC)"),
-        ReleaseColumn("nom_station", "string", "attribute", "Station name", "Nom de la station"),
+        ReleaseColumn("nom_station", "string", "attribute", "Station name", "Nom de la station", label=True),
         ReleaseColumn("area_code", "string", "attribute", "Commune (INSEE code)", "Commune (code INSEE)"),
         ReleaseColumn("lon", "number", "location", "Longitude", "Longitude"),
         ReleaseColumn("lat", "number", "location", "Latitude", "Latitude"),
@@ -393,7 +394,8 @@ def _availability_check(session: Session, ds: Dataset, body: PolicyBody) -> list
 
 # The national schema as data.gouv.fr references it, so that harvesters can match the release to it.
 IRVE_STANDARD = ("https://schema.data.gouv.fr/etalab/schema-irve-statique/", "Schéma IRVE statique (etalab)")
-register_source(DomainSource(IRVE_SOURCE, _irve_preset, _irve_check, _irve_build, IRVE_STANDARD))
-register_source(
-    DomainSource(AVAILABILITY_SOURCE, _availability_preset, _availability_check, availability_table)
+# The open-data sources the EV domain declares in its contract (registered by the composition).
+SOURCES = (
+    DomainSource(IRVE_SOURCE, _irve_preset, _irve_check, _irve_build, IRVE_STANDARD),
+    DomainSource(AVAILABILITY_SOURCE, _availability_preset, _availability_check, availability_table),
 )

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from territoria.access.policy import can_read, read_scope
 from territoria.access.principal import Principal
-from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.catalog.models import Dataset
 from territoria.domains.ev import history, indicators, live
 from territoria.domains.ev.api import _communes, _facts, afir_by_level
@@ -28,8 +27,9 @@ from territoria.domains.ev.sessions_store import SESSIONS_DATASET
 from territoria.domains.ev.status import status_events
 from territoria.domains.ev.status_access import STATUS_METRICS
 from territoria.domains.ev.visibility import consolidation_for, fleet_for, irve_slugs
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.web import i18n
-from territoria.web.pages import TILES_ATTRIBUTION, TILES_URL, page_lang, render
+from territoria.web.render import TILES_ATTRIBUTION, TILES_URL, page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 TOP_COMMUNES = 20

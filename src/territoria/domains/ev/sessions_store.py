@@ -30,8 +30,8 @@ from territoria.catalog.schemas import DatasetCreate
 from territoria.catalog.service import create_dataset
 from territoria.domains.ev.sessions import ChargingSession, rejection_code
 from territoria.errors import Invalid, NotFound
-from territoria.ingest.limits import safe_text
 from territoria.ingest.parsers import BadRow, Row
+from territoria.validation.limits import safe_text
 
 SESSIONS_DATASET = "ev-sessions"
 STATUS_DATASET = "ev-status"  # the point registry: same slug as domains/ev/status.py

@@ -46,18 +46,18 @@ from territoria.errors import Invalid
 from territoria.ingest import resolver
 from territoria.ingest.batches import Origin, claim_batch, find_replay, raw_text
 from territoria.ingest.fastpath import clean_points
-from territoria.ingest.limits import safe_strings
+from territoria.ingest.findings import store_batch_finding
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.service import _sort, _Sorted
 from territoria.ingest.validation import MeasurementChecker, RowError
-from territoria.quality.findings import store_batch_finding
-from territoria.quality.model import Finding
-from territoria.quality.rules import duplicate, duplicate_conflict
 from territoria.territory.groups import group_of
 from territoria.territory.index import AreaLocator
 from territoria.timeseries.models import measurement
 from territoria.timeseries.store import write_points
+from territoria.validation.limits import safe_strings
+from territoria.validation.model import Finding
+from territoria.validation.rules import duplicate, duplicate_conflict
 
 STATUS_DATASET = "ev-status"
 ETAT_METRIC, OCCUPATION_METRIC = "etat_pdc", "occupation_pdc"

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from territoria.domains.ev.availability import ETATS, OCCUPATIONS, StatusEvent
-from territoria.quality.model import Finding
+from territoria.validation.model import Finding
 
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_HORIZON = timedelta(days=90)

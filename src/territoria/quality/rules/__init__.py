@@ -1,9 +1,10 @@
-"""Every quality rule, one module each, registered by its stable code."""
+"""Every quality rule by its stable code: the row and asset rules of `validation`, the series rules here."""
 
 from __future__ import annotations
 
-from territoria.quality.model import Rule
-from territoria.quality.rules import (
+from territoria.quality.rules import gap, rate_of_change, spike, stale_source, stuck_value
+from territoria.validation.model import Rule
+from territoria.validation.rules import (
     area_mismatch,
     duplicate,
     duplicate_conflict,
@@ -11,23 +12,18 @@ from territoria.quality.rules import (
     enum,
     foreign_key,
     future_ts,
-    gap,
     latlon_swapped,
     out_of_territory,
     parse,
     past_ts,
     pattern,
-    rate_of_change,
     required,
-    spike,
-    stale_source,
-    stuck_value,
     unique,
     unknown_asset,
     unknown_metric,
 )
-from territoria.quality.rules import range as range_rule
-from territoria.quality.rules import type as type_rule
+from territoria.validation.rules import range as range_rule
+from territoria.validation.rules import type as type_rule
 
 _MODULES = (
     # rows: readable, typed, within constraints, referring to known things, not repeated

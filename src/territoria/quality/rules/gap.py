@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from territoria.db.base import from_us
-from territoria.quality.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, finding
 
 RULE = Rule("GAP", "warning", "series", "Gap in a series", "Interruption d'une série")
 # One lost reading is noise on a radio link; two or more in a row is an outage worth a look.

@@ -7,8 +7,8 @@ from numpy.typing import NDArray
 
 from territoria.catalog.models import Metric
 from territoria.db.base import from_us
-from territoria.quality.model import Finding, Rule, finding
 from territoria.quality.rules._runs import consecutive_runs
+from territoria.validation.model import Finding, Rule, finding
 
 RULE = Rule("RATE_OF_CHANGE", "warning", "series", "Implausible rate of change", "Variation invraisemblable")
 US_PER_HOUR = 3_600_000_000

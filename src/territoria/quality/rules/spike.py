@@ -10,8 +10,8 @@ from numpy.typing import NDArray
 
 from territoria.catalog.models import Metric
 from territoria.db.base import from_us
-from territoria.quality.model import Finding, Rule, finding
 from territoria.quality.rules._runs import consecutive_runs
+from territoria.validation.model import Finding, Rule, finding
 
 RULE = Rule("SPIKE", "warning", "series", "Spike", "Pic aberrant")
 THRESHOLD = 6.0
@@ -104,7 +104,7 @@ def check(
         min_dev = MIN_DEVIATION_SHARE * (metric.max_value - metric.min_value)
     hit = (np.abs(s.z) >= threshold) & (np.abs(vals - s.median) >= min_dev)
     # In a flat window the scale is borrowed from the rest of the series, so a point there must also be
-    # a record of the series (an EV session among idle hours is not; a 2 kW light at noon is).
+    # a record of the series (a charging session among idle hours is not; a 2 kW light at noon is).
     top, bottom = np.sort(vals)[[-2, -1]], np.sort(vals)[[0, 1]]
     flagged = [
         i

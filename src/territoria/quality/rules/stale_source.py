@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from territoria.db.base import from_us
-from territoria.quality.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, finding
 
 RULE = Rule("STALE_SOURCE", "warning", "dataset", "Stale source", "Source muette")
 # Late by this many reporting intervals: a missed reading or two is a gap, this many is a silent source.

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from territoria.catalog.models import Metric
 from territoria.db.base import from_us
-from territoria.quality.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, finding
 
 RULE = Rule("STUCK_VALUE", "warning", "series", "Stuck value", "Valeur figée")
 # A jittering sensor never repeats its reading to the digit for six hours; a frozen one does.

@@ -10,7 +10,7 @@
   var MUTED = "#4f5d6b";
   var SECRET_FILL = "url(#od-secret-hatch)";
   var SECRET_POINT = "#9aa3ad";
-  var TERRITORY_CENTRE = [43.93, 7.15];
+  var TERRITORY_CENTRE = (document.body.dataset.centre || "46.6,2.4").split(",").map(Number); // the territory's centre, set by the page
   // ColorBrewer YlGnBu: sequential and readable by colour-blind people, light (low) to dark (high).
   var PALETTES = {
     1: ["#2c7fb8"],

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  var TERRITORY_CENTRE = [43.93, 7.15]; // Alpes-Maritimes, used until the boundaries are loaded
+  var TERRITORY_CENTRE = (document.body.dataset.centre || "46.6,2.4").split(",").map(Number); // the territory's centre, set by the page
   var COMMUNE_STYLE = { color: "#4d5b6a", weight: 1, opacity: 0.8, fillColor: "#4d5b6a", fillOpacity: 0.04 };
 
   function escapeHtml(value) {

@@ -1,1 +1,0 @@
-"""FastAPI application factory, error mapping and router assembly."""

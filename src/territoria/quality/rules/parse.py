@@ -1,7 +1,0 @@
-"""PARSE: a row that cannot be read at all (bad JSON line, wrong number of CSV fields)."""
-
-from __future__ import annotations
-
-from territoria.quality.model import Rule
-
-RULE = Rule("PARSE", "error", "row", "Unreadable row", "Ligne illisible")

@@ -1,0 +1,278 @@
+"""HTML routes of the data-sharing agreements page and the audit trail page.
+
+Forms post here without any script (the CSRF token rides in a hidden field, checked by PrincipalDep) and
+come back to the page with a message (post/redirect/get); a refused creation shows the form again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from territoria.access import agreements, policy
+from territoria.access.audit import audit_table_row, list_events, verify
+from territoria.access.members import list_organisations
+from territoria.access.principal import Principal
+from territoria.access.roles import Capability
+from territoria.access.schemas import agreement_public
+from territoria.catalog.service import list_datasets
+from territoria.context import Context
+from territoria.dates import check_day
+from territoria.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.web import i18n
+from territoria.web.render import page_lang, render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+PAGE_SIZE = 50
+Key = Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")]
+DONE = frozenset({"created", "revoked"})
+ERRORS = frozenset({"forbidden", "not_found", "invalid"})
+FilterText = Annotated[str, Query(max_length=300)]
+
+
+def _page(
+    request: Request, ctx: Context, template: str, values: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """A page about who may see what: never kept by the browser or a proxy."""
+    response = render(request, ctx, template, values, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _to_login(next_path: str) -> RedirectResponse:
+    """Send an anonymous visitor to the login form, coming back here afterwards (our own path only)."""
+    return RedirectResponse("/login?" + urlencode({"next": next_path}), status_code=303)
+
+
+def _here(request: Request) -> str:
+    """This page's path and query, as the login form's `next`."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+# --- agreements -------------------------------------------------------------------------------------
+
+
+def _agreements_values(session: Session, principal: Principal) -> dict[str, Any]:
+    """What the agreements page shows to this principal: both sides' agreements and the form's choices."""
+    scope = None if principal.platform_admin else principal.organisation_id
+    rows = []
+    for agreement in agreements.list_agreements(session, scope):
+        public = agreement_public(agreement, principal.organisation_id)
+        live = public.status in ("active", "upcoming")
+        can_revoke = live and policy.decide(principal, agreement.dataset, Capability.SHARE).allowed
+        rows.append({"a": public, "can_revoke": can_revoke})
+    # The form offers the datasets this principal may share: the policy decides, nothing is noted.
+    shareable = [
+        ds for ds in list_datasets(session) if policy.decide(principal, ds, Capability.SHARE).allowed
+    ]
+    recipients = [o for o in list_organisations(session) if o.id != principal.organisation_id]
+    return {
+        "rows": rows,
+        "datasets": shareable,
+        "known_fields": {ds.slug: agreements.shareable_fields(ds) for ds in shareable},
+        "recipients": recipients,
+        "nav": "agreements",
+    }
+
+
+def _error_messages(request: Request, errors: list[dict[str, Any]]) -> list[str]:
+    """Validation errors in the page's language (by code: the service's English text is for the API)."""
+    lang = page_lang(request)
+    messages = []
+    for error in errors:
+        key = f"ag.error.{error.get('code')}"
+        if key not in i18n.EN:
+            key = "ag.error.invalid"
+        messages.append(i18n.t(key, lang, **{k: str(v) for k, v in error.items()}))
+    return messages
+
+
+@router.get("/agreements", response_model=None)
+def agreements_page(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    done: Key = None,
+    error: Key = None,
+) -> Response:
+    """Agreements given and received by the visitor's organisation, the creation form and revoke buttons."""
+    if principal.anonymous:
+        return _to_login(_here(request))
+    what = "see data-sharing agreements"
+    try:
+        policy.require_org_capability(
+            principal, principal.organisation_id, Capability.READ, what, target="agreements"
+        )
+    except Forbidden:
+        values = {"denied": 403, "nav": "agreements"}
+        return _page(request, ctx, "agreements.html", values, status_code=403)
+    values = _agreements_values(session, principal)
+    values["done"] = done if done in DONE else None
+    values["errors"] = _error_messages(request, [{"code": error}]) if error in ERRORS else []
+    values["form"] = {}
+    values["csrf_token"] = principal.csrf_token
+    return _page(request, ctx, "agreements.html", values)
+
+
+def _create(ctx: Context, principal: Principal, form: dict[str, str]) -> list[dict[str, Any]]:
+    """Create the agreement of the form; the errors to show, none when it was created."""
+    try:
+        day = check_day(date.fromisoformat(form["expires"].strip()), "expires")
+    except (ValueError, Invalid):  # malformed, or at the limits of the type (end_of_day overflows)
+        return [{"code": "BAD_DATE"}]
+    names = [name.strip() for name in form["fields"].split(",") if name.strip()]
+    terms = agreements.Terms(
+        dataset=form["dataset"],
+        recipient=form["organisation"],
+        purpose=form["purpose"],
+        expires_at=agreements.end_of_day(day),
+        fields=names or None,
+    )
+    try:
+        with ctx.session(write=True) as session:
+            agreements.create_agreement(session, terms, principal)
+    except Invalid as exc:
+        return exc.errors or [{"code": "invalid"}]
+    except Forbidden:
+        return [{"code": "forbidden"}]
+    except NotFound:
+        return [{"code": "not_found"}]
+    return []
+
+
+@router.post("/agreements", response_model=None)
+def create_agreement_form(
+    request: Request,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    dataset: Annotated[str, Form(max_length=64)],
+    organisation: Annotated[str, Form(max_length=64)],
+    expires: Annotated[str, Form(max_length=32)],
+    # Longer than the service accepts, so that a long purpose gets a message rather than a 422 document.
+    purpose: Annotated[str, Form(max_length=4000)] = "",
+    fields: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    """Create an agreement, then back to the page; on refusal the form is shown again with the reasons."""
+    if principal.anonymous:
+        return _to_login("/agreements")
+    form = {
+        "dataset": dataset,
+        "organisation": organisation,
+        "expires": expires,
+        "purpose": purpose,
+        "fields": fields,
+    }
+    errors = _create(ctx, principal, form)
+    if not errors:
+        return RedirectResponse("/agreements?done=created", status_code=303)
+    with ctx.session() as session:
+        values = _agreements_values(session, principal)
+    values |= {
+        "form": form,
+        "errors": _error_messages(request, errors),
+        "error_title": True,
+        "done": None,
+        "csrf_token": principal.csrf_token,
+    }
+    status = 403 if errors[0].get("code") == "forbidden" else 422
+    return _page(request, ctx, "agreements.html", values, status_code=status)
+
+
+@router.post("/agreements/{agreement_id}/revoke", response_model=None)
+def revoke_agreement_form(
+    agreement_id: Annotated[int, Path(ge=1, le=2**31 - 1)], ctx: ContextDep, principal: PrincipalDep
+) -> Response:
+    """Revoke an agreement, then back to the page with a message."""
+    if principal.anonymous:
+        return _to_login("/agreements")
+    try:
+        with ctx.session(write=True) as session:
+            agreements.revoke_agreement(session, agreement_id, principal)
+    except NotFound:
+        return RedirectResponse("/agreements?error=not_found", status_code=303)
+    except (Forbidden, Unauthenticated):
+        return RedirectResponse("/agreements?error=forbidden", status_code=303)
+    return RedirectResponse("/agreements?done=revoked", status_code=303)
+
+
+# --- audit trail ------------------------------------------------------------------------------------
+
+
+def _day(value: str, notes: set[str]) -> date | None:
+    """A filter date from a date input ('' when empty); a bad one is ignored with a note."""
+    if not value.strip():
+        return None
+    try:
+        return check_day(date.fromisoformat(value.strip()), "date")
+    except (ValueError, Invalid):  # malformed, or at the limits of the type (adding a day overflows)
+        notes.add("au.error.bad_date")
+        return None
+
+
+@router.get("/admin/audit", response_model=None)
+def audit_page(
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    action: FilterText = "",
+    actor: FilterText = "",
+    target: FilterText = "",
+    organisation: FilterText = "",
+    since: FilterText = "",
+    until: FilterText = "",
+    before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """The audit trail with filters, keyset paging, export links and the chain's state (platform admins)."""
+    if principal.anonymous:
+        return _to_login(_here(request))
+    try:
+        policy.require_platform_admin(principal, "read the audit trail", target="audit")
+    except Forbidden:
+        return _page(request, ctx, "audit.html", {"denied": 403, "nav": "audit"}, status_code=403)
+    notes: set[str] = set()
+    first, last = _day(since, notes), _day(until, notes)
+    orgs = list_organisations(session)
+    org = next((o for o in orgs if o.slug == organisation), None)
+    if organisation and org is None:
+        notes.add("au.error.unknown_org")
+    start = datetime.combine(first, time(), tzinfo=UTC) if first else None
+    end = agreements.end_of_day(last) if last else None
+    events = list_events(
+        session,
+        action=action.strip() or None,
+        actor=actor.strip() or None,
+        target=target.strip() or None,
+        organisation_id=org.id if org else None,
+        since=start,
+        until=end,
+        limit=PAGE_SIZE,
+        before_id=before_id,
+    )
+    filters = {"action": action, "actor": actor, "target": target, "organisation": organisation}
+    filters |= {"since": first.isoformat() if first else "", "until": last.isoformat() if last else ""}
+    kept = {k: v for k, v in filters.items() if v}
+    api = {k: v for k, v in kept.items() if k not in ("since", "until")}
+    api |= {"since": start.isoformat()} if start else {}
+    api |= {"until": end.isoformat()} if end else {}
+    slugs = {o.id: o.slug for o in orgs}
+    values = {
+        "report": verify(session),
+        "filters": filters,
+        "organisations": orgs,
+        "rows": [{"cells": audit_table_row(e), "org": slugs.get(e.organisation_id or 0, "")} for e in events],
+        "older": urlencode({**kept, "before_id": events[-1].id}) if len(events) == PAGE_SIZE else None,
+        "newest": urlencode(kept) if before_id else None,
+        "csv_url": "/api/v1/audit/export?" + urlencode({"format": "csv", "bom": "true", **api}),
+        "ndjson_url": "/api/v1/audit/export?" + urlencode({"format": "ndjson", **api}),
+        "notes": sorted(notes),
+        "nav": "audit",
+    }
+    return _page(request, ctx, "audit.html", values)

@@ -1,0 +1,1 @@
+"""Row and asset rules, one module each: pure functions over values, run at ingest."""

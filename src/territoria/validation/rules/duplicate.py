@@ -1,0 +1,44 @@
+"""DUPLICATE: the same point sent again with the same value (kept once, flagged)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from territoria.validation.model import Finding, Rule, finding
+
+RULE = Rule("DUPLICATE", "warning", "row", "Duplicate point", "Point en double")
+
+
+def is_duplicate(stored: float, new: float) -> bool:
+    """Whether a point already stored at the same series and time is sent again unchanged."""
+    return stored == new
+
+
+def check(row: int, ts: datetime, stored: float, new: float) -> Finding | None:
+    """A finding when a new value equals the one already recorded at the same time."""
+    if not is_duplicate(stored, new):
+        return None
+    return finding(
+        RULE,
+        f"this point ({new:g} at {ts.isoformat()}) was already received: it is kept once",
+        f"ce point ({new:g} à {ts.isoformat()}) a déjà été reçu : il n'est conservé qu'une fois",
+        row=row,
+        field="ts",
+        start=ts,
+        details={"value": new},
+    )
+
+
+def summary(count: int, rows: list[int]) -> Finding | None:
+    """One warning for a batch that repeats `count` points already received (rows: a sample)."""
+    if count <= 0:
+        return None
+    shown = ", ".join(str(r) for r in rows[:10]) + (" …" if count > len(rows[:10]) else "")
+    return finding(
+        RULE,
+        f"{count} point(s) of this batch were already received with the same value and are kept once "
+        f"(rows {shown})",
+        f"{count} point(s) de ce lot avaient déjà été reçus avec la même valeur et ne sont conservés "
+        f"qu'une fois (lignes {shown})",
+        details={"count": count, "rows": rows[:100]},
+    )

@@ -1,0 +1,146 @@
+"""Page rendering: the Jinja environment, the request's language, security headers, static files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import FileSystemLoader
+
+from territoria import __version__
+from territoria.context import Context
+from territoria.web import i18n
+from territoria.web.colours import domain_colour
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TILES_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+# Scripts and styles come from our own files only; map tiles are the one outside origin.
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: https://tile.openstreetmap.org",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+LANG_COOKIE_AGE = 365 * 24 * 3600
+FALLBACK_CENTRE = (46.6, 2.4)  # maps open on metropolitan France until a territory is loaded
+
+templates = Jinja2Templates(directory=str(TEMPLATES))
+templates.env.globals.update(colour=domain_colour, version=__version__, domain_nav=[])
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A domain's entry in the main navigation."""
+
+    href: str
+    label: str  # message key
+    marker: str  # the page's `nav` value that marks it current
+
+
+def add_nav(href: str, label: str, marker: str) -> None:
+    """Add a domain's link to the main navigation of every page (once)."""
+    links: list[NavLink] = templates.env.globals["domain_nav"]  # type: ignore[assignment]
+    link = NavLink(href, label, marker)
+    if link not in links:
+        links.append(link)
+
+
+def add_templates(folder: Path) -> None:
+    """Let pages find the templates of a stage or a domain (names are unique across folders)."""
+    loader = templates.env.loader
+    assert isinstance(loader, FileSystemLoader)
+    if str(folder) not in loader.searchpath:
+        loader.searchpath.append(str(folder))
+
+
+def page_lang(request: Request) -> str:
+    """The language of this request's page."""
+    return i18n.choose_lang(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def lang_links(request: Request, current: str) -> list[dict[str, Any]]:
+    """Links to the same page in each language."""
+    links = []
+    for code in i18n.LANGS:
+        query = urlencode({**dict(request.query_params), "lang": code})
+        links.append(
+            {"code": code, "name": i18n.t(f"lang.{code}", code), "href": f"{request.url.path}?{query}"}
+        )
+    return [{**link, "current": link["code"] == current} for link in links]
+
+
+def render(
+    request: Request, ctx: Context, template: str, values: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page in the visitor's language, with the security headers and the language cookie."""
+    lang = page_lang(request)
+
+    def translate(key: str, **kwargs: object) -> str:
+        """Bound translation for the template."""
+        return i18n.t(key, lang, **kwargs)
+
+    def label(prefix: str, value: str) -> str:
+        """Bound coded-value label for the template."""
+        return i18n.label(prefix, value, lang)
+
+    def num(value: float, decimals: int | None = None) -> str:
+        """Bound number formatting for the template."""
+        return i18n.number(value, lang, decimals)
+
+    # Set by PrincipalDep; pages that resolve no principal (login, one-time links) show a visitor.
+    viewer = getattr(request.state, "principal", None)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    context = {
+        "viewer": viewer,
+        "csrf_token": getattr(viewer, "csrf_token", None),
+        "login_href": "/login" if here == "/" else "/login?" + urlencode({"next": here}),
+        "lang": lang,
+        "_": translate,
+        "label": label,
+        "num": num,
+        "lang_links": lang_links(request, lang),
+        "demo": ctx.settings.demo,
+        "centre": ",".join(map(str, ctx.locator().centre() or FALLBACK_CENTRE)),
+        "path": request.url.path,
+        **values,
+    }
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    chosen = request.query_params.get("lang")
+    if chosen and chosen.lower() in i18n.LANGS:
+        response.set_cookie(i18n.COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="lax", httponly=True)
+    return response
+
+
+def mount_static(app: FastAPI, prefix: str, folder: Path) -> None:
+    """Serve a stage's or a domain's static files under `/static/<prefix>/` (before the shared ones)."""
+    app.mount(f"/static/{prefix}", StaticFiles(directory=folder), name=f"static-{prefix}")
+
+
+def mount(app: FastAPI) -> None:
+    """Serve the shared static files (toolkit scripts, styles and vendored libraries) under `/static`."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
