@@ -98,6 +98,8 @@ def create_app(
             app.include_router(router)
         if domain.static is not None:
             mount_static(app, domain.name, domain.static)
+    for prefix, folder in plugins.stage_static():
+        mount_static(app, prefix, folder)
     mount_web(app)
     app.include_router(dashboard_router)
     app.include_router(kpi_pages_router)

@@ -11,7 +11,9 @@ import importlib
 import logging
 import os
 from collections.abc import Iterable
+from importlib import resources
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from territoria.access.retention import register_purge
 from territoria.analytics.service import register_kpi_file
@@ -41,7 +43,24 @@ GENERIC_MODULES = (
     "territoria.opendata.models",
 )
 
+# Stages that keep their own page templates and static files (served under /static/<stage>/).
+PAGE_STAGES = ("dashboard", "registry", "quality", "analytics", "opendata")
+
 _LOADED: list[list[Domain]] = []  # the registered domains, once loaded
+
+
+def stage_folder(stage: str, kind: str) -> Path:
+    """A generic stage's `templates` or `static` folder."""
+    return Path(str(resources.files(f"territoria.{stage}").joinpath(kind)))
+
+
+def stage_static() -> list[tuple[str, Path]]:
+    """(URL prefix, folder) of every generic stage that has static files."""
+    return [
+        (stage, stage_folder(stage, "static"))
+        for stage in PAGE_STAGES
+        if stage_folder(stage, "static").is_dir()
+    ]
 
 
 def enabled_names() -> set[str] | None:
@@ -92,6 +111,8 @@ def load(domains: Iterable[Domain] | None = None) -> list[Domain]:
         return _LOADED[0]
     for module in GENERIC_MODULES:
         importlib.import_module(module)
+    for stage in PAGE_STAGES:
+        render.add_templates(stage_folder(stage, "templates"))
     chosen = list(discover() if domains is None else domains)
     for domain in chosen:
         install(domain)

@@ -249,7 +249,7 @@ def test_monthly_report_in_french_and_english(contracted: tuple[World, int]) -> 
     assert "Rapport mensuel de conformité" in html and "DSP-LUM-01" in html
     assert "Manquement" in html and "33,3" in html and "≥\u00a060\u00a0%" in html
     assert "Manquements depuis le début du contrat" in html
-    assert "/static/steering.css" in html and "<script" not in html
+    assert "/static/analytics/steering.css" in html and "<script" not in html
     en = world.client.get(f"/contracts/{cid}/report", params={"month": ym(BREACH), "lang": "en"}).text
     assert "Monthly compliance report" in en and "Breach" in en and "1.50\u00a0h" in en
     assert "worst day" in en
@@ -260,7 +260,7 @@ def test_monthly_report_in_french_and_english(contracted: tuple[World, int]) -> 
     after = world.client.get(f"/contracts/{cid}/report", params={"month": ym(later), "lang": "en"}).text
     assert after.count("st-cell--breach") == 0 and "Breaches since the contract started" in after
     assert "33.3" in after and "90.0\u00a0%" in after  # the earlier breaches, with their values
-    css = world.client.get("/static/steering.css").text
+    css = world.client.get("/static/analytics/steering.css").text
     assert "@media print" in css
     assert world.client.get(f"/contracts/{cid}/report", params={"month": "2026-13"}).status_code == 422
     assert world.client.get("/contracts/99999/report").status_code == 404

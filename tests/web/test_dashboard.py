@@ -146,7 +146,7 @@ def test_kpi_page_draws_its_charts_from_json_blocks(site: Site) -> None:
     html = r.text
     assert "Dioxyde d&#39;azote" in html and "Plus la valeur est basse, mieux c&#39;est" in html
     assert "Évolution mensuelle sur le territoire (24 derniers mois)" in html
-    assert "/static/vendor/echarts/echarts.min.js" in html and "/static/dashboard.js" in html
+    assert "/static/vendor/echarts/echarts.min.js" in html and "/static/dashboard/dashboard.js" in html
     timeline = json_block(html, "chart-time-data")
     assert timeline["type"] == "line" and len(timeline["values"]) == 25  # type: ignore[index]
     assert timeline["reference"] == {"value": 40.0, "label": "Valeur limite annuelle UE"}  # type: ignore[index]
@@ -244,9 +244,9 @@ def test_map_colours_communes_by_any_readable_kpi(site: Site) -> None:
 
 def test_static_dashboard_files(site: Site) -> None:
     for path in (
-        "/static/dashboard.js",
-        "/static/dashboard-insights.js",
-        "/static/dashboard.css",
+        "/static/dashboard/dashboard.js",
+        "/static/dashboard/dashboard-insights.js",
+        "/static/dashboard/dashboard.css",
         "/static/territoria-choropleth.js",
         "/static/vendor/echarts/echarts.min.js",
     ):

@@ -79,9 +79,7 @@ def policy_set(
     path: Annotated[Path | None, typer.Argument(help="Policy file (JSON or YAML)")] = None,
     preset: Annotated[
         str | None,
-        typer.Option(
-            help=f"Start from a preset: {', '.join(sorted(PRESETS))}, or a domain's source"
-        ),
+        typer.Option(help=f"Start from a preset: {', '.join(sorted(PRESETS))}, or a domain's source"),
     ] = None,
     comment: Annotated[str, typer.Option(help="Why this version")] = "",
 ) -> None:

@@ -80,7 +80,7 @@ DEFAULT_PUBLISHER = "Territoria — données ouvertes du territoire"
 CATALOG_TITLE = ("Open data of the territory", "Données ouvertes du territoire")
 CATALOG_DESCRIPTION = (
     "Open data released by the authority and the operators of the territory's networks (energy, "
-    "water, lighting, mobility, electric-vehicle charging, waste, air quality), with statistical secrecy applied.",
+    "water, lighting, mobility, vehicle charging, waste, air quality), with statistical secrecy applied.",
     "Données ouvertes publiées par la collectivité et les opérateurs des réseaux du territoire (énergie, "
     "eau, éclairage, mobilité, recharge, déchets, qualité de l'air), secret statistique appliqué.",
 )

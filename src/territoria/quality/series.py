@@ -38,9 +38,9 @@ from territoria.db.dialect import dialect_name, upsert
 from territoria.ingest.models import Batch, FindingRow
 from territoria.quality.models import QualityRun
 from territoria.quality.rules import gap, rate_of_change, spike, stale_source, stuck_value
-from territoria.validation.rules import area_mismatch, latlon_swapped, out_of_territory
 from territoria.timeseries.models import measurement, rollup_day
 from territoria.validation.model import Finding
+from territoria.validation.rules import area_mismatch, latlon_swapped, out_of_territory
 
 MARGIN = timedelta(days=1)
 # Rows read per query: a few series at a time keeps memory flat whatever the history length.
