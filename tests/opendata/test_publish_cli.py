@@ -15,7 +15,9 @@ from territoria.cli import app
 def city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A small simulated city in a SQLite file named by TERRITORIA_DATABASE_URL."""
     monkeypatch.setenv("TERRITORIA_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
-    code, _out, err = _run("simulate", "--assets", "300", "--days", "3", "--feeds-dir", str(tmp_path / "irve"))
+    code, _out, err = _run(
+        "simulate", "--assets", "300", "--days", "3", "--feeds-dir", str(tmp_path / "irve")
+    )
     assert code == 0, err
     assert (tmp_path / "irve" / "irve-statique.csv").exists() and "status changes" in err
     return tmp_path
