@@ -67,7 +67,7 @@ import json
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 from territoria.app import create_app
-from territoria.cli import app as cli
+from territoria.cli.main import app as cli
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.settings import Settings

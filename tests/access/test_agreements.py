@@ -17,7 +17,7 @@ from territoria.access.audit_models import AuditEvent
 from territoria.access.service import create_token
 from territoria.catalog.schemas import DatasetCreate, OrganisationCreate
 from territoria.catalog.service import create_dataset, create_organisation, get_organisation
-from territoria.cli import app as cli_app
+from territoria.cli.main import app as cli_app
 
 
 def later(days: float = 30) -> str:

@@ -13,7 +13,7 @@ from tests.conftest import World
 from typer.testing import CliRunner
 
 from territoria.access.clients import forwarded_client, trusted_networks
-from territoria.cli import app
+from territoria.cli.main import app
 
 PROXIES = trusted_networks("10.0.0.5, 192.168.1.0/24, ::1")
 

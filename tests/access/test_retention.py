@@ -13,7 +13,7 @@ from territoria.access import retention
 from territoria.access.audit import list_events, verify
 from territoria.access.personal import pseudonym
 from territoria.catalog.models import Asset, Dataset, Series
-from territoria.cli import app
+from territoria.cli.main import app
 from territoria.ingest import retention as ingest_retention
 from territoria.ingest.models import QuarantinedRow, Record
 from territoria.timeseries import retention as timeseries_retention

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from territoria.access.audit_models import AuditEvent
 from territoria.app import create_app
-from territoria.cli import app
+from territoria.cli.main import app
 from territoria.context import Context
 from territoria.settings import Settings
 

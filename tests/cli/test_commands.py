@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from territoria.cli import app
+from territoria.cli.main import app
 from territoria.context import Context
 from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.settings import Settings

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from territoria.access.audit import list_events, verify
 from territoria.catalog.models import Dataset
-from territoria.cli import app
+from territoria.cli.main import app
 from territoria.context import Context
 from territoria.ingest.models import Batch, DeadLetter, QuarantinedRow
 from territoria.timeseries.models import measurement

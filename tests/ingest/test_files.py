@@ -72,7 +72,7 @@ def test_ndjson_json_and_geojson_files(world: World, tmp_path: Path) -> None:
 
 
 def test_import_command_prints_totals(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from territoria.cli import app
+    from territoria.cli.main import app
 
     path = tmp_path / "readings.csv"
     write_csv(path, 300)
@@ -150,7 +150,7 @@ def test_a_deep_row_in_a_file_is_quarantined_and_the_rest_stored(world: World, t
 def test_import_command_quarantines_a_deep_row(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from territoria.cli import app
+    from territoria.cli.main import app
 
     path = tmp_path / "deep.ndjson"
     row = {"asset": "L004", "metric": "power", "ts": "2026-11-04T00:00:00Z", "value": 3}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from territoria.cli import app
+from territoria.cli.main import app
 
 
 def test_deep_yaml_policy_file_is_refused_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

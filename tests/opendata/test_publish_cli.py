@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from territoria.cli import app
+from territoria.cli.main import app
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from territoria.context import Context
-from territoria.db.migrate import upgrade
+from territoria.cli.common import cli_context, console, out
 from territoria.errors import DomainError
 from territoria.ingest.dead_letters import (
     DeadLetterLine,
@@ -20,21 +18,12 @@ from territoria.ingest.dead_letters import (
     list_dead_letters,
     replay,
 )
-from territoria.settings import Settings
 
 dead_letters_app = typer.Typer(
     help="MQTT messages neither stored nor quarantined (ingest_dead_letter): list, replay, discard.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
 ERROR_PREVIEW = 80
-
-
-def _context() -> Context:
-    """A context on the environment's settings, with the schema up to date."""
-    ctx = Context(Settings())
-    upgrade(ctx.engine)
-    return ctx
 
 
 def _preview(text: str) -> str:
@@ -75,7 +64,7 @@ def list_command(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest letters to show")] = 50,
 ) -> None:
     """Show the newest dead letters: topic, dataset, attempts, error and payload size."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session() as session:
             total = count_dead_letters(session, dataset=dataset)
@@ -86,7 +75,7 @@ def list_command(
     if not total:
         typer.echo(f"no dead letters{where} / aucun message en souffrance")
         return
-    Console().print(letters_table(letters, total))
+    out.print(letters_table(letters, total))
     typer.echo(f"{total} dead letter(s){where}, {len(letters)} shown")
 
 
@@ -103,7 +92,7 @@ def replay_command(
     if dataset is not None and not all_:
         console.print("[bold red]error:[/] --dataset goes with --all")
         raise typer.Exit(2)
-    ctx = _context()
+    ctx = cli_context()
     try:
         if all_:
             with ctx.session() as session:
@@ -138,7 +127,7 @@ def discard_command(
     reason: Annotated[str, typer.Option(help="Why they are deleted (kept in the audit trail)")],
 ) -> None:
     """Delete letters for good; each deletion is an audit event carrying the reason."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         done, missing = discard(ctx, ids, reason=reason)
     except DomainError as exc:

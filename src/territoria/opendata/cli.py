@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
 from territoria.analytics.definitions import check_yaml_shape
 from territoria.catalog.service import get_dataset
+from territoria.cli.common import console, fail, out
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError, Invalid
@@ -26,14 +26,6 @@ from territoria.settings import Settings
 policy_app = typer.Typer(
     help="Privacy policies of datasets (what may be opened, and how).", no_args_is_help=True
 )
-console = Console(stderr=True)
-out = Console()
-
-
-def _fail(message: str) -> typer.Exit:
-    """Print an error that says what to do; exit 1."""
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(1)
 
 
 def _read_policy(path: Path | None, preset: str | None) -> dict[str, Any]:
@@ -41,18 +33,18 @@ def _read_policy(path: Path | None, preset: str | None) -> dict[str, Any]:
     if path is None:
         if preset is None:
             names = sorted([*PRESETS, *domain_sources()])  # domain modules are imported only on this error
-            raise _fail(f"give a policy FILE (JSON or YAML) or --preset ({', '.join(names)})")
+            raise fail(f"give a policy FILE (JSON or YAML) or --preset ({', '.join(names)})")
         return {"preset": preset}
     try:
         text = path.read_text(encoding="utf-8")
         check_yaml_shape(text, str(path))  # bounded depth and aliases before safe_load recurses
         raw = yaml.safe_load(text)
     except (OSError, UnicodeError, yaml.YAMLError) as exc:
-        raise _fail(f"cannot read {path}: {exc}") from None
+        raise fail(f"cannot read {path}: {exc}") from None
     except Invalid as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     if not isinstance(raw, dict):
-        raise _fail(f"{path} must hold one mapping (the policy), not {type(raw).__name__}")
+        raise fail(f"{path} must hold one mapping (the policy), not {type(raw).__name__}")
     if preset:
         raw.setdefault("preset", preset)
     return raw
@@ -94,7 +86,7 @@ def policy_set(
     except DomainError as exc:
         for item in exc.errors:
             console.print(f"  [red]•[/] {item.get('field')}: {item.get('message')}")
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         ctx.engine.dispose()
     console.print(f"privacy policy of '{dataset}' is now version {version} / version {version} enregistrée")
@@ -108,10 +100,10 @@ def policy_show(dataset: Annotated[str, typer.Argument(help="Dataset slug")]) ->
         with ctx.session() as session:
             row = current_policy(session, get_dataset(session, dataset))
             if row is None:
-                raise _fail(f"'{dataset}' has no privacy policy: territoria policy set {dataset} FILE")
+                raise fail(f"'{dataset}' has no privacy policy: territoria policy set {dataset} FILE")
             out.print_json(json.dumps({"version": row.version, "policy": row.body}))
     except DomainError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         ctx.engine.dispose()
 
@@ -140,11 +132,11 @@ def publish_command(
     except DomainError as exc:
         for item in exc.errors:
             console.print(f"  [red]•[/] {item.get('field')}: {item.get('message')}")
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         ctx.engine.dispose()
     if status != "published":
-        raise _fail(
+        raise fail(
             f"release v{version} of '{dataset}' FAILED its disclosure checks: nothing is published. "
             "Tighten the policy (k, totals, categories) and publish again."
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from territoria.cli.common import console
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.quality.rules import RULES
@@ -17,7 +17,6 @@ from territoria.quality.series import RunReport, run_quality
 from territoria.settings import Settings
 
 quality_app = typer.Typer(help="Data quality: series and asset rules.", no_args_is_help=True)
-console = Console(stderr=True)
 TITLES = {code: rule.title_en for code, rule in RULES.items()}
 
 

@@ -5,46 +5,17 @@ The console is the installation's operator (actor "cli"): no policy check, every
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from territoria.access import agreements
 from territoria.catalog.service import get_organisation
-from territoria.context import Context
-from territoria.dates import check_day
-from territoria.db.migrate import upgrade
-from territoria.errors import DomainError, Invalid
-from territoria.settings import Settings
+from territoria.cli.common import cli_context, console, day_option, fail, out
+from territoria.errors import DomainError
 
 agreement_app = typer.Typer(help="Data-sharing agreements between organisations.", no_args_is_help=True)
-console = Console(stderr=True)
-
-
-def _context() -> Context:
-    """A context on the environment's settings, with the schema up to date."""
-    ctx = Context(Settings())
-    upgrade(ctx.engine)
-    return ctx
-
-
-def _fail(exc: DomainError) -> typer.Exit:
-    """Print a refusal with its reasons, and exit with status 1."""
-    console.print(f"[bold red]error:[/] {exc.message}")
-    return typer.Exit(1)
-
-
-def _date(value: str, option: str) -> date:
-    """A YYYY-MM-DD option."""
-    try:
-        return check_day(date.fromisoformat(value), option)
-    except ValueError as exc:
-        raise typer.BadParameter(f"'{value}' is not a date: use YYYY-MM-DD", param_hint=option) from exc
-    except Invalid as exc:  # 9999-12-31 would overflow once its end of day is computed
-        raise typer.BadParameter(exc.message, param_hint=option) from exc
 
 
 @agreement_app.command("create")
@@ -62,16 +33,16 @@ def create_command(
         dataset=dataset,
         recipient=org,
         purpose=purpose,
-        expires_at=agreements.end_of_day(_date(expires, "--expires")),
+        expires_at=agreements.end_of_day(day_option(expires, "--expires")),
         fields=field or None,
     )
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
             agreement = agreements.create_agreement(session, terms, None)
             ident, fields, until = agreement.id, agreement.fields, agreement.expires_at
     except DomainError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         ctx.engine.dispose()
     shared = ", ".join(fields) if fields else "every field"
@@ -90,7 +61,7 @@ def list_command(
     if status is not None and status not in agreements.STATUSES:
         raise typer.BadParameter(f"choose among {', '.join(agreements.STATUSES)}", param_hint="--status")
     wanted = next((s for s in agreements.STATUSES if s == status), None)
-    ctx = _context()
+    ctx = cli_context()
     table = Table(title="Data-sharing agreements")
     for name in ("id", "dataset", "owner", "recipient", "purpose", "fields", "starts", "expires", "status"):
         table.add_column(name, overflow="fold")
@@ -110,22 +81,22 @@ def list_command(
                     agreements.status_of(a),
                 )
     except DomainError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         ctx.engine.dispose()
-    Console().print(table)
+    out.print(table)
 
 
 @agreement_app.command("revoke")
 def revoke_command(agreement_id: Annotated[int, typer.Argument(help="the agreement's number")]) -> None:
     """End an agreement now (revoking twice changes nothing)."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
             agreement = agreements.revoke_agreement(session, agreement_id, None)
             when = agreement.revoked_at
     except DomainError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         ctx.engine.dispose()
     console.print(f"agreement {agreement_id} revoked" + (f" ({when.isoformat()})" if when else ""))

@@ -5,29 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from territoria.access.audit import audit_table_row, list_events, verify
-from territoria.context import Context
-from territoria.db.migrate import upgrade
-from territoria.settings import Settings
+from territoria.cli.common import cli_context, console, out
 
 audit_app = typer.Typer(help="Audit trail: HMAC-chained security events.", no_args_is_help=True)
-console = Console(stderr=True)
-
-
-def _context() -> Context:
-    """A context on the environment's settings, with the schema up to date."""
-    ctx = Context(Settings())
-    upgrade(ctx.engine)
-    return ctx
 
 
 @audit_app.command("verify")
 def verify_command() -> None:
     """Walk the whole chain, then compare it with the signed checkpoints; exit 1 at the first problem."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session() as session:
             report = verify(session)
@@ -59,7 +48,7 @@ def list_command(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest events to show")] = 50,
 ) -> None:
     """Show the newest events of the audit trail."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session() as session:
             events = list_events(session, action=action, limit=limit)
@@ -72,4 +61,4 @@ def list_command(
     table.add_column("details", overflow="fold")
     for event in events:
         table.add_row(*audit_table_row(event))
-    Console().print(table)
+    out.print(table)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from territoria.access.retention import RetentionReport, run_retention
+from territoria.cli.common import console, out
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.settings import Settings
 
 retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
-console = Console(stderr=True)
 
 
 def summary(report: RetentionReport) -> Table:
@@ -59,6 +58,6 @@ def run_command(
             '(set one with PATCH /api/v1/datasets/{slug} {"retention_days": …})'
         )
         return
-    Console().print(summary(report))
+    out.print(summary(report))
     what = "would be purged / seraient purgées" if dry_run else "purged / purgées"
     console.print(f"{report.total} row(s) {what}")

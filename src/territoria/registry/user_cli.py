@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
@@ -22,28 +21,12 @@ from territoria.access.users import (
     set_membership,
 )
 from territoria.catalog.service import get_organisation
-from territoria.context import Context
-from territoria.db.migrate import upgrade
+from territoria.cli.common import cli_context, console, fail, out
 from territoria.errors import Conflict, DomainError
-from territoria.settings import Settings
 
 user_app = typer.Typer(help="People who log in to the web pages.", no_args_is_help=True)
-console = Console(stderr=True)
 ACTOR = "cli"
 NO_MAIL = "no mail server is configured, send this link to the person"
-
-
-def _context() -> Context:
-    """A context on the environment's settings, with the schema up to date."""
-    ctx = Context(Settings())
-    upgrade(ctx.engine)
-    return ctx
-
-
-def _fail(message: str) -> typer.Exit:
-    """Print an error that says what to do, and exit with status 1."""
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(1)
 
 
 def _print_link(url: str, hours: int, what: str) -> None:
@@ -56,7 +39,7 @@ def _read_password() -> str:
     """One line of standard input, without its line ending."""
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        raise _fail('no password on standard input (one line, e.g. `echo "$PASSWORD" | territoria …`)')
+        raise fail('no password on standard input (one line, e.g. `echo "$PASSWORD" | territoria …`)')
     return password
 
 
@@ -75,7 +58,7 @@ def create(
 ) -> None:
     """Create a person with a role; without a password, prints an invitation link on the last line."""
     password = _read_password() if password_stdin else None
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
             organisation = get_organisation(session, org)
@@ -90,7 +73,7 @@ def create(
             )
             address = user.email
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
     console.print(
@@ -103,7 +86,7 @@ def create(
 @user_app.command("invite")
 def invite(email: str) -> None:
     """Print a new invitation link (earlier ones stop working)."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
             user = get_user(session, email)
@@ -114,7 +97,7 @@ def invite(email: str) -> None:
                 )
             issued = issue_link(session, user, "invite", hours=ctx.settings.invite_hours, actor=ACTOR)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
     _print_link(issued.url(ctx.settings.public_url), ctx.settings.invite_hours, "invitation link")
@@ -123,13 +106,13 @@ def invite(email: str) -> None:
 @user_app.command("reset-link")
 def reset_link(email: str) -> None:
     """Print a password-reset link (earlier ones stop working)."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
             user = get_user(session, email)
             issued = issue_link(session, user, "reset", hours=ctx.settings.reset_hours, actor=ACTOR)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
     _print_link(issued.url(ctx.settings.public_url), ctx.settings.reset_hours, "password-reset link")
@@ -144,8 +127,8 @@ def role_command(
 ) -> None:
     """Give a person a role in an organisation, or take them out of it with --remove."""
     if remove == (role is not None):
-        raise _fail("give either --role ROLE or --remove")
-    ctx = _context()
+        raise fail("give either --role ROLE or --remove")
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
             user = get_user(session, email)
@@ -155,7 +138,7 @@ def role_command(
             else:
                 set_membership(session, user, organisation, role, actor=ACTOR)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
     console.print(f"{email} removed from {org}" if role is None else f"{email} is now {role} of {org}")
@@ -177,7 +160,7 @@ def list_command(
     org: Annotated[str | None, typer.Option(help="only the members of this organisation")] = None,
 ) -> None:
     """List people, their organisations and roles, and the state of their account."""
-    ctx = _context()
+    ctx = cli_context()
     now = datetime.now(UTC)
     try:
         with ctx.session() as session:
@@ -197,7 +180,7 @@ def list_command(
                 for user in people
             ]
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
     table = Table(title=f"People ({len(rows)})" + (f" of {org}" if org else ""))
@@ -205,17 +188,17 @@ def list_command(
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    out.print(table)
 
 
 def _set_active(email: str, active: bool) -> None:
     """Enable or disable an account."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
             set_active(session, get_user(session, email), active, actor=ACTOR)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
     console.print(f"{email} {'enabled' if active else 'disabled (its sessions ended)'}")
@@ -236,12 +219,12 @@ def enable(email: str) -> None:
 @user_app.command("unlock")
 def unlock_command(email: str) -> None:
     """Lift the lockout of an account after repeated wrong passwords."""
-    ctx = _context()
+    ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
             was_locked = unlock(session, get_user(session, email), actor=ACTOR)
     except DomainError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
     console.print(f"{email} unlocked" if was_locked else f"{email} was not locked (failure count reset)")

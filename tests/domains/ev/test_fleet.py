@@ -12,7 +12,7 @@ from tests.domains.ev.irve_factory import COMMUNES, OPEN_IRVE_DATASET, irve_csv
 from typer.testing import CliRunner
 
 from territoria.catalog.models import Dataset
-from territoria.cli import app
+from territoria.cli.main import app
 from territoria.domains.ev.fleet import fleet_by_commune, fleet_rows, grouped
 from territoria.ingest.parsers import BadRow
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,6 +20,7 @@ from rich.progress import (
 from territoria import plugins
 from territoria.access.clients import trusted_networks
 from territoria.access.retention import start_retention_schedule
+from territoria.cli.common import cli_context, console, fail
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
@@ -33,7 +33,6 @@ from territoria.registry.agreement_cli import agreement_app
 from territoria.registry.audit_cli import audit_app
 from territoria.registry.retention_cli import retention_app
 from territoria.registry.user_cli import user_app
-from territoria.settings import Settings
 
 app = typer.Typer(
     help="Territoria: public control of the data of a territory's networks.", no_args_is_help=True
@@ -59,18 +58,10 @@ for _domain in plugins.load():
     if _domain.cli is not None:
         app.add_typer(_domain.cli, name=_domain.name)
 
-console = Console(stderr=True)
-
 
 def context(**overrides: object) -> Context:
-    """A context on the environment's settings."""
-    return Context(Settings(**overrides))  # type: ignore[arg-type]
-
-
-def fail(message: str) -> typer.Exit:
-    """Print an error that says what to do, and exit with status 1."""
-    console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(1)
+    """A context on the environment's settings (the commands migrate explicitly when they need to)."""
+    return cli_context(migrate=False, **overrides)
 
 
 @db_app.command("upgrade")
