@@ -12,6 +12,7 @@ from territoria.access import redact
 from territoria.access.admin_pages import router as admin_pages_router
 from territoria.access.api import router as access_router
 from territoria.access.audit_api import router as audit_router
+from territoria.access.clients import TrustedProxyHeaders
 from territoria.access.link_pages import router as link_pages_router
 from territoria.access.me_api import router as me_router
 from territoria.access.pages import router as access_pages_router
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     errors.install(app)
     security.install(app)
     app.add_middleware(JsonDepthLimit, self_bounded=EV_SELF_BOUNDED)  # before any route parses a JSON body
+    # Added last, so outermost: every other middleware and route sees the client and scheme it settles.
+    app.add_middleware(TrustedProxyHeaders, context=context)
 
     @app.get("/healthz", tags=["system"])
     def healthz() -> dict[str, Any]:
