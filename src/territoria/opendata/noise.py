@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import opendp.prelude as dp
 
 if TYPE_CHECKING:
     from territoria.opendata.disclosure import NoiseSpec
@@ -71,16 +70,19 @@ def add_noise(
 
 
 @lru_cache(maxsize=1)
-def _features() -> None:
-    """Enable OpenDP's community-vetted ("contrib") mechanisms, once."""
+def _opendp() -> Any:
+    """OpenDP with its community-vetted ("contrib") mechanisms enabled; imported on first use (1 s)."""
+    import opendp.prelude as dp
+
     dp.enable_features("contrib")
+    return dp
 
 
 def laplace_counts(values: npt.NDArray[np.int64], scale: float) -> npt.NDArray[np.int64]:
     """Integer counts plus discrete Laplace noise of `scale` (OpenDP, on the integers: never rounded)."""
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    _features()
+    dp = _opendp()
     space = dp.vector_domain(dp.atom_domain(T="i64")), dp.l1_distance(T="i64")
     mechanism = dp.m.make_laplace(*space, scale=float(scale))
     return np.asarray(mechanism([int(v) for v in values]), dtype=np.int64)
@@ -90,7 +92,7 @@ def laplace_sums(values: FloatArray, scale: float) -> FloatArray:
     """Finite sums plus Laplace noise of `scale` (OpenDP's float Laplace, safe from the float attack)."""
     if len(values) == 0:
         return np.zeros(0, dtype=np.float64)
-    _features()
+    dp = _opendp()
     space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l1_distance(T=float)
     mechanism = dp.m.make_laplace(*space, scale=float(scale))
     return np.asarray(mechanism([float(v) for v in values]), dtype=np.float64)
