@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from territoria import __version__, plugins
 from territoria.access import redact
+from territoria.access.clients import TrustedProxyHeaders
 from territoria.analytics.api import router as kpi_router
 from territoria.analytics.steering_api import router as steering_router
 from territoria.analytics.steering_pages import router as steering_pages_router
@@ -72,6 +73,8 @@ def create_app(
     security.install(app)
     self_bounded = tuple(path for domain in installed for path in domain.self_bounded_paths)
     app.add_middleware(JsonDepthLimit, self_bounded=self_bounded)  # before any route parses a JSON body
+    # Added last, so outermost: every other middleware and route sees the client and scheme it settles.
+    app.add_middleware(TrustedProxyHeaders, context=context)
 
     @app.get("/healthz", tags=["system"])
     def healthz() -> dict[str, Any]:

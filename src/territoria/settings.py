@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15  # … for this long
     login_rate_per_client: int = 20  # failed logins per client address per window before 429
     login_rate_window_minutes: int = 15
-    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs); empty: none,
-    # the client is the connection's peer. Anyone else's X-Forwarded-For is ignored.
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses or CIDRs);
+    # empty: none, the client is the connection's peer. Anyone else's X-Forwarded-For is ignored.
     trusted_proxies: str = ""
     invite_hours: int = 72
     reset_hours: int = 2

@@ -39,8 +39,11 @@ def test_login_sets_the_cookie_and_the_pages_and_api_see_the_user(world: World) 
     assert 'action="/logout"' in home.text and 'name="csrf_token"' in home.text
     assert 'href="/agreements"' in home.text and 'href="/admin/audit"' not in home.text
     assert "Log out" in b.get("/?lang=en").text
-    # Behind a TLS proxy the cookie is Secure.
-    secure = login(browser(world), **{"X-Forwarded-Proto": "https"})
+    # Behind a trusted TLS proxy the cookie is Secure; a client claiming TLS itself is not believed.
+    forged = login(browser(world), **{"X-Forwarded-Proto": "https"})
+    assert "Secure" not in forged.headers["set-cookie"]
+    world.ctx.settings.trusted_proxies = "10.0.0.5"
+    secure = login(browser(world, "10.0.0.5"), **{"X-Forwarded-Proto": "https"})
     assert "Secure" in secure.headers["set-cookie"]
 
 

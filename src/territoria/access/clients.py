@@ -1,18 +1,27 @@
-"""Who is on the other end of a request: the peer's address, or the one a trusted proxy forwarded.
+"""Who is on the other end of a request: the peer, or the client a trusted proxy forwarded.
 
-X-Forwarded-For is written by whoever sends the request: believed from anyone, it lets a client pick
-the address a rate limit counts. Only the proxies named in `TERRITORIA_TRUSTED_PROXIES` are believed,
-and only for the hops they appended (the rightmost address that is not itself a trusted proxy).
-`serve` and `demo` start uvicorn without its own proxy-header handling, so that this is the one place
-that decides.
+X-Forwarded-For and X-Forwarded-Proto are written by whoever sends the request: believed from anyone,
+they let a client pick the address a rate limit counts, or claim TLS it does not have. uvicorn's
+ProxyHeadersMiddleware believes them from the proxies named in `TERRITORIA_TRUSTED_PROXIES` only (the
+client is the rightmost forwarded address that is not itself a trusted proxy), and rewrites the
+connection's client and scheme: `request.client.host` and `request.url.scheme` are then the truth.
+`serve` and `demo` turn it on in uvicorn; the app factory adds it too (`TrustedProxyHeaders`), for tests
+and other ASGI servers: applied twice, the second pass sees the real client, untrusted, and does nothing.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import TYPE_CHECKING
 
 from fastapi import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+if TYPE_CHECKING:
+    from territoria.context import Context
+
 
 Network = IPv4Network | IPv6Network
 UNKNOWN = "unknown"
@@ -36,35 +45,34 @@ def trusted_networks(setting: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
-def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
-    """True when the address belongs to one of the trusted networks."""
-    try:
-        parsed = ip_address(address)
-    except ValueError:
-        return False
-    return any(parsed in network for network in networks)
+def forwarded_allow_ips(setting: str) -> str:
+    """The trusted proxies as uvicorn's `forwarded_allow_ips` reads them (empty: none).
+
+    Normalised networks: uvicorn would silently take a network with host bits set (10.0.0.1/24) for
+    a literal host name and trust nothing; `trusted_networks` accepts it as 10.0.0.0/24.
+    """
+    return ",".join(str(network) for network in trusted_networks(setting))
 
 
-def forwarded_client(peer: str, forwarded_for: str | None, networks: tuple[Network, ...]) -> str:
-    """The client's address: the peer's, unless the peer is a trusted proxy that forwarded another."""
-    if not forwarded_for or not _trusted(peer, networks):
-        return peer
-    # Read from the right: each trusted proxy appended the address it received the request from, and
-    # the first one that is not a trusted proxy is the client. What lies left of it is the client's word.
-    for hop in reversed(forwarded_for.split(",")):
-        address = hop.strip()
-        if _trusted(address, networks):
-            continue
-        try:
-            return str(ip_address(address))
-        except ValueError:
-            return peer  # a trusted proxy never writes this: count the proxy rather than a made-up key
-    return peer
+class TrustedProxyHeaders:
+    """uvicorn's ProxyHeadersMiddleware with the proxies of the context's settings, read at each request
+    (a changed setting applies without rebuilding the app)."""
+
+    def __init__(self, app: ASGIApp, context: Context) -> None:
+        self.app = app
+        self.context = context
+        self._by_setting: dict[str, ProxyHeadersMiddleware] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Rewrite client and scheme when the peer is a trusted proxy, then answer."""
+        setting = self.context.settings.trusted_proxies
+        middleware = self._by_setting.get(setting)
+        if middleware is None:
+            middleware = ProxyHeadersMiddleware(self.app, trusted_hosts=forwarded_allow_ips(setting))  # type: ignore[arg-type]
+            self._by_setting = {setting: middleware}  # one setting at a time in practice
+        await middleware(scope, receive, send)  # type: ignore[arg-type]
 
 
 def client_address(request: Request) -> str:
     """The client's address for rate limits, lockout records and per-caller limits."""
-    peer = request.client.host if request.client is not None else UNKNOWN
-    context = getattr(request.app.state, "context", None)
-    setting = context.settings.trusted_proxies if context is not None else ""
-    return forwarded_client(peer, request.headers.get("x-forwarded-for"), trusted_networks(setting))
+    return request.client.host if request.client is not None else UNKNOWN

@@ -13,9 +13,9 @@ MAX_NEXT = 2000
 
 
 def is_https(request: Request) -> bool:
-    """The browser reached us over TLS (directly, or through a proxy that says so)."""
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return request.url.scheme == "https" or forwarded == "https"
+    """The browser reached us over TLS (directly, or through a trusted proxy that says so: the proxy
+    headers middleware set the scheme, see territoria.access.clients)."""
+    return request.url.scheme == "https"
 
 
 def set_session_cookie(response: Response, request: Request, value: str, settings: Settings) -> None:

@@ -209,6 +209,8 @@ class TokenCreated(TokenPublic):
 class AuditVerifyPublic(BaseModel):
     """The state of the audit chain: intact, or where it breaks."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     ok: bool
     checked: int
     first_bad_id: int | None
@@ -218,10 +220,4 @@ class AuditVerifyPublic(BaseModel):
 
 def verify_public(report: VerifyReport) -> AuditVerifyPublic:
     """The API view of a chain walk."""
-    return AuditVerifyPublic(
-        ok=report.ok,
-        checked=report.checked,
-        first_bad_id=report.first_bad_id,
-        reason=report.reason,
-        head_hash=report.head_hash,
-    )
+    return AuditVerifyPublic.model_validate(report)

@@ -20,11 +20,9 @@ from territoria.analytics.steering_schemas import (
     CompliancePublic,
     ContractCreate,
     ContractPublic,
-    EvidencePublic,
     ProgressPublic,
     TargetCreate,
     TargetPublic,
-    YearPointPublic,
 )
 from territoria.errors import Invalid
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
@@ -47,20 +45,7 @@ def area_name(session: Session, level: str, code: str, lang: str) -> str:
 
 def progress_public(progress: targets.Progress) -> ProgressPublic:
     """A target's progress for the API."""
-    return ProgressPublic(
-        status=progress.status,
-        goal=progress.goal,
-        year=progress.year,
-        current=progress.current,
-        partial=progress.partial,
-        extrapolated=progress.extrapolated,
-        expected=progress.expected,
-        percent=progress.percent,
-        years=[
-            YearPointPublic(year=p.year, value=p.value, expected=p.expected, partial=p.partial)
-            for p in progress.years
-        ],
-    )
+    return ProgressPublic.model_validate(progress)
 
 
 def target_public(
@@ -123,23 +108,7 @@ def contract_public(session: Session, contract: Contract, lang: str = "fr") -> C
 
 def result_public(r: ClauseResult) -> ClauseMonthPublic:
     """One clause-month for the API."""
-    e = r.evidence
-    return ClauseMonthPublic(
-        clause=r.clause,
-        month=r.month,
-        complete=r.complete,
-        value=r.value,
-        comparator=r.comparator,
-        threshold=r.threshold,
-        ok=r.ok,
-        evidence=EvidencePublic(
-            days=e.days,
-            contributors=e.contributors,
-            worst_day=e.worst_day,
-            worst_value=e.worst_value,
-            refused=e.refused,
-        ),
-    )
+    return ClauseMonthPublic.model_validate(r)
 
 
 @router.get("/targets", response_model=list[TargetPublic])

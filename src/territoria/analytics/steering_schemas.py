@@ -49,6 +49,8 @@ class TargetCreate(Strict):
 class YearPointPublic(BaseModel):
     """The KPI's value for one year beside the value expected on the trajectory."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     year: int
     value: float | None
     expected: float
@@ -57,6 +59,8 @@ class YearPointPublic(BaseModel):
 
 class ProgressPublic(BaseModel):
     """Where a target stands: current value, expected value, progress and status."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     status: Status
     goal: Literal["reduce", "increase", "cap", "floor"]
@@ -151,6 +155,8 @@ class ContractPublic(BaseModel):
 class EvidencePublic(BaseModel):
     """What a month's value rests on."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     days: int = Field(description="days with data in the month")
     contributors: int | None = Field(description="assets that reported (KPI clauses)")
     worst_day: date | None
@@ -160,6 +166,8 @@ class EvidencePublic(BaseModel):
 
 class ClauseMonthPublic(BaseModel):
     """One clause in one month: value, threshold, compliant or not (null: no data)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     clause: str
     month: date

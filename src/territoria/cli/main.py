@@ -18,7 +18,7 @@ from rich.progress import (
 )
 
 from territoria import plugins
-from territoria.access.clients import trusted_networks
+from territoria.access.clients import forwarded_allow_ips
 from territoria.access.retention import start_retention_schedule
 from territoria.cli.common import cli_context, console, fail
 from territoria.context import Context
@@ -299,10 +299,13 @@ def mqtt_cmd(
         raise fail(str(exc)) from exc
 
 
-# uvicorn believes X-Forwarded-For from 127.0.0.1 by default: whoever reaches the server through a local
-# process would pick its own address. The application reads the header itself, from the proxies of
-# TERRITORIA_TRUSTED_PROXIES only (territoria.access.clients).
-PEER_ONLY: dict[str, Any] = {"proxy_headers": False, "forwarded_allow_ips": ""}
+def proxy_options(ctx: Context) -> dict[str, Any]:
+    """uvicorn's proxy-header options: X-Forwarded-For/-Proto believed from TERRITORIA_TRUSTED_PROXIES only.
+
+    uvicorn's own default trusts 127.0.0.1, so that whoever reaches the server through a local process
+    would pick its own address: the list is always given, empty when no proxy is trusted.
+    """
+    return {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips(ctx.settings.trusted_proxies)}
 
 
 @app.command("serve")
@@ -319,7 +322,7 @@ def serve(
     ctx = context()
     try:
         ctx.settings.require_real_secret()
-        trusted_networks(ctx.settings.trusted_proxies)  # a typo fails now, not at the first login
+        proxies = proxy_options(ctx)  # a typo fails now, not at the first login
     except ValueError as exc:
         raise fail(str(exc)) from exc
     _require_free_port(host, port)
@@ -334,14 +337,14 @@ def serve(
             port=port,
             workers=workers,
             log_level=level,
-            **PEER_ONLY,
+            **proxies,
         )
         return
     tune_gc()
     schedule = _start_quality_schedule(ctx)
     retention = start_retention_schedule(ctx)
     try:
-        uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=level, **PEER_ONLY)
+        uvicorn.run(create_app(context=ctx), host=host, port=port, log_level=level, **proxies)
     finally:
         if schedule is not None:
             schedule.stop_event.set()
@@ -413,7 +416,8 @@ def demo(
     console.print("admin token (platform administrator, valid 30 days):")
     print(token, flush=True)
     try:
-        uvicorn.run(create_app(context=ctx), host="127.0.0.1", port=port, log_level="warning", **PEER_ONLY)
+        web = create_app(context=ctx)
+        uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning", **proxy_options(ctx))
     finally:
         feed.stop_event.set()
         if schedule is not None:

@@ -24,9 +24,8 @@ class SecurityHeaders(BaseHTTPMiddleware):
         headers.setdefault("X-Frame-Options", "DENY")
         if "Content-Security-Policy" not in headers and request.url.path not in DOCS_PATHS:
             headers["Content-Security-Policy"] = API_CSP
-        # Behind a TLS-terminating proxy the scheme arrives in X-Forwarded-Proto.
-        scheme = request.headers.get("x-forwarded-proto", request.url.scheme)
-        if scheme == "https":
+        # Behind a trusted TLS-terminating proxy the proxy headers middleware set the scheme.
+        if request.url.scheme == "https":
             headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 

@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from territoria import paging
 from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
 from territoria.http.deps import ContextDep, SessionDep
@@ -29,6 +30,10 @@ router = APIRouter(prefix="/api/v1/opendata", tags=["opendata"])
 DEFAULT_LIMIT = 100
 MAX_OFFSET = 1_000_000
 CATALOGUE = "/opendata/catalog.jsonld"
+STALE = (
+    "a new release was published since this page's first one: start again without 'cursor' / "
+    "une nouvelle version a été publiée depuis la première page : recommencez sans 'cursor'"
+)
 ROLES = {
     "dimension": "Dimension: rows are cells of the cross of dimensions",
     "measure": "Measure: null where the cell is secret",
@@ -99,13 +104,14 @@ class ExplorePage(BaseModel):
     """A page of an explore query.
 
     total_count: rows of the whole answer before limit and offset (rows matching `where`; for a grouped
-    query, the number of groups).
+    query, the number of groups). next: URL of the next page (also in the `Link` header); null on the last.
     """
 
     dataset: str
     version: int
     total_count: int
     results: list[dict[str, Any]]
+    next: str | None = None
 
 
 def _links(slug: str) -> dict[str, Any]:
@@ -199,6 +205,7 @@ def get_schema(slug: str, session: SessionDep) -> dict[str, Any]:
 @router.get("/{slug}/records", response_model=ExplorePage)
 def get_records(
     slug: str,
+    request: Request,
     ctx: ContextDep,
     _slot: Expensive,
     select: SelectParam = None,
@@ -206,23 +213,48 @@ def get_records(
     group_by: GroupParam = None,
     order_by: OrderParam = None,
     limit: Annotated[int, Query(ge=0, description="At most explore_max_limit (10,000)")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from 'next' (or the Link header)")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="older way to page: prefer 'cursor'")] = 0,
 ) -> Response:
     """Explore the latest release with a small query language (`territoria.opendata.explore`).
 
-    Each expression is at most 2,000 characters; syntax errors answer 400 with their position.
+    Each expression is at most 2,000 characters; syntax errors answer 400 with their position. `next`
+    (and the `Link` header) gives the next page of the same release; a release published meanwhile
+    makes its cursor stale (422: start again from the first page).
     """
     top = ctx.settings.explore_max_limit
     if limit > top:
-        message = f"limit must be between 0 and {top}; page with offset, or use the exports for everything"
+        message = f"limit must be between 0 and {top}; page with 'next', or use the exports for everything"
         raise Invalid(message, errors=[{"field": "limit", "code": "OUT_OF_RANGE", "message": message}])
-    request = parse_request(select, where, group_by, order_by)
+    parsed = parse_request(select, where, group_by, order_by)
     with ctx.session() as session:  # closed before the query runs on the file
         ds, release = released_dataset(session, slug)
         table = table_of(ctx.settings, ds, release)
-    page = run_page(table, request, limit=limit, offset=offset)
-    body = {"dataset": slug, "version": table.version, "total_count": page.total_count, "results": page.rows}
-    return Response(json_bytes(body), media_type="application/json")
+    position = paging.decode(cursor, int, int)
+    if position is not None:
+        # A release is immutable, so a row position within one version is a stable place to resume.
+        if position[0] != table.version:
+            raise Invalid(STALE)
+        offset = position[1]
+    page = run_page(table, parsed, limit=limit, offset=offset)
+    following = offset + len(page.rows)
+    url = None
+    if page.rows and following < page.total_count and following <= MAX_OFFSET:
+        params = request.query_params.multi_items()
+        resume = paging.encode(table.version, following)
+        url = paging.next_url(request.url.path, params, resume, drop=("offset",))
+    body = {
+        "dataset": slug,
+        "version": table.version,
+        "total_count": page.total_count,
+        "results": page.rows,
+        "next": url,
+    }
+    response = Response(json_bytes(body), media_type="application/json")
+    paging.link_next(response.headers, url)
+    return response
 
 
 @router.get("/{slug}/exports/{fmt}", response_class=StreamingResponse)

@@ -42,7 +42,6 @@ class NoiseSpec:
 
     epsilon: float
     clip: dict[str, float]
-    seed: int | None = None
 
 
 @dataclass(frozen=True)

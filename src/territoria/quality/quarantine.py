@@ -124,10 +124,18 @@ def _where(session: Session, ds: Dataset, f: QuarantineFilter) -> list[ColumnEle
 
 
 def list_rows(
-    session: Session, ds: Dataset, f: QuarantineFilter, *, limit: int, offset: int
+    session: Session,
+    ds: Dataset,
+    f: QuarantineFilter,
+    *,
+    limit: int,
+    offset: int,
+    after_id: int | None = None,
 ) -> list[QuarantinedRow]:
-    """One page of quarantined rows, oldest first."""
+    """One page of quarantined rows, oldest first (after the row `after_id` when given: a keyset page)."""
     stmt = select(QuarantinedRow).where(*_where(session, ds, f)).order_by(QuarantinedRow.id)
+    if after_id is not None:
+        stmt = stmt.where(QuarantinedRow.id > after_id)
     return list(session.scalars(stmt.limit(limit).offset(offset)))
 
 

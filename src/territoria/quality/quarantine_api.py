@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from territoria import paging
 from territoria.access.policy import quarantine_token, require_batch, require_owner
 from territoria.access.principal import Principal
 from territoria.catalog.models import Dataset
@@ -151,19 +152,33 @@ FilterDep = Annotated[quarantine.QuarantineFilter, Depends(_filter)]
 @router.get("/datasets/{slug}/quarantine", response_model=list[QuarantinedRowOut])
 def list_quarantine(
     slug: str,
+    request: Request,
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
     _slot: Expensive,  # a deep offset and the count scan the dataset's quarantine
     f: FilterDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the Link header (rel=next)")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="older way to page: prefer 'cursor'")] = 0,
 ) -> list[QuarantinedRowOut]:
-    """Rejected rows with their reasons, filtered; the number of matches is in `X-Total-Count`."""
+    """Rejected rows with their reasons, filtered, oldest first; the number of matches is in
+    `X-Total-Count` and the `Link` header (rel="next") names the next page."""
     ds = owned(session, slug, principal)
     f = quarantine.scoped(f, principal)
     response.headers["X-Total-Count"] = str(quarantine.count_rows(session, ds, f))
-    return [row_out(q) for q in quarantine.list_rows(session, ds, f, limit=limit, offset=offset)]
+    after = paging.decode(cursor, int)
+    found = quarantine.list_rows(
+        session, ds, f, limit=limit + 1, offset=0 if after else offset, after_id=after[0] if after else None
+    )
+    rows, more = paging.split(found, limit)
+    if more:
+        params = request.query_params.multi_items()
+        url = paging.next_url(request.url.path, params, paging.encode(rows[-1].id), drop=("offset",))
+        paging.link_next(response.headers, url)
+    return [row_out(q) for q in rows]
 
 
 @router.get("/datasets/{slug}/quarantine/totals", response_model=QuarantineTotals)

@@ -7,13 +7,13 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
-from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from territoria import paging
 from territoria.access import policy
 from territoria.access.audit import (
     AuditEventPublic,
@@ -89,12 +89,16 @@ def audit_events(
     session: SessionDep,
     where: FilterDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the Link header (rel=next)")
+    ] = None,
     before_id: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="page back: events older than this id")
+        int | None, Query(ge=1, le=2**31 - 1, description="older form of 'cursor': events older than this id")
     ] = None,
 ) -> list[AuditEventPublic]:
-    """Newest events first; the `Link` header names the next (older) page."""
-    events = list_events(
+    """Newest events first; the `Link` header (rel="next") names the next (older) page."""
+    after = paging.decode(cursor, int)
+    rows = list_events(
         session,
         action=where.action,
         actor=where.actor,
@@ -102,12 +106,14 @@ def audit_events(
         organisation_id=where.organisation_id,
         since=where.since,
         until=where.until,
-        limit=limit,
-        before_id=before_id,
+        limit=limit + 1,
+        before_id=after[0] if after else before_id,
     )
-    if len(events) == limit:
-        query = urlencode({**dict(request.query_params), "before_id": events[-1].id})
-        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    events, more = paging.split(rows, limit)
+    if more:
+        params = request.query_params.multi_items()
+        url = paging.next_url(request.url.path, params, paging.encode(events[-1].id), drop=("before_id",))
+        paging.link_next(response.headers, url)
     return [AuditEventPublic.model_validate(e) for e in events]
 
 

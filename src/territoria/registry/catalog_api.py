@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
 
-from territoria.access import assets
+from territoria import paging
+from territoria.access import assets as asset_pages
 from territoria.access.audit import principal_actor, record
 from territoria.access.personal import view_of
 from territoria.access.policy import can_read, require_ingest, require_manage, require_read
@@ -86,14 +87,24 @@ def list_assets(
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
+    request: Request,
+    response: Response,
     area: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the Link header (rel=next)")
+    ] = None,
 ) -> list[AssetPublic]:
-    """Assets of a dataset, optionally in one commune."""
+    """Assets of a dataset, optionally in one commune, a page at a time: the `Link` header (rel="next")
+    names the next page."""
     ds = service.get_dataset(session, slug)
     require_read(principal, ds)
     view = view_of(principal, ds, ctx.settings.secret_key)
-    return assets.list_assets(session, ds, area=area, limit=limit, view=view)
+    shown, following = asset_pages.list_assets(session, ds, area=area, limit=limit, view=view, cursor=cursor)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
+    return shown
 
 
 def _asset_items(body: bytes) -> list[AssetIn]:

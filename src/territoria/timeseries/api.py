@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
+from territoria import paging
 from territoria.access.personal import view_of
 from territoria.access.policy import require_field, require_read
 from territoria.catalog.service import get_dataset
@@ -65,6 +65,6 @@ def get_measurements(
         cursor=parse_cursor(cursor),
     )
     if result.cursor is not None:
-        result.next = f"{request.url.path}?{urlencode({**request.query_params, 'cursor': result.cursor})}"
-        response.headers["Link"] = f'<{result.next}>; rel="next"'
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), result.cursor)
+        result.next = paging.link_next(response.headers, url)
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from territoria.domains.ev.coverage import Coverage
 from territoria.domains.ev.indicators import AfirRatio, AreaIndicators
@@ -21,6 +21,8 @@ class Densities(BaseModel):
 class AfirPublic(BaseModel):
     """Public installed power against the AFIR fleet target (1.3 kW per BEV, 0.8 kW per PHEV)."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     bev: int
     phev: int
     required_kw: float
@@ -30,13 +32,13 @@ class AfirPublic(BaseModel):
     @classmethod
     def of(cls, a: AfirRatio) -> AfirPublic:
         """From a computed ratio."""
-        return cls(
-            bev=a.bev, phev=a.phev, required_kw=a.required_kw, installed_kw=a.installed_kw, ratio=a.ratio
-        )
+        return cls.model_validate(a)
 
 
 class EvIndicatorRow(BaseModel):
     """Static indicators of one area."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     code: str
     name: str
@@ -55,23 +57,10 @@ class EvIndicatorRow(BaseModel):
 
     @classmethod
     def of(cls, r: AreaIndicators, afir: AfirRatio | None = None) -> EvIndicatorRow:
-        """From computed indicators."""
-        return cls(
-            code=r.code,
-            name=r.name,
-            population=r.population,
-            area_km2=r.area_km2,
-            charge_points=r.charge_points,
-            stations=r.stations,
-            installed_kw=r.installed_kw,
-            fast_chargers=r.fast_chargers,
-            public_charge_points=r.public_charge_points,
-            per_100k=Densities.model_validate(r.per_100k),
-            per_km2=Densities.model_validate(r.per_km2),
-            by_power_class=r.by_power_class,
-            by_implantation=r.by_implantation,
-            afir=AfirPublic.of(afir) if afir else None,
-        )
+        """From computed indicators (the AFIR ratio is computed apart: AreaIndicators has none)."""
+        row = cls.model_validate(r)
+        row.afir = AfirPublic.of(afir) if afir else None
+        return row
 
 
 class EvIndicators(BaseModel):
@@ -84,6 +73,8 @@ class EvIndicators(BaseModel):
 
 class UncoveredCommunePublic(BaseModel):
     """A commune with part of its population beyond the distance."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     code: str
     name: str
@@ -118,7 +109,7 @@ class EvCoverage(BaseModel):
             population=c.population,
             uncovered_population=c.uncovered_population,
             uncovered_share=c.uncovered_share,
-            communes=[UncoveredCommunePublic.model_validate(u, from_attributes=True) for u in c.communes],
+            communes=[UncoveredCommunePublic.model_validate(u) for u in c.communes],
         )
 
 
