@@ -136,9 +136,18 @@ def sample(s: Setup, method: str, path: str) -> tuple[str, Any]:
         "path": "territoria.css",
         "answer": "decline",
     }
+    values["path"] = STATIC_FILES.get(path, "territoria.css")
     url = path.format(**values) + QUERIES.get((method, path), "")
     return url, BODIES.get((method, path))
 
+
+# One real file of each static mount (stages and domains serve their own under /static/<name>/).
+STATIC_FILES = {
+    "/static/analytics/{path}": "steering.css",
+    "/static/dashboard/{path}": "dashboard.css",
+    "/static/ev/{path}": "ev.css",
+    "/static/opendata/{path}": "opendata.css",
+}
 
 KPI: dict[str, Any] = {
     "code": "lights_power_sum",
@@ -262,6 +271,10 @@ GET    /opendata/{slug}                                      ok  ok  ok  ok  ok 
 GET    /password-reset/{secret}                             404 404 404 404 404 404
 GET    /quality                                              ok  ok  ok  ok  ok  ok
 GET    /static/{path}                                        ok  ok  ok  ok  ok  ok
+GET    /static/analytics/{path}                              ok  ok  ok  ok  ok  ok
+GET    /static/dashboard/{path}                              ok  ok  ok  ok  ok  ok
+GET    /static/ev/{path}                                     ok  ok  ok  ok  ok  ok
+GET    /static/opendata/{path}                               ok  ok  ok  ok  ok  ok
 GET    /targets                                              ok  ok  ok  ok  ok  ok
 PATCH  /api/v1/datasets/{slug}                              404 404 404 403  ok 404
 POST   /account/offers/{org}/{answer}                        ok  ok  ok  ok  ok  ok
