@@ -87,7 +87,7 @@ def _error_messages(request: Request, errors: list[dict[str, Any]]) -> list[str]
     messages = []
     for error in errors:
         key = f"ag.error.{error.get('code')}"
-        if key not in i18n.EN:
+        if not i18n.has(key, lang):
             key = "ag.error.invalid"
         messages.append(i18n.t(key, lang, **{k: str(v) for k, v in error.items()}))
     return messages

@@ -17,6 +17,7 @@ from territoria.api.limits import expensive_guard
 from territoria.dates import QueryDay
 from territoria.errors import Invalid, Unparseable
 from territoria.territory.models import Area
+from territoria.web import i18n
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
 Lang = Annotated[Literal["fr", "en"], Query(description="language of titles and descriptions")]
@@ -38,7 +39,7 @@ def list_kpis(session: SessionDep, principal: PrincipalDep, lang: Lang = "fr") -
 def area_names(session: Any, level: str, lang: str = "fr") -> dict[str, str]:
     """Names of the areas of a level (the territory is one area)."""
     if level == "territory":
-        return {"territory": "Territory" if lang == "en" else "Territoire"}
+        return {"territory": i18n.t("area.territory", lang)}
     rows = session.execute(select(Area.code, Area.name).where(Area.level == level))
     return {str(code): str(name) for code, name in rows}
 

@@ -29,6 +29,7 @@ from territoria.analytics.steering_schemas import (
 from territoria.api.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.errors import Invalid
 from territoria.territory.models import Area
+from territoria.web import i18n
 
 router = APIRouter(prefix="/api/v1", tags=["steering"])
 TargetId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -40,7 +41,7 @@ DEFAULT_MONTHS = 12
 def area_name(session: Session, level: str, code: str, lang: str) -> str:
     """The name of a target's area (the territory is one area)."""
     if level == "territory":
-        return "Territory" if lang == "en" else "Territoire"
+        return i18n.t("area.territory", lang)
     name = session.scalar(select(Area.name).where(Area.level == level, Area.code == code))
     return name or code
 

@@ -31,7 +31,7 @@ MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 def month_label(day: date, lang: str) -> str:
     """A month as 'octobre 2026' or 'October 2026'."""
-    return f"{i18n.t(f'st.m{day.month}', lang)} {day.year}"
+    return i18n.month_name(day, lang)
 
 
 def day_label(day: date, lang: str) -> str:

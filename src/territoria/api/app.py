@@ -27,6 +27,7 @@ from territoria.domains.ev.api import router as ev_router
 from territoria.domains.ev.api_history import router as ev_history_router
 from territoria.domains.ev.api_import import SELF_BOUNDED_PATHS as EV_SELF_BOUNDED
 from territoria.domains.ev.api_import import router as ev_import_router
+from territoria.domains.ev import LOCALE_DIR as EV_LOCALE_DIR
 from territoria.domains.ev.pages import router as ev_pages_router
 from territoria.ingest.api import router as ingest_router
 from territoria.ingest.records_api import router as records_router
@@ -42,6 +43,7 @@ from territoria.quality.quarantine_pages import router as quarantine_pages_route
 from territoria.settings import Settings
 from territoria.territory.api import router as territory_router
 from territoria.timeseries.api import router as timeseries_router
+from territoria.web import i18n
 from territoria.web.dashboard_pages import router as dashboard_pages_router
 from territoria.web.pages import mount as mount_web
 
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(publish_pages_router)
     app.include_router(opendata_pages_router)
     app.include_router(ev_pages_router)
+    i18n.add_locale_dir(EV_LOCALE_DIR)
     return app
 
 

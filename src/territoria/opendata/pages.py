@@ -24,6 +24,7 @@ from territoria.opendata.pages_view import dataset_values
 from territoria.opendata.releases import released_dataset, table_of
 from territoria.settings import Settings
 from territoria.territory.models import Area
+from territoria.web import i18n
 from territoria.web.pages import page_lang, render
 
 MAX_QUERY = 200
@@ -59,7 +60,7 @@ def day_label(value: datetime | date | None, lang: str) -> str:
     """A day as 05/10/2026 (French) or 2026-10-05 (English); a dash when unknown."""
     if value is None:
         return "—"
-    return value.strftime("%d/%m/%Y") if lang == "fr" else value.strftime("%Y-%m-%d")
+    return i18n.day_text(value, lang)
 
 
 def coverage(release: Release) -> tuple[datetime | None, datetime | None]:

@@ -34,7 +34,8 @@ def licence_info(code: str) -> dict[str, str]:
 
 def title_of(column: ReleaseColumn, lang: str) -> str:
     """The column's title in the page's language."""
-    return column.title_fr if lang == "fr" else column.title_en
+    # The release stores a title per language it was published in; others read the French one.
+    return str(getattr(column, f"title_{lang}", None) or column.title_fr)
 
 
 def _text(value: Any, lang: str) -> tuple[str, str]:
@@ -216,7 +217,7 @@ def _iso_day(value: Any, lang: str, *, half_open: bool = False) -> str:
         return str(value)
     if half_open:
         day -= timedelta(microseconds=1)
-    return day.strftime("%d/%m/%Y") if lang == "fr" else day.strftime("%Y-%m-%d")
+    return i18n.day_text(day, lang)
 
 
 def dataset_values(

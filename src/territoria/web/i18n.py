@@ -1,235 +1,154 @@
-"""French and English messages of the web pages, and the choice of language for a request."""
+"""Messages (gettext catalogs), numbers and dates in the visitor's language, and the choice of language.
+
+Messages live in `.po` catalogs, one folder per language under each registered locale directory
+(`<dir>/<lang>/LC_MESSAGES/territoria.po`); their msgids are stable symbolic keys ("home.title"), their
+texts `%`-format strings (`%(name)s`, a literal percent sign written `%%`). A language is available as
+soon as one registered directory holds a catalog for it: adding a language needs no code change.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import threading
+from datetime import date, datetime
+from io import BytesIO
+from pathlib import Path
 
-from territoria.web import (
-    i18n_access,
-    i18n_admin,
-    i18n_dashboard,
-    i18n_ev,
-    i18n_opendata,
-    i18n_publish,
-    i18n_quarantine,
-    i18n_scores,
-    i18n_steering,
-)
+from babel import Locale, negotiate_locale
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
 
-LANGS = ("fr", "en")
+DOMAIN = "territoria"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DEFAULT_LANG = "fr"
 COOKIE = "lang"
 
-FR: dict[str, str] = {
-    "platform.tagline": "Le contrôle public des données des réseaux du territoire",
-    "skip": "Aller au contenu",
-    "nav.label": "Navigation principale",
-    "nav.home": "Accueil",
-    "nav.map": "Carte",
-    "nav.targets": "Objectifs",
-    "nav.contracts": "Contrats",
-    "nav.api": "Documentation de l'API",
-    "lang.label": "Langue",
-    "lang.fr": "Français",
-    "lang.en": "English",
-    "demo.banner": "Mode démonstration : données simulées. Connectez-vous avec un des comptes affichés au "
-    "lancement de la démo (par exemple elus@metropole.demo, mot de passe territoria-demo).",
-    "home.title": "Tableau de bord",
-    "home.datasets": "Jeux de données",
-    "home.count": "{n} jeu(x) de données visible(s)",
-    "home.empty": "Aucun jeu de données visible pour l'instant.",
-    "home.map_link": "Voir tous les objets sur la carte",
-    "field.domain": "Domaine",
-    "field.kind": "Type",
-    "field.access": "Accès",
-    "field.owner": "Producteur",
-    "field.assets": "Objets",
-    "field.metrics": "Mesures",
-    "field.licence": "Licence",
-    "field.keywords": "Mots-clés",
-    "field.slug": "Identifiant",
-    "kind.timeseries": "Séries temporelles",
-    "kind.records": "Enregistrements",
-    "access.open": "Ouvert",
-    "access.shared": "Partagé",
-    "access.private": "Privé",
-    "domain.lighting": "Éclairage public",
-    "domain.electricity": "Électricité",
-    "domain.gas": "Gaz",
-    "domain.ev_charging": "Recharge de véhicules électriques",
-    "domain.water": "Eau",
-    "domain.sanitation": "Assainissement",
-    "domain.waste": "Déchets",
-    "domain.mobility": "Mobilité",
-    "domain.air_quality": "Qualité de l'air",
-    "domain.telecom": "Télécommunications",
-    "map.title": "Carte du territoire",
-    "map.communes": "Communes",
-    "map.legend": "Légende",
-    "map.outside": "Hors du territoire (contour pointillé)",
-    "map.loading": "Chargement de la carte…",
-    "map.error": "Une partie des données de la carte n'a pas pu être chargée.",
-    "map.noscript": "La carte a besoin de JavaScript ; la liste des jeux de données reste sur l'accueil.",
-    "map.region": "Carte interactive",
-    "popup.id": "Identifiant",
-    "popup.commune": "Commune",
-    "popup.kind": "Type",
-    "popup.network": "Réseau",
-    "popup.outside": "Hors du territoire",
-    "popup.dataset": "Voir le jeu de données",
-    "dataset.description": "Description",
-    "dataset.no_description": "Pas de description.",
-    "dataset.metrics": "Mesures",
-    "metric.name": "Nom",
-    "metric.unit": "Unité",
-    "metric.description": "Description",
-    "metric.range": "Plage valide",
-    "metric.interval": "Intervalle",
-    "dataset.no_metrics": "Ce jeu de données n'a pas de mesures (enregistrements).",
-    "dataset.by_commune": "Objets par commune (10 premières)",
-    "dataset.commune": "Commune",
-    "dataset.code": "Code INSEE",
-    "dataset.count": "Objets",
-    "dataset.unlocated": "Sans position",
-    "dataset.outside": "Hors du territoire",
-    "dataset.no_assets": "Aucun objet enregistré.",
-    "dataset.map": "Carte des objets",
-    "dataset.chart": "Moyenne horaire de « {metric} » sur 7 jours",
-    "dataset.chart_period": "Du {start} au {end} (heure de Paris), tous objets confondus.",
-    "dataset.chart_summary": "{n} heures, de {min} à {max} {unit}, dernière valeur {last} {unit}.",
-    "dataset.no_data": "Pas encore de mesures pour cette métrique.",
-    "dataset.chart_table": "Voir les valeurs",
-    "dataset.hour": "Heure",
-    "dataset.value": "Valeur ({unit})",
-    "dataset.api": "Accès par l'API",
-    "notfound.title": "Page introuvable",
-    "notfound.text": "Le jeu de données « {slug} » n'existe pas ou n'est pas visible.",
-    "notfound.back": "Retour à l'accueil",
-    "seconds": "{n} s",
-}
+_dirs: list[Path] = [LOCALE_DIR]
+_cache: dict[str, Translations] = {}
+_lock = threading.Lock()
 
-EN: dict[str, str] = {
-    "platform.tagline": "Public control of the data of the territory's networks",
-    "skip": "Skip to content",
-    "nav.label": "Main navigation",
-    "nav.home": "Home",
-    "nav.map": "Map",
-    "nav.targets": "Targets",
-    "nav.contracts": "Contracts",
-    "nav.api": "API documentation",
-    "lang.label": "Language",
-    "lang.fr": "Français",
-    "lang.en": "English",
-    "demo.banner": "Demo mode: simulated data. Log in with one of the accounts printed when the demo "
-    "started (for instance elus@metropole.demo, password territoria-demo).",
-    "home.title": "Dashboard",
-    "home.datasets": "Datasets",
-    "home.count": "{n} visible dataset(s)",
-    "home.empty": "No visible dataset yet.",
-    "home.map_link": "See every asset on the map",
-    "field.domain": "Domain",
-    "field.kind": "Kind",
-    "field.access": "Access",
-    "field.owner": "Owner",
-    "field.assets": "Assets",
-    "field.metrics": "Metrics",
-    "field.licence": "Licence",
-    "field.keywords": "Keywords",
-    "field.slug": "Identifier",
-    "kind.timeseries": "Time series",
-    "kind.records": "Records",
-    "access.open": "Open",
-    "access.shared": "Shared",
-    "access.private": "Private",
-    "domain.lighting": "Street lighting",
-    "domain.electricity": "Electricity",
-    "domain.gas": "Gas",
-    "domain.ev_charging": "EV charging",
-    "domain.water": "Water",
-    "domain.sanitation": "Sanitation",
-    "domain.waste": "Waste",
-    "domain.mobility": "Mobility",
-    "domain.air_quality": "Air quality",
-    "domain.telecom": "Telecom",
-    "map.title": "Map of the territory",
-    "map.communes": "Communes",
-    "map.legend": "Legend",
-    "map.outside": "Outside the territory (dashed outline)",
-    "map.loading": "Loading the map…",
-    "map.error": "Part of the map data could not be loaded.",
-    "map.noscript": "The map needs JavaScript; the list of datasets is on the home page.",
-    "map.region": "Interactive map",
-    "popup.id": "Identifier",
-    "popup.commune": "Commune",
-    "popup.kind": "Kind",
-    "popup.network": "Network",
-    "popup.outside": "Outside the territory",
-    "popup.dataset": "See the dataset",
-    "dataset.description": "Description",
-    "dataset.no_description": "No description.",
-    "dataset.metrics": "Metrics",
-    "metric.name": "Name",
-    "metric.unit": "Unit",
-    "metric.description": "Description",
-    "metric.range": "Valid range",
-    "metric.interval": "Interval",
-    "dataset.no_metrics": "This dataset has no metrics (records).",
-    "dataset.by_commune": "Assets per commune (top 10)",
-    "dataset.commune": "Commune",
-    "dataset.code": "INSEE code",
-    "dataset.count": "Assets",
-    "dataset.unlocated": "Without position",
-    "dataset.outside": "Outside the territory",
-    "dataset.no_assets": "No asset registered.",
-    "dataset.map": "Map of the assets",
-    "dataset.chart": "Hourly average of “{metric}” over 7 days",
-    "dataset.chart_period": "From {start} to {end} (Paris time), all assets together.",
-    "dataset.chart_summary": "{n} hours, from {min} to {max} {unit}, last value {last} {unit}.",
-    "dataset.no_data": "No measurements for this metric yet.",
-    "dataset.chart_table": "Show the values",
-    "dataset.hour": "Hour",
-    "dataset.value": "Value ({unit})",
-    "dataset.api": "Access through the API",
-    "notfound.title": "Page not found",
-    "notfound.text": "The dataset “{slug}” does not exist or is not visible.",
-    "notfound.back": "Back to the home page",
-    "seconds": "{n} s",
-}
 
-# Pages of other stages keep their texts in their own modules, merged here.
-FR.update(i18n_quarantine.FR | i18n_scores.FR)
-EN.update(i18n_quarantine.EN | i18n_scores.EN)
-FR.update(i18n_access.FR)
-EN.update(i18n_access.EN)
-FR.update(i18n_admin.FR)
-EN.update(i18n_admin.EN)
-FR.update(i18n_dashboard.FR)
-EN.update(i18n_dashboard.EN)
-FR.update(i18n_steering.FR)
-EN.update(i18n_steering.EN)
-FR.update(i18n_opendata.FR)
-EN.update(i18n_opendata.EN)
-FR.update(i18n_publish.FR)
-EN.update(i18n_publish.EN)
-FR.update(i18n_ev.FR)
-EN.update(i18n_ev.EN)
-CATALOGUES: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
+def add_locale_dir(path: Path | str) -> None:
+    """Register a folder of catalogs (a domain's own messages); later folders override earlier ones."""
+    folder = Path(path).resolve()
+    with _lock:
+        if folder not in _dirs:
+            _dirs.append(folder)
+            _cache.clear()
+
+
+def locale_dirs() -> tuple[Path, ...]:
+    """The registered catalog folders, the platform's first."""
+    return tuple(_dirs)
+
+
+def catalog_files(lang: str) -> list[Path]:
+    """The `.po` files of `lang` in the registered folders, in registration order."""
+    return [p for d in _dirs if (p := d / lang / "LC_MESSAGES" / f"{DOMAIN}.po").is_file()]
+
+
+def langs() -> tuple[str, ...]:
+    """The available languages: French first, then every other language with a catalog, by code."""
+    found = {p.name for d in _dirs if d.is_dir() for p in d.iterdir() if catalog_files(p.name)}
+    return (DEFAULT_LANG, *sorted(found - {DEFAULT_LANG}))
+
+
+def _compiled(po: Path, lang: str) -> Translations:
+    """One catalog compiled in memory: the `.po` is the only source, no `.mo` build step can go stale."""
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def translations(lang: str) -> Translations:
+    """The merged catalogs of `lang`, falling back to French for a message a language lacks."""
+    with _lock:
+        cached = _cache.get(lang)
+    if cached is not None:
+        return cached
+    merged: Translations | None = None
+    for po in catalog_files(lang):
+        part = _compiled(po, lang)
+        # The first catalog brings the language's plural rule; the next ones add (or replace) messages.
+        merged = part if merged is None else merged.merge(part)
+    if merged is None:
+        merged = Translations(domain=DOMAIN)
+    if lang != DEFAULT_LANG:
+        merged.add_fallback(translations(DEFAULT_LANG))
+    with _lock:
+        _cache[lang] = merged
+    return merged
+
+
+def has(key: str, lang: str) -> bool:
+    """Whether `key` has a text in `lang`'s catalogs (or in French)."""
+    return translations(lang).gettext(key) != key
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def t(key: str, lang: str, **values: object) -> str:
-    """The message `key` in `lang` (French, then the key itself, when missing), formatted with values."""
-    text = CATALOGUES.get(lang, FR).get(key) or FR.get(key) or key
-    return text.format(**values) if values else text
+    """The message `key` in `lang` (French, then the key itself, when missing), formatted with values.
+
+    Without values, the text is a template for the page scripts: `{name}` where a value goes.
+    """
+    text: str = translations(lang).gettext(key)
+    if text == key:
+        return key
+    if not values:
+        return _PLACEHOLDER.sub(r"{\1}", text).replace("%%", "%")
+    return text % values
+
+
+def nt(key: str, plural: str, n: int, lang: str, **values: object) -> str:
+    """The counted message `key` in `lang` for `n` things (values get `n` unless given)."""
+    text: str = translations(lang).ngettext(key, plural, n)
+    values.setdefault("n", n)
+    return text % values if text not in (key, plural) else text
+
+
+def keys(lang: str) -> list[str]:
+    """Every msgid of `lang`'s catalogs (the French ones included, as its fallback)."""
+    found: dict[str, None] = {}
+    catalog: Translations | None = translations(lang)
+    while catalog is not None:
+        found.update(dict.fromkeys(k if isinstance(k, str) else k[0] for k in catalog._catalog if k))
+        fallback = catalog._fallback
+        catalog = fallback if isinstance(fallback, Translations) else None
+    return list(found)
+
+
+def language_name(lang: str) -> str:
+    """A language's name in itself, capitalised as a menu item: "Français", "English", "Deutsch"."""
+    name = locale(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
 
 
 def label(prefix: str, value: str, lang: str) -> str:
     """A translated label for a coded value (domain, kind, access); the raw value when unknown."""
-    return CATALOGUES.get(lang, FR).get(f"{prefix}.{value}", value)
+    key = f"{prefix}.{value}"
+    return t(key, lang) if has(key, lang) else value
 
 
-def _from_accept_language(header: str) -> str | None:
-    """The best supported language of an Accept-Language header, by q-value."""
-    choices: list[tuple[float, int, str]] = []
+def choose_lang(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The page language: `?lang=`, then the `lang` cookie, then Accept-Language, then French."""
+    available = langs()
+    for candidate in (query, cookie):
+        if candidate and candidate.lower() in available:
+            return candidate.lower()
+    return negotiate_locale(_by_quality(accept_language or ""), available, sep="-") or DEFAULT_LANG
+
+
+def _by_quality(header: str) -> list[str]:
+    """The language tags of an Accept-Language header, best first (q=0 means "not this one")."""
+    tags: list[tuple[float, int, str]] = []
     for position, part in enumerate(header.split(",")):
         tag, _, params = part.strip().partition(";")
         q = 1.0
@@ -238,34 +157,61 @@ def _from_accept_language(header: str) -> str | None:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGS and q > 0:
-            choices.append((-q, position, primary))
-    return min(choices)[2] if choices else None
+        if tag.strip() and q > 0:
+            tags.append((-q, position, tag.strip().lower()))
+    # Babel's negotiation then takes a regional tag ("en-GB") for its language when only that exists.
+    return [tag for _, _, tag in sorted(tags)]
 
 
-def choose_lang(query: str | None, cookie: str | None, accept_language: str | None) -> str:
-    """The page language: `?lang=`, then the `lang` cookie, then Accept-Language, then French."""
-    for candidate in (query, cookie):
-        if candidate and candidate.lower() in LANGS:
-            return candidate.lower()
-    return _from_accept_language(accept_language or "") or DEFAULT_LANG
-
-
-def short_date(value: datetime, lang: str) -> str:
-    """A day as 24/11 (French) or Nov 24 (English)."""
-    if lang == "en":
-        months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return f"{months[value.month - 1]} {value.day}"
-    return f"{value.day:02d}/{value.month:02d}"
+def locale(lang: str) -> Locale:
+    """The Babel locale of a language code."""
+    return Locale.parse(lang.replace("-", "_"))
 
 
 def number(value: float, lang: str, decimals: int | None = None) -> str:
-    """A number as each language writes it: 1,383,211.5 in English, 1 383 211,5 in French."""
+    """A number as the language writes it (CLDR): 1,383,211.5 in English, 1 383 211,5 in French.
+
+    French groups digits with U+202F (narrow no-break space), as CLDR says; every formatter of the
+    platform goes through here so pages, charts and statistics agree.
+    """
     if decimals is None:
         decimals = 0 if float(value).is_integer() else 2
-    text = f"{value:,.{decimals}f}"
-    if lang == "fr":
-        # French groups digits with a narrow no-break space and uses a decimal comma.
-        return text.replace(",", "\u202f").replace(".", ",")
-    return text
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=locale(lang))
+
+
+def significant(value: float, lang: str, decimals: int) -> str:
+    """A number with at most `decimals` decimals, trailing zeros dropped, in the language's writing."""
+    pattern = "#,##0" + ("." + "#" * decimals if decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=locale(lang))
+
+
+def percent_sign(value: str, lang: str) -> str:
+    """`value` followed by the percent sign as the language writes it ("12 %" in French, "12%")."""
+    suffix = locale(lang).percent_formats[None].suffix[0]
+    return value + suffix
+
+
+def _pattern(key: str, day: date | datetime, lang: str) -> str:
+    """A date written with the date pattern the catalog gives for `key` (CLDR pattern letters)."""
+    return format_date(day, t(key, lang), locale=locale(lang))
+
+
+def short_date(value: date | datetime, lang: str) -> str:
+    """A day as 24/11 (French) or Nov 24 (English)."""
+    return _pattern("fmt.short_date", value, lang)
+
+
+def day_text(value: date | datetime, lang: str) -> str:
+    """A day in numbers: 24/11/2026 (French) or 2026-11-24 (English)."""
+    return _pattern("fmt.date", value, lang)
+
+
+def month_number(value: date | datetime, lang: str) -> str:
+    """A month in numbers: 11/2026 (French) or 2026-11 (English)."""
+    return _pattern("fmt.month", value, lang)
+
+
+def month_name(value: date | datetime, lang: str) -> str:
+    """A month and its year in words: "novembre 2026", "November 2026" (CLDR stand-alone name)."""
+    return format_date(value, "LLLL y", locale=locale(lang))
