@@ -25,8 +25,11 @@ from territoria.access.clients import trusted_networks
 from territoria.access.retention import start_retention_schedule
 from territoria.access.retention_cli import retention_app
 from territoria.access.user_cli import user_app
+from territoria.cli_lang import choose as choose_lang
+from territoria.cli_lang import say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
+from territoria.domains.ev import LOCALE_DIR as EV_LOCALE_DIR
 from territoria.domains.ev.cli import ev_app
 from territoria.errors import DomainError
 from territoria.ingest.dead_letters_cli import dead_letters_app
@@ -35,6 +38,7 @@ from territoria.process import tune_gc
 from territoria.quality.cli import quality_app
 from territoria.quality.schedule import QualitySchedule
 from territoria.settings import Settings
+from territoria.web import i18n
 
 app = typer.Typer(
     help="Territoria: public control of the data of a territory's networks.", no_args_is_help=True
@@ -54,10 +58,25 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
 app.add_typer(ev_app, name="ev")
+i18n.add_locale_dir(EV_LOCALE_DIR)
 app.add_typer(dead_letters_app, name="dead-letters")
 app.command("publish")(publish_command)
 
 console = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the messages (fr, en…); else LANG, else English."),
+    ] = None,
+) -> None:
+    """Territoria: public control of the data of a territory's networks."""
+    try:
+        choose_lang(lang)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from exc
 
 
 def context(**overrides: object) -> Context:
@@ -67,7 +86,8 @@ def context(**overrides: object) -> Context:
 
 def fail(message: str) -> typer.Exit:
     """Print an error that says what to do, and exit with status 1."""
-    console.print(f"[bold red]error:[/] {message}")
+    prefix = say("cli.error")
+    console.print(f"[bold red]{prefix}[/] {message}")
     return typer.Exit(1)
 
 
@@ -76,7 +96,7 @@ def db_upgrade() -> None:
     """Create or migrate the schema to the latest version."""
     ctx = context()
     upgrade(ctx.engine)
-    console.print(f"schema up to date on {ctx.engine.dialect.name}")
+    console.print(say("cli.schema_up_to_date", dialect=ctx.engine.dialect.name))
 
 
 @territory_app.command("load")
@@ -271,7 +291,7 @@ def _require_free_port(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise fail(f"port {port} on {host} is already in use; choose another with --port") from exc
+            raise fail(say("cli.port_in_use", port=port, host=host)) from exc
 
 
 @app.command("mqtt")

@@ -36,7 +36,7 @@ def month_label(day: date, lang: str) -> str:
 
 def day_label(day: date, lang: str) -> str:
     """A day as 05/10/2026 (French) or 2026-10-05 (English)."""
-    return day.strftime("%d/%m/%Y") if lang == "fr" else day.isoformat()
+    return i18n.day_text(day, lang)
 
 
 def labels(request: Request) -> dict[str, Any]:

@@ -23,11 +23,11 @@ from territoria.api.deps import flush_refusals
 from territoria.api.json_depth import JsonDepthLimit
 from territoria.catalog.api import router as catalog_router
 from territoria.context import Context
+from territoria.domains.ev import LOCALE_DIR as EV_LOCALE_DIR
 from territoria.domains.ev.api import router as ev_router
 from territoria.domains.ev.api_history import router as ev_history_router
 from territoria.domains.ev.api_import import SELF_BOUNDED_PATHS as EV_SELF_BOUNDED
 from territoria.domains.ev.api_import import router as ev_import_router
-from territoria.domains.ev import LOCALE_DIR as EV_LOCALE_DIR
 from territoria.domains.ev.pages import router as ev_pages_router
 from territoria.ingest.api import router as ingest_router
 from territoria.ingest.records_api import router as records_router

@@ -41,7 +41,7 @@ def title_of(column: ReleaseColumn, lang: str) -> str:
 def _text(value: Any, lang: str) -> tuple[str, str]:
     """A non-null cell as text, with its CSS class."""
     if isinstance(value, bool):
-        return i18n.t("od.yes" if value else "od.no", lang), ""
+        return (i18n.t("od.yes", lang) if value else i18n.t("od.no", lang)), ""
     if isinstance(value, int | float):
         return i18n.number(value, lang), "num"
     if isinstance(value, datetime):

@@ -13,9 +13,10 @@ import threading
 from datetime import date, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, negotiate_locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime, get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -37,6 +38,15 @@ def add_locale_dir(path: Path | str) -> None:
     with _lock:
         if folder not in _dirs:
             _dirs.append(folder)
+            _cache.clear()
+
+
+def remove_locale_dir(path: Path | str) -> None:
+    """Forget a registered folder of catalogs (the platform's own stays)."""
+    folder = Path(path).resolve()
+    with _lock:
+        if folder in _dirs and folder != LOCALE_DIR:
+            _dirs.remove(folder)
             _cache.clear()
 
 
@@ -107,10 +117,10 @@ def t(key: str, lang: str, **values: object) -> str:
     return text % values
 
 
-def nt(key: str, plural: str, n: int, lang: str, **values: object) -> str:
-    """The counted message `key` in `lang` for `n` things (values get `n` unless given)."""
-    text: str = translations(lang).ngettext(key, plural, n)
-    values.setdefault("n", n)
+def nt(key: str, plural: str, count: int, lang: str, /, **values: object) -> str:
+    """The counted message `key` in `lang` for `count` things (`n` is the count unless given)."""
+    text: str = translations(lang).ngettext(key, plural, count)
+    values.setdefault("n", count)
     return text % values if text not in (key, plural) else text
 
 
@@ -129,6 +139,24 @@ def language_name(lang: str) -> str:
     """A language's name in itself, capitalised as a menu item: "Français", "English", "Deutsch"."""
     name = locale(lang).get_display_name(lang) or lang
     return name[:1].upper() + name[1:]
+
+
+def is_plural(key: str, lang: str) -> bool:
+    """Whether the catalog gives `key` plural forms (a counted message)."""
+    return (key, 0) in translations(lang)._catalog or (key, 0) in translations(DEFAULT_LANG)._catalog
+
+
+def message(code: str, params: dict[str, Any], lang: str) -> str:
+    """A stored message (a catalog code and its parameters) in `lang`.
+
+    A float parameter is written with one decimal as the language writes numbers; a counted message
+    (plural forms in the catalog) takes its count from the `n` parameter.
+    """
+    values = {k: number(v, lang, 1) if isinstance(v, float) else v for k, v in params.items()}
+    count = params.get("n")
+    if isinstance(count, int) and is_plural(code, lang):
+        return nt(code, f"{code}.plural", count, lang, **values)
+    return t(code, lang, **values)
 
 
 def label(prefix: str, value: str, lang: str) -> str:
@@ -210,6 +238,16 @@ def day_text(value: date | datetime, lang: str) -> str:
 def month_number(value: date | datetime, lang: str) -> str:
     """A month in numbers: 11/2026 (French) or 2026-11 (English)."""
     return _pattern("fmt.month", value, lang)
+
+
+def date_time(value: datetime, lang: str) -> str:
+    """A local date and time: "24/11/2026 à 14:05" (French) or "2026-11-24 14:05" (English)."""
+    return format_datetime(value, t("fmt.datetime", lang), locale=locale(lang))
+
+
+def weekday_name(index: int, lang: str) -> str:
+    """The name of a day of the week, Monday being 0 ("lundi", "Monday")."""
+    return str(get_day_names("wide", "format", locale(lang))[index])
 
 
 def month_name(value: date | datetime, lang: str) -> str:

@@ -98,9 +98,7 @@ def lang_links(request: Request, current: str) -> list[dict[str, Any]]:
     links = []
     for code in i18n.langs():
         query = urlencode({**dict(request.query_params), "lang": code})
-        links.append(
-            {"code": code, "name": i18n.language_name(code), "href": f"{request.url.path}?{query}"}
-        )
+        links.append({"code": code, "name": i18n.language_name(code), "href": f"{request.url.path}?{query}"})
     return [{**link, "current": link["code"] == current} for link in links]
 
 

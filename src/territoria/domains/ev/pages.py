@@ -189,7 +189,7 @@ def defects_view(result: Consolidation, lang: str) -> dict[str, Any]:
             "severity": f.severity,
             "id_pdc": f.id_pdc,
             "field": f.field,
-            "message": f.message_fr if lang == "fr" else f.message_en,
+            "message": f.message(lang),
             "fix": f.proposed_fix or {},
         }
         for f in result.findings[:FIRST_FINDINGS]
