@@ -57,10 +57,8 @@ old_finding = sa.table(
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
     """A database migrated to revision 0008 only, with a dataset and findings stored as sentences."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/m.db"
-    else:
-        url = request.getfixturevalue("pg_schema")
+    on_pg = request.param == "postgresql"
+    url = request.getfixturevalue("pg_schema") if on_pg else f"sqlite:///{tmp_path}/m.db"
     ctx = Context(Settings(database_url=url, demo=True))
     upgrade(ctx.engine, "0008")
     with ctx.session(write=True) as s:
@@ -104,7 +102,9 @@ def test_stored_sentences_become_codes_and_read_in_each_language(at_0008: Contex
     assert back[0] == (OLD[0][1], OLD[0][2]) and back[2] == (OLD[2][1], OLD[2][2])
     upgrade(at_0008.engine)  # and up again: the same codes
     with at_0008.session() as s:
-        assert s.scalar(select(FindingRow.message_code).where(FindingRow.fingerprint == "f0")) == "finding.GAP"
+        assert (
+            s.scalar(select(FindingRow.message_code).where(FindingRow.fingerprint == "f0")) == "finding.GAP"
+        )
 
 
 def test_the_rules_store_codes_that_read_like_their_old_sentences() -> None:

@@ -217,7 +217,7 @@ def significant(value: float, lang: str, decimals: int) -> str:
 def percent_sign(value: str, lang: str) -> str:
     """`value` followed by the percent sign as the language writes it ("12 %" in French, "12%")."""
     suffix = locale(lang).percent_formats[None].suffix[0]
-    return value + suffix
+    return value + str(suffix)
 
 
 def _pattern(key: str, day: date | datetime, lang: str) -> str:
