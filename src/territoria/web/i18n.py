@@ -29,6 +29,7 @@ COOKIE = "lang"
 
 _dirs: list[Path] = [LOCALE_DIR]
 _cache: dict[str, Translations] = {}
+_langs: list[str] = []
 _lock = threading.Lock()
 
 
@@ -39,6 +40,7 @@ def add_locale_dir(path: Path | str) -> None:
         if folder not in _dirs:
             _dirs.append(folder)
             _cache.clear()
+            _langs.clear()
 
 
 def remove_locale_dir(path: Path | str) -> None:
@@ -48,6 +50,7 @@ def remove_locale_dir(path: Path | str) -> None:
         if folder in _dirs and folder != LOCALE_DIR:
             _dirs.remove(folder)
             _cache.clear()
+            _langs.clear()
 
 
 def locale_dirs() -> tuple[Path, ...]:
@@ -62,8 +65,14 @@ def catalog_files(lang: str) -> list[Path]:
 
 def langs() -> tuple[str, ...]:
     """The available languages: French first, then every other language with a catalog, by code."""
-    found = {p.name for d in _dirs if d.is_dir() for p in d.iterdir() if catalog_files(p.name)}
-    return (DEFAULT_LANG, *sorted(found - {DEFAULT_LANG}))
+    with _lock:
+        known = _langs[:]
+    if not known:  # read once per set of folders: every request asks
+        found = {p.name for d in _dirs if d.is_dir() for p in d.iterdir() if catalog_files(p.name)}
+        known = [DEFAULT_LANG, *sorted(found - {DEFAULT_LANG})]
+        with _lock:
+            _langs[:] = known
+    return tuple(known)
 
 
 def _compiled(po: Path, lang: str) -> Translations:
