@@ -15,6 +15,7 @@ from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from territoria import i18n
 from territoria.access.retention import register_purge
 from territoria.analytics.service import register_kpi_file
 from territoria.catalog.schemas import register_schema
@@ -99,6 +100,8 @@ def install(domain: Domain) -> None:
         register_schema(name, factory)
     for path in domain.kpi_files:
         register_kpi_file(path)
+    if domain.locale is not None:
+        i18n.add_locale_dir(domain.locale)
     if domain.templates is not None:
         render.add_templates(domain.templates)
     for entry in domain.nav:

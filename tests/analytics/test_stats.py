@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from territoria.analytics.stats import (
-    NBSP,
     correlation,
     fmt_number,
     fmt_p,
@@ -19,6 +18,9 @@ from territoria.analytics.stats import (
 )
 from territoria.analytics.stats_profile import seasonal_profile
 from territoria.analytics.stats_trend import YEAR_DAYS, anomalies, trend
+
+NBSP = "\u00a0"  # French: before a unit or the percent sign
+NNBSP = "\u202f"  # French: between digit groups (CLDR), as every number of the platform
 
 DAY = 86_400.0
 T0 = 1_704_067_200.0  # 2024-01-01T00:00:00Z
@@ -136,7 +138,7 @@ def test_number_format() -> None:
     assert fmt_p(0.01, "en") == "p = 0.01" and fmt_p(0.01, "fr") == "p = 0,01"
     assert fmt_p(0.01234, "en") == "p = 0.012" and fmt_p(0.0004, "fr") == "p < 0,001"
     assert fmt_percent(0.023, "fr") == f"2,3{NBSP}%" and fmt_percent(-0.5, "en", signed=True) == "-50%"
-    assert fmt_number(12345.6, "en") == "12,346" and fmt_number(12345.6, "fr") == f"12{NBSP}346"
+    assert fmt_number(12345.6, "en") == "12,346" and fmt_number(12345.6, "fr") == f"12{NNBSP}346"
     assert fmt_number(0.0, "en", signed=True) == "0" and fmt_number(-1e-9, "en", digits=2) == "-0.000000001"
     assert fmt_number(-1e-15, "en") == "0" and fmt_number(math.inf, "en") == "∞"
 

@@ -116,7 +116,7 @@ def test_same_point_is_never_stored_twice(world: World) -> None:
     assert r.json()["duplicates"] == 50
     assert count_measurements(world) == 50
     warning = r.json()["warnings"][0]
-    assert warning["code"] == "DUPLICATE" and "50 point(s)" in warning["message"] and warning["message_fr"]
+    assert warning["code"] == "DUPLICATE" and "50 points" in warning["message"] and warning["message_fr"]
     from territoria.ingest.models import FindingRow
 
     with world.ctx.session() as s:

@@ -217,7 +217,7 @@ def test_catalogue_lists_released_datasets_only_without_login(portal_world: Worl
         assert f'href="/opendata/catalog.{suffix}"' in html
     assert "Comment la vie privée est protégée" in html and "secret secondaire" in html
     assert '<a href="/opendata" aria-current="page">Données ouvertes</a>' in html
-    assert "2 jeu(x) de données publié(s)" in html
+    assert "2 jeux de données publiés" in html
 
 
 @pytest.mark.parametrize(
@@ -276,7 +276,7 @@ def test_dataset_page_shows_schema_preview_downloads_api_report_and_changes(port
     # Disclosure-control report and change log.
     assert "Chaque cellule publiée a au moins k contributeurs" in html and "✓" in html
     assert "Secret secondaire" in html and "Seuil k" in html and "Version de la politique" in html
-    assert "7 jour(s)" in html and "du 01/10/2026 au 03/10/2026 (3 jours)" in html
+    assert "7 jours" in html and "du 01/10/2026 au 03/10/2026 (3 jours)" in html
     assert "Par rapport à la version 1" in html and "Lignes ajoutées" in html and "energy_kwh_mean" in html
 
 
@@ -307,7 +307,7 @@ def test_point_release_page_in_english(portal_world: World) -> None:
 def test_catalogue_in_english(portal_world: World) -> None:
     html = portal_world.client.get("/opendata", headers={"Accept-Language": "en-GB,en;q=0.9"}).text
     assert '<html lang="en">' in html and "How privacy is protected" in html
-    assert "version 2 of 2026-10-12" in html and "2 published dataset(s)" in html
+    assert "version 2 of 2026-10-12" in html and "2 published datasets" in html
 
 
 @pytest.mark.parametrize("slug", ["nope", "water", "air"])

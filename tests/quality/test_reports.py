@@ -32,8 +32,11 @@ def add_finding(world: World, batch_id: str) -> None:
                 severity="warning",
                 row_number=1,
                 field="value",
-                message_en="value far from its neighbours",
-                message_fr="valeur éloignée de ses voisines",
+                message_code="finding.text",
+                message_params={
+                    "en": "value far from its neighbours",
+                    "fr": "valeur éloignée de ses voisines",
+                },
                 fingerprint=f"spike-{batch_id}",
             )
         )

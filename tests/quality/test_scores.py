@@ -84,8 +84,8 @@ def load_days(ctx: Context) -> None:
                 severity="warning",
                 start_ts=D + timedelta(hours=10),
                 end_ts=D + timedelta(hours=12),
-                message_en="stuck",
-                message_fr="figée",
+                message_code="finding.text",
+                message_params={"en": "stuck", "fr": "figée"},
                 details={},
                 fingerprint="test-stuck",
             )

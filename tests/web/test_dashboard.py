@@ -301,7 +301,7 @@ def test_dashboard_on_each_backend(ctx: Context) -> None:
 def test_the_change_reads_with_arrow_percentage_and_words() -> None:
     from functools import partial
 
-    from territoria.web import i18n
+    from territoria import i18n
     from territoria.web.render import templates
 
     macros = templates.env.get_template("_dashboard.html").module

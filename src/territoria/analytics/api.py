@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from territoria import i18n
 from territoria.analytics import insights, service
 from territoria.analytics.definitions import KpiDefinition, load_yaml
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
@@ -38,7 +39,7 @@ def list_kpis(session: SessionDep, principal: PrincipalDep, lang: Lang = "fr") -
 def area_names(session: Any, level: str, lang: str = "fr") -> dict[str, str]:
     """Names of the areas of a level (the territory is one area)."""
     if level == "territory":
-        return {"territory": "Territory" if lang == "en" else "Territoire"}
+        return {"territory": i18n.t("area.territory", lang)}
     rows = session.execute(select(Area.code, Area.name).where(Area.level == level))
     return {str(code): str(name) for code, name in rows}
 

@@ -34,7 +34,7 @@ class Text(BaseModel):
 
     def get(self, lang: str) -> str:
         """The text in `lang` (French otherwise)."""
-        return self.en if lang == "en" else self.fr
+        return str(getattr(self, lang, None) or self.fr)
 
 
 class Condition(BaseModel):

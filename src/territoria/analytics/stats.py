@@ -19,15 +19,15 @@ from numpy.typing import ArrayLike, NDArray
 # scipy ships no type information and stubs are not a project dependency: results are read as floats.
 from scipy import stats as sps  # type: ignore[import-untyped]
 
-Lang: TypeAlias = Literal["fr", "en"]
+from territoria import i18n
+
+Lang: TypeAlias = str  # a language with a message catalog (see territoria.i18n.langs)
 Strength: TypeAlias = Literal["none", "weak", "moderate", "strong"]
 # Times: POSIX seconds, numpy datetime64, or datetime objects (naive ones are UTC, like the store).
 Times: TypeAlias = ArrayLike | Sequence[datetime | date | None]
 Values: TypeAlias = ArrayLike | Sequence[float | None]
 Periods: TypeAlias = Sequence[date | datetime | np.datetime64 | str | None] | NDArray[np.datetime64]
 
-# French typography: no line break between a number and its unit or thousands groups.
-NBSP = "\u00a0"
 MIN_CORRELATION_PAIRS = 3
 _EPOCH = np.datetime64(0, "s")
 
@@ -35,11 +35,9 @@ _EPOCH = np.datetime64(0, "s")
 def lang_of(lang: str) -> Lang:
     """The language of a summary, "fr" or "en"; a region suffix ("fr-FR", "en_GB") is accepted."""
     base = lang.strip().lower().replace("_", "-").split("-")[0]
-    if base == "fr":
-        return "fr"
-    if base == "en":
-        return "en"
-    raise ValueError(f"unsupported language {lang!r}: expected 'fr' or 'en'")
+    if base in i18n.langs():
+        return base
+    raise ValueError(f"unsupported language {lang!r}: expected one of {', '.join(i18n.langs())}")
 
 
 def fmt_number(x: float, lang: Lang, *, signed: bool = False, digits: int = 3) -> str:
@@ -49,22 +47,18 @@ def fmt_number(x: float, lang: Lang, *, signed: bool = False, digits: int = 3) -
     if math.isinf(x):
         return ("-" if x < 0 else "+" if signed else "") + "∞"
     decimals = 0 if x == 0 else min(max(0, digits - 1 - math.floor(math.log10(abs(x)))), 12)
-    text = f"{x:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
+    text = i18n.significant(x, lang, decimals)
     if text == "-0":  # a tiny negative number rounded away
         text = "0"
     if signed and not text.startswith("-") and text != "0":
         text = "+" + text
-    if lang == "fr":
-        text = text.translate({ord(","): NBSP, ord("."): ","})
     return text
 
 
 def fmt_percent(fraction: float, lang: Lang, *, signed: bool = False) -> str:
     """A fraction as a percentage: "2.3%" in English, "2,3 %" (non-breaking space) in French."""
     number = fmt_number(fraction * 100.0, lang, signed=signed)
-    return f"{number}{NBSP}%" if lang == "fr" else f"{number}%"
+    return i18n.percent_sign(number, lang)
 
 
 def fmt_p(p: float, lang: Lang) -> str:
@@ -145,15 +139,13 @@ class YoY:
         lg = lang_of(lang)
         if self.change is None:
             if self.value is None:
-                return "Pas de valeur pour cette période" if lg == "fr" else "No value for this period"
-            return "Pas de valeur un an plus tôt" if lg == "fr" else "No value one year earlier"
+                return i18n.t("summary.yoy.no_value", lg)
+            return i18n.t("summary.yoy.no_previous", lg)
         change = fmt_number(self.change, lg, signed=True)
         if self.relative is None:
-            return f"{change} sur un an" if lg == "fr" else f"{change} on a year earlier"
+            return i18n.t("summary.yoy.change", lg, change=change)
         relative = fmt_percent(self.relative, lg, signed=True)
-        return (
-            f"{relative} sur un an ({change})" if lg == "fr" else f"{relative} on a year earlier ({change})"
-        )
+        return i18n.t("summary.yoy.relative", lg, relative=relative, change=change)
 
 
 def year_over_year(periods: Periods, values: Values) -> list[YoY]:
@@ -231,25 +223,21 @@ class Correlation:
         lg = lang_of(lang)
         n = fmt_number(self.n, lg, digits=12)
         if not self.enough_data:
-            if lg == "fr":
-                return f"Pas assez de données ({n} paires, {MIN_CORRELATION_PAIRS} au minimum)"
-            return f"Not enough data ({n} pairs, at least {MIN_CORRELATION_PAIRS} needed)"
+            return i18n.nt(
+                "summary.corr.too_few",
+                "summary.corr.too_few.plural",
+                self.n,
+                lg,
+                n=n,
+                min=MIN_CORRELATION_PAIRS,
+            )
         if self.pearson_r is None or self.pearson_p is None or self.strength is None:
-            if lg == "fr":
-                return f"Corrélation non définie : une des séries est constante (n = {n})"
-            return f"Correlation undefined: one of the series is constant (n = {n})"
+            return i18n.t("summary.corr.undefined", lg, n=n)
         figures = f"r = {fmt_number(self.pearson_r, lg, digits=2)}, {fmt_p(self.pearson_p, lg)}, n = {n}"
-        positive = self.pearson_r > 0
-        if lg == "fr":
-            if self.strength == "none":
-                return f"Pas de corrélation ({figures})"
-            adjective = {"weak": "faible", "moderate": "modérée", "strong": "forte"}[self.strength]
-            return f"Corrélation {'positive' if positive else 'négative'} {adjective} ({figures})"
         if self.strength == "none":
-            return f"No correlation ({figures})"
-        return (
-            f"{self.strength.capitalize()} {'positive' if positive else 'negative'} correlation ({figures})"
-        )
+            return i18n.t("summary.corr.none", lg, figures=figures)
+        sign = "positive" if self.pearson_r > 0 else "negative"
+        return i18n.t(f"summary.corr.{sign}.{self.strength}", lg, figures=figures)
 
 
 def strength_of(r: float) -> Strength:

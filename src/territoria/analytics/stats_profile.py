@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+from territoria import i18n
 from territoria.analytics.stats import Times, Values, fmt_number, lang_of, valid_points
 
 A = TypeVar("A", bound=np.ndarray[Any, Any])
@@ -17,8 +18,6 @@ A = TypeVar("A", bound=np.ndarray[Any, Any])
 MIN_PROFILE_POINTS = 24
 DAY_SECONDS = 86_400.0
 EPOCH_WEEKDAY = 3  # 1 January 1970 was a Thursday (Monday = 0)
-DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,21 +45,27 @@ class Profile:
         lg = lang_of(lang)
         if self.hourly_mean is None or self.weekday_mean is None:
             n = fmt_number(self.n, lg, digits=12)
-            if lg == "fr":
-                return f"Pas assez de données ({n} points, {MIN_PROFILE_POINTS} au minimum)"
-            return f"Not enough data ({n} points, at least {MIN_PROFILE_POINTS} needed)"
+            return i18n.nt(
+                "summary.too_few_points",
+                "summary.too_few_points.plural",
+                self.n,
+                lg,
+                n=n,
+                min=MIN_PROFILE_POINTS,
+            )
         # nanargmax picks the first of equal hours, so the sentence is deterministic.
         peak, low = int(np.nanargmax(self.hourly_mean)), int(np.nanargmin(self.hourly_mean))
         day = int(np.nanargmax(self.weekday_mean))
         peak_v, low_v = (fmt_number(float(self.hourly_mean[h]), lg) for h in (peak, low))
-        if lg == "fr":
-            return (
-                f"Pic à {peak} h (moyenne {peak_v}), creux à {low} h (moyenne {low_v}), "
-                f"jour le plus élevé : {DAYS_FR[day]} (heure locale {self.tz})"
-            )
-        return (
-            f"Peak at {peak}:00 (mean {peak_v}), low at {low}:00 (mean {low_v}), "
-            f"highest day: {DAYS_EN[day]} ({self.tz} local time)"
+        return i18n.t(
+            "summary.profile",
+            lg,
+            peak=peak,
+            peak_v=peak_v,
+            low=low,
+            low_v=low_v,
+            day=i18n.weekday_name(day, lg),
+            tz=self.tz,
         )
 
 

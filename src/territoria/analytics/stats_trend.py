@@ -16,8 +16,8 @@ from numpy.typing import NDArray
 # scipy ships no type information and stubs are not a project dependency: results are read as floats.
 from scipy import stats as sps  # type: ignore[import-untyped]
 
+from territoria import i18n
 from territoria.analytics.stats import (
-    NBSP,
     Times,
     Values,
     finite_or_none,
@@ -72,29 +72,26 @@ class Trend:
         lg = lang_of(lang)
         if self.slope_per_year is None or self.p_value is None:
             if self.n >= MIN_TREND_POINTS:
-                return (
-                    "Pas assez de données (une seule date)"
-                    if lg == "fr"
-                    else "Not enough data (one date only)"
-                )
+                return i18n.t("summary.trend.one_date", lg)
             n = fmt_number(self.n, lg, digits=12)
-            if lg == "fr":
-                return f"Pas assez de données ({n} points, {MIN_TREND_POINTS} au minimum)"
-            return f"Not enough data ({n} points, at least {MIN_TREND_POINTS} needed)"
+            return i18n.nt(
+                "summary.too_few_points",
+                "summary.too_few_points.plural",
+                self.n,
+                lg,
+                n=n,
+                min=MIN_TREND_POINTS,
+            )
         p = fmt_p(self.p_value, lg)
         if self.direction == "no significant trend":
-            return f"Pas de tendance significative ({p})" if lg == "fr" else f"No significant trend ({p})"
+            return i18n.t("summary.trend.none", lg, p=p)
         if self.relative_per_year is not None:
             size = fmt_percent(abs(self.relative_per_year), lg)
         else:
             size = fmt_number(abs(self.slope_per_year), lg)
             if unit:
-                size += (NBSP if lg == "fr" else " ") + unit
-        if lg == "fr":
-            word = "Hausse" if self.direction == "increasing" else "Baisse"
-            return f"{word} significative de {size} par an ({p})"
-        word = "increase" if self.direction == "increasing" else "decrease"
-        return f"Significant {word} of {size} per year ({p})"
+                size = i18n.t("fmt.quantity", lg, value=size, unit=unit)
+        return i18n.t(f"summary.trend.{self.direction}", lg, size=size, p=p)
 
 
 def trend(times: Times, values: Values, *, alpha: float = 0.05) -> Trend:
@@ -157,16 +154,15 @@ class Anomaly:
         """One sentence in French or English, with the time in the territory's local time."""
         lg = lang_of(lang)
         local = self.time.astimezone(ZoneInfo(tz))
-        sep = (NBSP if lg == "fr" else " ") if unit else ""
-        value = f"{fmt_number(self.value, lg)}{sep}{unit}"
-        expected = f"{fmt_number(self.expected, lg)}{sep}{unit}"
+        value, expected = fmt_number(self.value, lg), fmt_number(self.expected, lg)
+        if unit:
+            value = i18n.t("fmt.quantity", lg, value=value, unit=unit)
+            expected = i18n.t("fmt.quantity", lg, value=expected, unit=unit)
         score = fmt_number(self.score, lg, digits=2)
-        if lg == "fr":
-            word = "haute" if self.direction == "high" else "basse"
-            when = local.strftime("%d/%m/%Y à %H:%M")
-            return f"Valeur anormalement {word} le {when} : {value} (attendu {expected}, score {score})"
-        when = local.strftime("%Y-%m-%d %H:%M")
-        return f"Unusually {self.direction} value on {when}: {value} (expected {expected}, score {score})"
+        when = i18n.date_time(local, lg)
+        return i18n.t(
+            f"summary.anomaly.{self.direction}", lg, when=when, value=value, expected=expected, score=score
+        )
 
 
 def anomalies(times: Times, values: Values, *, threshold: float = 3.5, window: int = 7) -> list[Anomaly]:

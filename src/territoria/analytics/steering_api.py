@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territoria import i18n
 from territoria.analytics import contract_report, contracts, service, targets
 from territoria.analytics.contract_report import ClauseResult, month_start
 from territoria.analytics.models import Contract, PlanTarget
@@ -38,7 +39,7 @@ DEFAULT_MONTHS = 12
 def area_name(session: Session, level: str, code: str, lang: str) -> str:
     """The name of a target's area (the territory is one area)."""
     if level == "territory":
-        return "Territory" if lang == "en" else "Territoire"
+        return i18n.t("area.territory", lang)
     name = session.scalar(select(Area.name).where(Area.level == level, Area.code == code))
     return name or code
 

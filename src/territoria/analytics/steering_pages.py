@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from territoria import i18n
 from territoria.access.principal import Principal
 from territoria.analytics import contract_report, contracts, service, targets
 from territoria.analytics.contract_report import ClauseResult, month_start
@@ -21,7 +22,6 @@ from territoria.analytics.steering_schemas import MAX_ID
 from territoria.context import Context
 from territoria.errors import DomainError, NotFound
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
-from territoria.web import i18n
 from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -31,12 +31,12 @@ MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 def month_label(day: date, lang: str) -> str:
     """A month as 'octobre 2026' or 'October 2026'."""
-    return f"{i18n.t(f'st.m{day.month}', lang)} {day.year}"
+    return i18n.month_name(day, lang)
 
 
 def day_label(day: date, lang: str) -> str:
     """A day as 05/10/2026 (French) or 2026-10-05 (English)."""
-    return day.strftime("%d/%m/%Y") if lang == "fr" else day.isoformat()
+    return i18n.day_text(day, lang)
 
 
 def labels(request: Request) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import date
 import typer
 from rich.console import Console
 
+from territoria.cli.lang import say
 from territoria.context import Context
 from territoria.dates import check_day
 from territoria.db.migrate import upgrade
@@ -28,7 +29,7 @@ def cli_context(*, migrate: bool = True, **overrides: object) -> Context:
 def fail(problem: str | DomainError) -> typer.Exit:
     """Print an error that says what to do (a refusal with its reasons), to be raised: exit status 1."""
     message = problem.message if isinstance(problem, DomainError) else problem
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]{say('cli.error')}[/] {message}")
     return typer.Exit(1)
 
 

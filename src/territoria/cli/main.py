@@ -21,6 +21,8 @@ from territoria import plugins
 from territoria.access.clients import forwarded_allow_ips
 from territoria.access.retention import start_retention_schedule
 from territoria.cli.common import cli_context, console, fail
+from territoria.cli.lang import choose as choose_lang
+from territoria.cli.lang import say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
@@ -59,6 +61,20 @@ for _domain in plugins.load():
         app.add_typer(_domain.cli, name=_domain.name)
 
 
+@app.callback()
+def main(
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the messages (fr, en…); else LANG, else English."),
+    ] = None,
+) -> None:
+    """Territoria: public control of the data of a territory's networks."""
+    try:
+        choose_lang(lang)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from exc
+
+
 def context(**overrides: object) -> Context:
     """A context on the environment's settings (the commands migrate explicitly when they need to)."""
     return cli_context(migrate=False, **overrides)
@@ -69,7 +85,7 @@ def db_upgrade() -> None:
     """Create or migrate the schema to the latest version."""
     ctx = context()
     upgrade(ctx.engine)
-    console.print(f"schema up to date on {ctx.engine.dialect.name}")
+    console.print(say("cli.schema_up_to_date", dialect=ctx.engine.dialect.name))
 
 
 @territory_app.command("load")
@@ -264,7 +280,7 @@ def _require_free_port(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise fail(f"port {port} on {host} is already in use; choose another with --port") from exc
+            raise fail(say("cli.port_in_use", port=port, host=host)) from exc
 
 
 @app.command("mqtt")

@@ -15,6 +15,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territoria import i18n
 from territoria.access.principal import Principal
 from territoria.analytics import service as kpis
 from territoria.analytics.definitions import KpiDefinition
@@ -24,7 +25,6 @@ from territoria.catalog.models import Dataset
 from territoria.context import Context
 from territoria.quality import scores
 from territoria.territory.models import Area
-from territoria.web import i18n
 from territoria.web.sparkline import Spark, sparkline
 
 THEME_ORDER = ("lighting", "energy", "mobility", "water", "waste", "air")
@@ -78,10 +78,10 @@ def period_label(day: date, period: str, lang: str) -> str:
     if period == "year":
         return str(day.year)
     if period == "month":
-        return f"{i18n.t('dash.months', lang).split(',')[day.month - 1]} {day.year}"
+        return i18n.month_name(day, lang)
     if period == "week":
-        return f"week of {day.isoformat()}" if lang == "en" else f"semaine du {day:%d/%m/%Y}"
-    return day.isoformat() if lang == "en" else f"{day:%d/%m/%Y}"
+        return i18n.t("dash.week_of", lang, day=i18n.day_text(day, lang))
+    return i18n.day_text(day, lang)
 
 
 def short_label(day: date, period: str, lang: str) -> str:
@@ -89,8 +89,8 @@ def short_label(day: date, period: str, lang: str) -> str:
     if period == "year":
         return str(day.year)
     if period == "month":
-        return f"{day:%m/%Y}" if lang == "fr" else f"{day:%Y-%m}"
-    return f"{day:%d/%m/%Y}" if lang == "fr" else day.isoformat()
+        return i18n.month_number(day, lang)
+    return i18n.day_text(day, lang)
 
 
 def theme_rank(theme: str) -> tuple[int, str]:

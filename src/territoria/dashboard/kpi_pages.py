@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from territoria import i18n
 from territoria.analytics import service as kpis
 from territoria.analytics.api import area_names
 from territoria.analytics.definitions import KpiDefinition
@@ -21,7 +22,6 @@ from territoria.dates import QueryDay
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.http.limits import expensive_guard
 from territoria.spreadsheet import safe_cell
-from territoria.web import i18n, i18n_dashboard
 from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -162,7 +162,7 @@ def page_config(request: Request, kpi: KpiDefinition, period: str, lang: str) ->
     )
     targets = f"/api/v1/targets?{urlencode({'kpi': code})}" if has_route(request, TARGETS_ROUTE) else None
     # The script's texts: every statistics, correlation and target label, and a few shared ones.
-    keys = [k for k in i18n_dashboard.FR if k.startswith(SCRIPT_TEXTS)] + ["col.period", "chart.png"]
+    keys = [k for k in i18n.keys(lang) if k.startswith(SCRIPT_TEXTS)] + ["col.period", "chart.png"]
     return {
         "lang": lang,
         "period": period,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from territoria import i18n
 from territoria.access.personal import view_of
 from territoria.access.principal import Principal
 from territoria.catalog.errors import DatasetNotFound
@@ -20,7 +21,6 @@ from territoria.dashboard import service
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.opendata.publish_pages import publish_panel
 from territoria.quality.pages import band
-from territoria.web import i18n
 from territoria.web.chart import line_chart
 from territoria.web.colours import domain_colour
 from territoria.web.render import TILES_ATTRIBUTION, TILES_URL, page_lang, render

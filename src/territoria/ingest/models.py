@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from territoria import i18n
 from territoria.db.base import Base, JSONType, UTCDateTime, utcnow
 
 
@@ -112,10 +113,25 @@ class FindingRow(Base):
     field: Mapped[str | None] = mapped_column(String(100), nullable=True)
     start_ts: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     end_ts: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    message_en: Mapped[str] = mapped_column(Text)
-    message_fr: Mapped[str] = mapped_column(Text)
+    # The message as a catalog code and its parameters, read in each reader's language (no sentences).
+    message_code: Mapped[str] = mapped_column(String(64))
+    message_params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # Re-running a rule over the same data finds the same thing: the fingerprint keeps one row.
     fingerprint: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def message(self, lang: str) -> str:
+        """The message in `lang`, from the catalogs."""
+        return i18n.message(self.message_code, self.message_params or {}, lang)
+
+    @property
+    def message_en(self) -> str:
+        """The English message (the API's `message_en`)."""
+        return self.message("en")
+
+    @property
+    def message_fr(self) -> str:
+        """The French message (the API's `message_fr`)."""
+        return self.message("fr")

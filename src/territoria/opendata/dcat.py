@@ -169,7 +169,7 @@ def dataset_texts(ds: Dataset, release: Release) -> tuple[dict[str, str], dict[s
     "en"), the other from `title_xx`/`description_xx`; a missing description is written from the release."""
     meta: dict[str, Any] = ds.dcat or {}
     lang = "en" if meta.get("language") == "en" else "fr"
-    other = "fr" if lang == "en" else "en"
+    (other,) = {"fr", "en"} - {lang}
     titles = {lang: ds.title, other: str(meta.get(f"title_{other}") or "")}
     descriptions = {lang: ds.description or "", other: str(meta.get(f"description_{other}") or "")}
     if not descriptions[lang]:

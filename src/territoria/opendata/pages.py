@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 
+from territoria import i18n
 from territoria.catalog.models import Dataset
 from territoria.errors import NotFound
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
@@ -59,7 +60,7 @@ def day_label(value: datetime | date | None, lang: str) -> str:
     """A day as 05/10/2026 (French) or 2026-10-05 (English); a dash when unknown."""
     if value is None:
         return "—"
-    return value.strftime("%d/%m/%Y") if lang == "fr" else value.strftime("%Y-%m-%d")
+    return i18n.day_text(value, lang)
 
 
 def coverage(release: Release) -> tuple[datetime | None, datetime | None]:

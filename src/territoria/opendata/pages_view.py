@@ -7,11 +7,11 @@ from typing import Any
 
 from fastapi import Request
 
+from territoria import i18n
 from territoria.catalog.models import Dataset
 from territoria.opendata import portal
 from territoria.opendata.models import Release
 from territoria.opendata.tables import ReleaseColumn, ReleaseTable
-from territoria.web import i18n
 from territoria.web.render import TILES_ATTRIBUTION, TILES_URL
 
 LICENCES: dict[str, tuple[str, str]] = {
@@ -34,13 +34,14 @@ def licence_info(code: str) -> dict[str, str]:
 
 def title_of(column: ReleaseColumn, lang: str) -> str:
     """The column's title in the page's language."""
-    return column.title_fr if lang == "fr" else column.title_en
+    # The release stores a title per language it was published in; others read the French one.
+    return str(getattr(column, f"title_{lang}", None) or column.title_fr)
 
 
 def _text(value: Any, lang: str) -> tuple[str, str]:
     """A non-null cell as text, with its CSS class."""
     if isinstance(value, bool):
-        return i18n.t("od.yes" if value else "od.no", lang), ""
+        return (i18n.t("od.yes", lang) if value else i18n.t("od.no", lang)), ""
     if isinstance(value, int | float):
         return i18n.number(value, lang), "num"
     if isinstance(value, datetime):
@@ -216,7 +217,7 @@ def _iso_day(value: Any, lang: str, *, half_open: bool = False) -> str:
         return str(value)
     if half_open:
         day -= timedelta(microseconds=1)
-    return day.strftime("%d/%m/%Y") if lang == "fr" else day.strftime("%Y-%m-%d")
+    return i18n.day_text(day, lang)
 
 
 def dataset_values(

@@ -102,7 +102,8 @@ def _row(
     plan: _Plan, f: Finding, key: str, series: _Series | None = None, asset_id: int | None = None
 ) -> None:
     """Queue a finding for storage under fingerprint key."""
-    texts = {name: getattr(f, name) for name in ("code", "severity", "field", "message_en", "message_fr")}
+    texts = {name: getattr(f, name) for name in ("code", "severity", "field")}
+    texts["message_code"], texts["message_params"] = f.stored_message()
     labels = {k: v for k, v in (("asset", f.asset), ("metric", f.metric)) if v}
     where = {"asset_id": series.asset_id if series else asset_id, "series_id": series.id if series else None}
     plan.rows_out.append(
@@ -347,7 +348,7 @@ def _store(session: Session, plan: _Plan, report: RunReport, *, resolve: Sequenc
         stmt = ins.on_conflict_do_update(
             index_elements=["dataset_id", "fingerprint"],
             set_={
-                **{c: exc[c] for c in ("start_ts", "end_ts", "message_en", "message_fr", "details")},
+                **{c: exc[c] for c in ("start_ts", "end_ts", "message_code", "message_params", "details")},
                 # Found again after it was resolved: open again (a steward's other decisions stay).
                 "status": case((table.c.status == "resolved", "open"), else_=table.c.status),
             },

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from territoria import i18n
 from territoria.access import accounts, offers, websessions
 from territoria.access.audit import record
 from territoria.access.clients import client_address
@@ -28,7 +29,6 @@ from territoria.access.websessions import COOKIE
 from territoria.context import Context
 from territoria.errors import DomainError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
 from territoria.http.deps import ContextDep, PrincipalDep
-from territoria.web import i18n
 from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)

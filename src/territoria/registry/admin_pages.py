@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from territoria import i18n
 from territoria.access import agreements, policy
 from territoria.access.audit import audit_table_row, list_events, verify
 from territoria.access.members import list_organisations
@@ -25,7 +26,6 @@ from territoria.context import Context
 from territoria.dates import check_day
 from territoria.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
-from territoria.web import i18n
 from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -87,7 +87,7 @@ def _error_messages(request: Request, errors: list[dict[str, Any]]) -> list[str]
     messages = []
     for error in errors:
         key = f"ag.error.{error.get('code')}"
-        if key not in i18n.EN:
+        if not i18n.has(key, lang):
             key = "ag.error.invalid"
         messages.append(i18n.t(key, lang, **{k: str(v) for k, v in error.items()}))
     return messages

@@ -7,6 +7,11 @@ from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any, Literal
 
+from territoria import i18n
+
+# The message of a finding stored before codes, or of a rule that writes its own sentences.
+TEXT_CODE = "finding.text"
+
 Severity = Literal["error", "warning"]
 Scope = Literal["row", "series", "asset", "dataset"]
 
@@ -40,6 +45,15 @@ class Finding:
     start: datetime | None = None
     end: datetime | None = None
     details: dict[str, Any] = dataclass_field(default_factory=dict)
+    # The catalog code of the message and its parameters: what is stored; the sentences are read from it.
+    message_code: str = ""
+    params: dict[str, Any] = dataclass_field(default_factory=dict)
+
+    def stored_message(self) -> tuple[str, dict[str, Any]]:
+        """The code and parameters to store: the generic text code when the rule gave sentences only."""
+        if self.message_code:
+            return self.message_code, self.params
+        return TEXT_CODE, {"en": self.message_en, "fr": self.message_fr}
 
     def as_error(self) -> dict[str, Any]:
         """The entry of a batch answer's `errors` list (English message, French beside it)."""
@@ -55,3 +69,9 @@ class Finding:
 def finding(rule: Rule, en: str, fr: str, **where: Any) -> Finding:
     """A finding of `rule` with its messages and location."""
     return Finding(code=rule.code, severity=rule.severity, message_en=en, message_fr=fr, **where)
+
+
+def coded(rule: Rule, code: str, params: dict[str, Any], **where: Any) -> Finding:
+    """A finding of `rule` whose message is the catalog's `code` with `params` (JSON values)."""
+    en, fr = (i18n.message(code, params, lang) for lang in ("en", "fr"))
+    return Finding(rule.code, rule.severity, en, fr, message_code=code, params=params, **where)

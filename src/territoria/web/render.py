@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from jinja2 import FileSystemLoader
+from jinja2 import FileSystemLoader, pass_context
+from jinja2.runtime import Context as JinjaContext
+from markupsafe import Markup
 
-from territoria import __version__
+from territoria import __version__, i18n
 from territoria.context import Context
-from territoria.web import i18n
 from territoria.web.colours import domain_colour
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +63,34 @@ def add_nav(href: str, label: str, marker: str) -> None:
         links.append(link)
 
 
+# The language of the page being rendered: macros imported without context do not see `lang`.
+_rendering: ContextVar[str] = ContextVar("rendering_lang", default=i18n.DEFAULT_LANG)
+
+
+def _lang_of(context: JinjaContext) -> str:
+    """The page language: the template's `lang`, else the page being rendered."""
+    lang = context.get("lang")
+    return lang if isinstance(lang, str) else _rendering.get()
+
+
+@pass_context
+def _gettext(context: JinjaContext, message: str) -> Markup:
+    """The message in the page's language; escaped here, as the text came escaped before the catalogs."""
+    return Markup.escape(i18n.translations(_lang_of(context)).gettext(message))
+
+
+@pass_context
+def _ngettext(context: JinjaContext, singular: str, plural: str, n: int) -> Markup:
+    """The counted message in the page's language (its plural rule picks the form)."""
+    return Markup.escape(i18n.translations(_lang_of(context)).ngettext(singular, plural, n))
+
+
+# Newstyle gettext: `_("key", name=value)` and `ngettext("key", "key.plural", n, n=...)` format the
+# catalog's `%(name)s` placeholders and escape the values; the language comes from each page's context.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
 def add_templates(folder: Path) -> None:
     """Let pages find the templates of a stage or a domain (names are unique across folders)."""
     loader = templates.env.loader
@@ -81,11 +111,9 @@ def page_lang(request: Request) -> str:
 def lang_links(request: Request, current: str) -> list[dict[str, Any]]:
     """Links to the same page in each language."""
     links = []
-    for code in i18n.LANGS:
+    for code in i18n.langs():
         query = urlencode({**dict(request.query_params), "lang": code})
-        links.append(
-            {"code": code, "name": i18n.t(f"lang.{code}", code), "href": f"{request.url.path}?{query}"}
-        )
+        links.append({"code": code, "name": i18n.language_name(code), "href": f"{request.url.path}?{query}"})
     return [{**link, "current": link["code"] == current} for link in links]
 
 
@@ -94,10 +122,6 @@ def render(
 ) -> HTMLResponse:
     """Render a page in the visitor's language, with the security headers and the language cookie."""
     lang = page_lang(request)
-
-    def translate(key: str, **kwargs: object) -> str:
-        """Bound translation for the template."""
-        return i18n.t(key, lang, **kwargs)
 
     def label(prefix: str, value: str) -> str:
         """Bound coded-value label for the template."""
@@ -115,7 +139,6 @@ def render(
         "csrf_token": getattr(viewer, "csrf_token", None),
         "login_href": "/login" if here == "/" else "/login?" + urlencode({"next": here}),
         "lang": lang,
-        "_": translate,
         "label": label,
         "num": num,
         "lang_links": lang_links(request, lang),
@@ -124,14 +147,18 @@ def render(
         "path": request.url.path,
         **values,
     }
-    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    token = _rendering.set(lang)
+    try:  # the template is rendered here, synchronously
+        response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    finally:
+        _rendering.reset(token)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["Content-Language"] = lang
     response.headers["Vary"] = "Accept-Language, Cookie"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     chosen = request.query_params.get("lang")
-    if chosen and chosen.lower() in i18n.LANGS:
+    if chosen and chosen.lower() in i18n.langs():
         response.set_cookie(i18n.COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="lax", httponly=True)
     return response
 

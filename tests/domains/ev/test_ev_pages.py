@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from tests.conftest import World
 from tests.domains.ev.irve_factory import irve_csv, pdc_id
 
+from territoria import i18n
 from territoria.app import create_app
-from territoria.web import i18n
 
 IRVE = {
     "slug": "irve",

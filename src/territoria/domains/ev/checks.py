@@ -45,6 +45,11 @@ class Finding:
     message_fr: str
     proposed_fix: dict[str, Any] | None = None
 
+    def message(self, lang: str) -> str:
+        """The message in `lang` when this finding carries it, else in French."""
+        text = getattr(self, f"message_{lang}", None)
+        return text if isinstance(text, str) and text else self.message_fr
+
 
 def in_france(lon: float, lat: float) -> bool:
     """Whether (lon, lat) falls in one of the boxes of France."""

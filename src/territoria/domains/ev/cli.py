@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_organisation
+from territoria.cli.lang import say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.domains.ev.consolidation import consolidate
@@ -48,7 +49,9 @@ def cli_context() -> Context:
 
 
 def fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    """Print an error that says what to do (its prefix in the run's language), and exit with status 1."""
+    prefix = say("cli.error")
+    console.print(f"[bold red]{prefix}[/] {message}")
     return typer.Exit(1)
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territoria import i18n
 from territoria.access.policy import can_read, read_scope
 from territoria.access.principal import Principal
 from territoria.catalog.models import Dataset
@@ -28,7 +29,6 @@ from territoria.domains.ev.status import status_events
 from territoria.domains.ev.status_access import STATUS_METRICS
 from territoria.domains.ev.visibility import consolidation_for, fleet_for, irve_slugs
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
-from territoria.web import i18n
 from territoria.web.render import TILES_ATTRIBUTION, TILES_URL, page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -189,7 +189,7 @@ def defects_view(result: Consolidation, lang: str) -> dict[str, Any]:
             "severity": f.severity,
             "id_pdc": f.id_pdc,
             "field": f.field,
-            "message": f.message_fr if lang == "fr" else f.message_en,
+            "message": f.message(lang),
             "fix": f.proposed_fix or {},
         }
         for f in result.findings[:FIRST_FINDINGS]

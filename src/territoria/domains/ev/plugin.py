@@ -13,6 +13,7 @@ from territoria.domains.ev import api, api_history, api_import, cli_import, page
 from territoria.domains.ev.cli import ev_app
 from territoria.domains.ev.demo import IRVE_DATASET, install_ev
 from territoria.domains.ev.feeds import write_feeds
+from territoria.domains.ev.i18n_keys import N_
 from territoria.domains.ev.irve_schema import irve_dynamic_schema, irve_static_schema
 from territoria.domains.ev.membership import record_membership
 from territoria.domains.ev.opendata import SOURCES
@@ -46,7 +47,7 @@ def _feeds(city: City, folder: Path, days: int, console: Console) -> None:
 
 DOMAIN = Domain(
     name="ev",
-    title="nav.ev",
+    title=N_("nav.ev"),
     routers=(api.router, api_history.router, api_import.router, pages.router),
     cli=ev_app,
     model_modules=("territoria.domains.ev.membership_models",),
@@ -56,7 +57,8 @@ DOMAIN = Domain(
     kpi_files=(HERE / "kpis.yaml",),
     templates=HERE / "templates",
     static=HERE / "static",
-    nav=(NavEntry("/ev", "nav.ev", "ev"),),
+    locale=HERE / "locale",
+    nav=(NavEntry("/ev", N_("nav.ev"), "ev"),),
     self_bounded_paths=api_import.SELF_BOUNDED_PATHS,
     demo=DemoStep(_demo),
     feeds=FeedWriter(_feeds),

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from territoria.db.base import from_us
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
 RULE = Rule("GAP", "warning", "series", "Gap in a series", "Interruption d'une série")
 # One lost reading is noise on a radio link; two or more in a row is an outage worth a look.
@@ -16,16 +16,11 @@ MIN_MISSING = 2
 def _gap(asset: str, metric: str, start_us: int, end_us: int, missing: int, *, open_end: bool) -> Finding:
     """The finding of one silent span [start, end]."""
     start, end = from_us(start_us), from_us(end_us)
-    hours = f"{(end_us - start_us) / 3.6e9:.1f}"
-    still = " (still silent)" if open_end else ""
-    still_fr = " (toujours muette)" if open_end else ""
-    return finding(
+    hours = round((end_us - start_us) / 3.6e9, 1)
+    return coded(
         RULE,
-        f"no data for {hours} h from {start.isoformat()} to {end.isoformat()}{still}: "
-        f"about {missing} expected readings missing",
-        f"aucune donnée pendant {hours.replace('.', ',')} h "
-        f"du {start.isoformat()} au {end.isoformat()}{still_fr} : "
-        f"environ {missing} relevés attendus manquants",
+        "finding.GAP.open" if open_end else "finding.GAP",
+        {"hours": hours, "start": start.isoformat(), "end": end.isoformat(), "missing": missing},
         asset=asset,
         metric=metric,
         start=start,

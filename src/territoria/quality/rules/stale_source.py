@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from territoria.db.base import from_us
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
 RULE = Rule("STALE_SOURCE", "warning", "dataset", "Stale source", "Source muette")
 # Late by this many reporting intervals: a missed reading or two is a gap, this many is a silent source.
@@ -29,14 +29,12 @@ def check(
     if latest_us is None or not is_stale(latest_us, now_us, interval_s, k):
         return None
     latest = from_us(latest_us)
-    hours = f"{(now_us - latest_us) / 3.6e9:.1f}"
-    what_en = f"series {asset}/{metric}" if asset else f"dataset {dataset}"
-    what_fr = f"la série {asset}/{metric}" if asset else f"le jeu de données {dataset}"
-    return finding(
+    hours = round((now_us - latest_us) / 3.6e9, 1)
+    what = {"asset": asset, "metric": metric} if asset else {"dataset": dataset}
+    return coded(
         RULE,
-        f"{what_en} has sent nothing since {latest.isoformat()} ({hours} h, expected every {interval_s} s)",
-        f"{what_fr} n'a rien envoyé depuis le {latest.isoformat()} ({hours.replace('.', ',')} h, "
-        f"attendu toutes les {interval_s} s)",
+        "finding.STALE_SOURCE.series" if asset else "finding.STALE_SOURCE.dataset",
+        {**what, "since": latest.isoformat(), "hours": hours, "interval": interval_s},
         asset=asset,
         metric=metric,
         start=latest,

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from territoria.catalog.models import Metric
 from territoria.db.base import from_us
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
 RULE = Rule("STUCK_VALUE", "warning", "series", "Stuck value", "Valeur figée")
 # A jittering sensor never repeats its reading to the digit for six hours; a frozen one does.
@@ -73,14 +73,13 @@ def check(
         if needed is None or count < min_readings or covered_us < needed * 1_000_000:
             continue
         start, end = from_us(int(ts[a])), from_us(int(ts[b]))
-        hours = f"{covered_us / 3.6e9:.1f}"
+        hours = round(covered_us / 3.6e9, 1)
         found.append(
-            finding(
+            coded(
                 RULE,
-                f"the value {value:g} repeats {count} times over {hours} h "
-                f"({start.isoformat()} to {end.isoformat()}): the sensor may be frozen",
-                f"la valeur {value:g} se répète {count} fois sur {hours.replace('.', ',')} h "
-                f"(du {start.isoformat()} au {end.isoformat()}) : le capteur est peut-être figé",
+                "finding.STUCK_VALUE",
+                {"value": f"{value:g}", "count": count, "hours": hours}
+                | {"start": start.isoformat(), "end": end.isoformat()},
                 asset=asset,
                 metric=metric.name,
                 start=start,

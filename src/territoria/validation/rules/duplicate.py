@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded, finding
 
 RULE = Rule("DUPLICATE", "warning", "row", "Duplicate point", "Point en double")
 
@@ -34,11 +34,9 @@ def summary(count: int, rows: list[int]) -> Finding | None:
     if count <= 0:
         return None
     shown = ", ".join(str(r) for r in rows[:10]) + (" …" if count > len(rows[:10]) else "")
-    return finding(
+    return coded(
         RULE,
-        f"{count} point(s) of this batch were already received with the same value and are kept once "
-        f"(rows {shown})",
-        f"{count} point(s) de ce lot avaient déjà été reçus avec la même valeur et ne sont conservés "
-        f"qu'une fois (lignes {shown})",
+        "finding.DUPLICATE.batch",
+        {"n": count, "rows": shown},
         details={"count": count, "rows": rows[:100]},
     )
