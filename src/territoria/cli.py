@@ -200,7 +200,12 @@ def import_cmd(
         Path, typer.Argument(exists=True, dir_okay=False, help="CSV, NDJSON, JSON or GeoJSON file")
     ],
     dataset: Annotated[str, typer.Option(help="dataset slug")],
-    encoding: Annotated[str, typer.Option(help="file encoding, e.g. cp1252 for some spreadsheets")] = "utf-8",
+    encoding: Annotated[
+        str,
+        typer.Option(
+            help="file encoding, e.g. cp1252; 'auto': a BOM, else UTF-8, else Windows-1252"
+        ),
+    ] = "auto",
 ) -> None:
     """Import a file of any size into a dataset, in constant memory, with a progress bar."""
     from territoria.ingest.files import import_file
@@ -224,7 +229,7 @@ def import_cmd(
                 ctx,
                 file,
                 dataset,
-                encoding=encoding,
+                encoding=None if encoding == "auto" else encoding,
                 on_progress=lambda done, rows: progress.update(task, completed=done, rows=rows),
             )
             progress.update(task, completed=size)

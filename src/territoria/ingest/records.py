@@ -17,7 +17,9 @@ from territoria.ingest.batches import Origin, claim_batch, close_batch
 from territoria.ingest.models import Record
 from territoria.ingest.observers import notify_records
 from territoria.ingest.parsers import BadRow, Row, format_of
+from territoria.ingest.records_columns import check_chunk
 from territoria.ingest.schemas import BatchResult
+from territoria.ingest.tabular import Chunk
 from territoria.ingest.validation import RowError, row_error
 from territoria.quality.tableschema import CompiledSchema, HeaderMismatch, check_header
 from territoria.quality.tableschema.engine import Resolver
@@ -124,21 +126,32 @@ def ingest_records(
         return claimed
     batch = claimed
     rejected: list[tuple[int, dict[str, Any] | BadRow, list[RowError]]] = []
-    readable: list[tuple[int, dict[str, Any]]] = []
-    received = 0
-    for n, raw in rows:
-        received += 1
-        if isinstance(raw, BadRow):
-            rejected.append((n, raw, [row_error(n, None, raw.code, raw.message)]))
-        else:
-            readable.append((n, raw))
-    typed, errors = _check(session, ds, readable, origin)
     good: dict[str, dict[str, Any]] = {}
-    for i, (n, raw) in enumerate(readable):
-        if i in errors:
-            rejected.append((n, raw, errors[i]))
-        else:
-            good[_record_key(typed[i], pk)] = typed[i]  # a later row with the same key wins
+    if isinstance(rows, Chunk):  # a CSV file or body: checked by whole columns, no dict per row read
+        received = len(rows)
+        rejected.extend((n, raw, [row_error(n, None, raw.code, raw.message)]) for n, raw in rows.bad)
+        typed, errors = check_chunk(rows, schema, _resolver(session))
+        numbers = rows.numbers.tolist()
+        for i, row in enumerate(typed):
+            if i in errors:
+                rejected.append((numbers[i], rows.row(i), errors[i]))
+            else:
+                good[_record_key(row, pk)] = row  # a later row with the same key wins
+    else:
+        readable: list[tuple[int, dict[str, Any]]] = []
+        received = 0
+        for n, raw in rows:
+            received += 1
+            if isinstance(raw, BadRow):
+                rejected.append((n, raw, [row_error(n, None, raw.code, raw.message)]))
+            else:
+                readable.append((n, raw))
+        typed, errors = _check(session, ds, readable, origin)
+        for i, (n, raw) in enumerate(readable):
+            if i in errors:
+                rejected.append((n, raw, errors[i]))
+            else:
+                good[_record_key(typed[i], pk)] = typed[i]  # a later row with the same key wins
     existing = _existing(session, ds, list(good))
     coords = {k: _lonlat(v) for k, v in good.items()}
     codes = iter(locator.locate_many([c for c in coords.values() if c is not None]))
