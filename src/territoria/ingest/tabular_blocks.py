@@ -59,13 +59,13 @@ def csv_error_reasons(exc: csv.Error) -> tuple[str, str]:
     return f"unreadable CSV line: {text}", f"ligne CSV illisible : {text}"
 
 
-def _cut(buf: bytearray) -> int:
-    """Length of the longest prefix ending with a newline outside quotes (0 when there is none).
+def _cut(buf: bytearray, limit: int) -> int:
+    """Length of the longest prefix within `limit` bytes ending with a newline outside quotes (0: none).
 
     Quotes are counted, not parsed: `""` inside a quoted field keeps the count even, so a newline
     after an even number of quotes is outside any field.
     """
-    pos = buf.rfind(b"\n")
+    pos = buf.rfind(b"\n", 0, limit)
     if pos < 0:
         return 0
     quotes = buf.count(b'"', 0, pos)
@@ -79,14 +79,17 @@ def _cut(buf: bytearray) -> int:
 
 
 def _blocks(body: Iterator[bytes]) -> Iterator[bytes]:
-    """The body cut into blocks of whole rows."""
+    """The body cut into blocks of whole rows, of about BLOCK_BYTES each."""
     buf = bytearray()
     for piece in body:
         buf += piece
-        if len(buf) < BLOCK_BYTES:
-            continue
-        cut = _cut(buf) or (buf.rfind(b"\n") + 1 if len(buf) > MAX_BLOCK_BYTES else 0)
-        if cut:
+        while len(buf) >= BLOCK_BYTES:
+            # Past MAX_BLOCK_BYTES with no newline outside quotes (a stray quote): cut anyway, the
+            # row-by-row reader says which rows are broken.
+            cut = _cut(buf, BLOCK_BYTES) or _cut(buf, len(buf))
+            cut = cut or (buf.rfind(b"\n") + 1 if len(buf) > MAX_BLOCK_BYTES else 0)
+            if not cut:
+                break
             yield bytes(buf[:cut])
             del buf[:cut]
     if buf:
