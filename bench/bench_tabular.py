@@ -72,8 +72,9 @@ def phase_setup(url: str, folder: Path, rows: int, ev_rows: int) -> dict[str, An
         org = create_organisation(s, OrganisationCreate(slug="bench-tab", name="Bench", kind="operator"))
         body = {"slug": "irve", "title": "IRVE", "domain": "ev_charging", "kind": "records"}
         create_dataset(s, DatasetCreate.model_validate({**body, "schema": "irve-statique"}), org)
-    _write(folder / "records.csv", irve_static_rows(rows, fault_rate=0.05, duplicates=rows // 1000))
-    _write(folder / "ev.csv", irve_static_rows(ev_rows, seed=7))
+    if not (folder / "ev.csv").exists():  # the baseline's database: the same files
+        _write(folder / "records.csv", irve_static_rows(rows, fault_rate=0.05, duplicates=rows // 1000))
+        _write(folder / "ev.csv", irve_static_rows(ev_rows, seed=7))
     return {
         "records_csv_mb": round((folder / "records.csv").stat().st_size / 1e6, 1),
         "ev_csv_mb": round((folder / "ev.csv").stat().st_size / 1e6, 1),
@@ -143,9 +144,13 @@ def phase_ev_static(url: str, folder: Path) -> dict[str, Any]:
     }
 
 
-def run_phase(args: list[str]) -> dict[str, Any]:
-    """Run one phase in a child process; its JSON figures (or its error, so later phases still run)."""
-    out = subprocess.run([sys.executable, __file__, *args], check=False, capture_output=True, text=True)
+def run_phase(args: list[str], src: Path | None = None) -> dict[str, Any]:
+    """Run one phase in a child process (on the sources under `src` when given: the code before this
+    reader); its JSON figures (or its error, so later phases still run)."""
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    out = subprocess.run(
+        [sys.executable, __file__, *args], check=False, capture_output=True, text=True, env=env
+    )
     sys.stderr.write(out.stderr[-20000:])
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["no output"])[-1]
@@ -159,6 +164,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--ev-rows", type=int, default=500_000)
     parser.add_argument("--profile", help="phase to run under cProfile (records or ev_static)")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="a `src` folder of the code before this reader (git archive <commit> src): records and "
+        "ev_static run on it too, on fresh datasets, figures prefixed old_",
+    )
     parser.add_argument("--phase")
     parser.add_argument("--url")
     parser.add_argument("--dir", type=Path)
@@ -173,7 +184,7 @@ def main() -> None:
         if args.profile == args.phase:
             profiler = cProfile.Profile()
             figures = profiler.runcall(run)
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
         else:
             figures = run()
         print(json.dumps(figures))
@@ -187,8 +198,18 @@ def main() -> None:
         for phase in ("setup", "records", "frictionless", "ev_static"):
             print(f"phase {phase}…", file=sys.stderr, flush=True)
             results.update(run_phase(["--phase", phase, *common]))
+        if args.baseline_src:
+            old = ["--url", f"sqlite:///{tmp}/old.db", *common[2:]]
+            run_phase(["--phase", "setup", *old])
+            for phase in ("records", "ev_static"):
+                print(f"phase {phase} (before this reader)…", file=sys.stderr, flush=True)
+                figures = run_phase(["--phase", phase, *old], args.baseline_src.resolve())
+                results.update({f"old_{k}": v for k, v in figures.items()})
         if "records_s" in results and "frictionless_s" in results:
             results["speedup_vs_frictionless"] = round(results["frictionless_s"] / results["records_s"], 1)
+        for name in ("records", "ev"):
+            if f"old_{name}_s" in results and f"{name}_s" in results:
+                results[f"{name}_speedup_vs_old"] = round(results[f"old_{name}_s"] / results[f"{name}_s"], 1)
         print(json.dumps(results))
 
 
