@@ -180,10 +180,12 @@ def ingest_records(
         rejected.extend((n, raw, [row_error(n, None, raw.code, raw.message)]) for n, raw in rows.bad)
         typed, errors = check_chunk(rows, schema, _resolver(session))
         numbers = rows.numbers.tolist()
+        failed = sorted(errors)
+        rejected.extend(
+            (numbers[i], raw, errors[i]) for i, raw in zip(failed, rows.rows_at(failed), strict=True)
+        )
         for i, row in enumerate(typed):
-            if i in errors:
-                rejected.append((numbers[i], rows.row(i), errors[i]))
-            else:
+            if i not in errors:
                 good[_record_key(row, pk)] = row  # a later row with the same key wins
     else:
         readable: list[tuple[int, dict[str, Any]]] = []

@@ -132,12 +132,14 @@ def _pieces(source: bytes | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
 
 def _head(pieces: Iterator[bytes]) -> tuple[bytes, bool]:
     """The first SNIFF_BYTES (or more) bytes, and whether they are the whole stream."""
-    head = bytearray()
+    parts: list[bytes] = []
+    size = 0
     for piece in pieces:
-        head += piece
-        if len(head) >= SNIFF_BYTES:
-            return bytes(head), False
-    return bytes(head), True
+        parts.append(piece)
+        size += len(piece)
+        if size >= SNIFF_BYTES:
+            return (parts[0] if len(parts) == 1 else b"".join(parts)), False
+    return b"".join(parts), True
 
 
 def _utf8(head: bytes, pieces: Iterator[bytes], encoding: str, declared: bool) -> Iterator[bytes]:
@@ -211,15 +213,13 @@ def open_csv(
     complete = complete and len(sniffed) == len(head)
     found = text_encoding(encoding) if encoding is not None else detect_encoding(sniffed, complete=complete)
     stream = _utf8(head, pieces, found, declared)
-    first = bytearray()
-    rest = b""
+    first, rest = b"", b""
     for piece in stream:
-        first += piece
+        first = first + piece if first else piece
         if (end := first.find(b"\n")) >= 0:
-            rest = bytes(first[end + 1 :])
-            del first[end + 1 :]
+            first, rest = first[: end + 1], first[end + 1 :]
             break
-    line = bytes(first).decode("utf-8", KEEP_BYTES).lstrip("\ufeff").rstrip("\r\n")
+    line = first.decode("utf-8", KEEP_BYTES).lstrip("\ufeff").rstrip("\r\n")
     delimiter = sniff_delimiter(line)
     cells = split_line(line, delimiter) if line else []
     if isinstance(cells, BadRow):

@@ -59,41 +59,51 @@ def csv_error_reasons(exc: csv.Error) -> tuple[str, str]:
     return f"unreadable CSV line: {text}", f"ligne CSV illisible : {text}"
 
 
-def _cut(buf: bytearray, limit: int) -> int:
-    """Length of the longest prefix within `limit` bytes ending with a newline outside quotes (0: none).
+def _cut(data: bytes, start: int, limit: int) -> int:
+    """End of the longest run of rows in data[start:limit]: just after a newline outside quotes (0: none).
 
     Quotes are counted, not parsed: `""` inside a quoted field keeps the count even, so a newline
     after an even number of quotes is outside any field.
     """
-    pos = buf.rfind(b"\n", 0, limit)
+    pos = data.rfind(b"\n", start, limit)
     if pos < 0:
         return 0
-    quotes = buf.count(b'"', 0, pos)
+    quotes = data.count(b'"', start, pos)
     while quotes % 2:
-        prev = buf.rfind(b"\n", 0, pos)
+        prev = data.rfind(b"\n", start, pos)
         if prev < 0:
             return 0
-        quotes -= buf.count(b'"', prev, pos)
+        quotes -= data.count(b'"', prev, pos)
         pos = prev
     return pos + 1
 
 
 def _blocks(body: Iterator[bytes]) -> Iterator[bytes]:
-    """The body cut into blocks of whole rows, of about BLOCK_BYTES each."""
-    buf = bytearray()
+    """The body cut into blocks of whole rows, of about BLOCK_BYTES each (a body in one piece is sliced,
+    never copied whole again)."""
+    parts: list[bytes] = []
+    size = 0
     for piece in body:
-        buf += piece
-        while len(buf) >= BLOCK_BYTES:
-            # Past MAX_BLOCK_BYTES with no newline outside quotes (a stray quote): cut anyway, the
-            # row-by-row reader says which rows are broken.
-            cut = _cut(buf, BLOCK_BYTES) or _cut(buf, len(buf))
-            cut = cut or (buf.rfind(b"\n") + 1 if len(buf) > MAX_BLOCK_BYTES else 0)
-            if not cut:
+        parts.append(piece)
+        size += len(piece)
+        if size < BLOCK_BYTES:
+            continue
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        start = 0
+        while len(data) - start >= BLOCK_BYTES:
+            cut = _cut(data, start, start + BLOCK_BYTES) or _cut(data, start, len(data))
+            if not cut and len(data) - start > MAX_BLOCK_BYTES:
+                # No newline outside quotes for this long (a stray quote): cut anyway, the
+                # row-by-row reader says which rows are broken.
+                cut = data.rfind(b"\n", start) + 1
+            if cut <= start:
                 break
-            yield bytes(buf[:cut])
-            del buf[:cut]
-    if buf:
-        yield bytes(buf)
+            yield data[start:cut]
+            start = cut
+        rest = data[start:]
+        parts, size = ([rest], len(rest)) if rest else ([], 0)
+    if parts:
+        yield b"".join(parts)
 
 
 def _arrow(data: bytes, width: int, delimiter: str) -> list[pa.Array] | None:

@@ -69,9 +69,13 @@ class Chunk:
         header = self.header
         return [dict(zip(header, cells, strict=True)) for cells in zip(*cols, strict=True)]
 
-    def row(self, i: int) -> dict[str, Any]:
-        """Readable row at position `i` as a dict of text cells (a rejected row's raw values)."""
-        return {name: col[i].as_py() for name, col in zip(self.header, self.columns, strict=True)}
+    def rows_at(self, positions: list[int]) -> list[dict[str, Any]]:
+        """Readable rows at these positions as dicts of text cells (rejected rows' raw values)."""
+        if not positions:
+            return []
+        picked = pa.array(positions, pa.int64())
+        cols = [c.take(picked).to_pylist() for c in self.columns]
+        return [dict(zip(self.header, cells, strict=True)) for cells in zip(*cols, strict=True)]
 
     def __iter__(self) -> Iterator[Row]:
         good = zip(self.numbers.tolist(), self.dicts(), strict=True)
