@@ -184,7 +184,7 @@ def main() -> None:
         if args.profile == args.phase:
             profiler = cProfile.Profile()
             figures = profiler.runcall(run)
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(70)
         else:
             figures = run()
         print(json.dumps(figures))

@@ -73,9 +73,9 @@ def record_membership(
                 update(StationMembership).where(StationMembership.id.in_(moved)).values(current=False)
             )
         fresh = [p for p in chunk if p not in current or current[p][1] != said[p]]
-        if fresh:
-            session.execute(
-                insert(StationMembership),
+        if fresh:  # Core executemany: the ORM's bulk insert would fetch every new id back, row by row
+            session.connection().execute(
+                insert(StationMembership.__table__),
                 [
                     {
                         "dataset_id": ds.id,
