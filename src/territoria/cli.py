@@ -202,9 +202,7 @@ def import_cmd(
     dataset: Annotated[str, typer.Option(help="dataset slug")],
     encoding: Annotated[
         str,
-        typer.Option(
-            help="file encoding, e.g. cp1252; 'auto': a BOM, else UTF-8, else Windows-1252"
-        ),
+        typer.Option(help="file encoding, e.g. cp1252; 'auto': a BOM, else UTF-8, else Windows-1252"),
     ] = "auto",
 ) -> None:
     """Import a file of any size into a dataset, in constant memory, with a progress bar."""
@@ -235,6 +233,8 @@ def import_cmd(
             progress.update(task, completed=size)
     except DomainError as exc:
         raise fail(exc.message) from exc
+    if report.encoding:
+        console.print(f"{file.name}: encoding {report.encoding}, separator {report.separator!r}")
     console.print(
         f"received {report.received:,}, accepted {report.accepted:,} ({report.duplicates:,} already stored), "
         f"rejected {report.rejected:,} in {len(report.batches)} batch(es)"

@@ -166,6 +166,7 @@ def test_cp1252_euro_through_import_and_http(world: World, tmp_path: Path) -> No
     path.write_bytes(FRENCH)
     report = import_file(world.ctx, path, "tarifs")
     assert (report.received, report.accepted) == (2, 2), report.sample_errors
+    assert (report.encoding, report.separator) == ("cp1252", ";")  # reported, never silently assumed
     by_import = _stored(world, "tarifs")
     assert by_import["P1"] == {"id": "P1", "insee": "06088", "tarif": "0,35€ / kWh", "puissance": 22.5}
     headers = {**world.operator, "content-type": "text/csv; charset=windows-1252"}

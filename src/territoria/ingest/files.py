@@ -34,6 +34,7 @@ from territoria.ingest.parsers import (
 )
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
+from territoria.ingest.tabular import Chunk
 from territoria.timeseries.store import ConcurrentWrite
 
 CHUNK_ROWS = 50_000
@@ -50,6 +51,8 @@ class ImportReport:
     duplicates: int = 0
     skipped_batches: int = 0
     target: str = "rows"  # or "assets" for a GeoJSON of a time-series dataset
+    encoding: str | None = None  # of a CSV file: declared, or found by the tabular reader
+    separator: str | None = None
     sample_errors: list[dict[str, object]] = field(default_factory=list)
 
     def add(self, result: BatchResult) -> None:
@@ -121,6 +124,8 @@ def import_file(
                 idempotency_key=f"file:{checksum}:{chunk_rows}:{index}",
                 from_text=fmt == "csv",
             )
+            if isinstance(chunk, Chunk):
+                report.encoding, report.separator = chunk.encoding, chunk.delimiter
             report.add(_ingest_chunk(ctx, dataset, kind, chunk, origin, checksum))
             if on_progress:
                 on_progress(fh.tell(), report.received)
