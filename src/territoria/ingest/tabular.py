@@ -236,15 +236,6 @@ def open_csv(
     return Tabular(found, delimiter, header, body(), skip_blank)
 
 
-def read_text(text: str, header: list[str] | None = None) -> Tabular:
-    """A CSV text already decoded (a corrected quarantine line), read with the given header or its own."""
-    data = text.encode("utf-8", "surrogatepass")
-    if header is None:
-        return open_csv(data, encoding="utf-8")
-    sep = sniff_delimiter(text.split("\n", 1)[0])
-    return Tabular("utf-8", sep, list(header), iter([data]))
-
-
 __all__ = [
     "KEEP_BYTES",
     "BadRow",
