@@ -19,12 +19,8 @@ from typer.testing import CliRunner
 from territoria.catalog.models import Asset, Dataset
 from territoria.catalog.schemas import OrganisationCreate
 from territoria.catalog.service import create_organisation, get_dataset, get_organisation
-from territoria.domains.ev import cli as cli_module
 from territoria.domains.ev import status as status_module
 from territoria.domains.ev.cli import ev_app
-from territoria.ingest import tabular
-from territoria.ingest.parsers import BadRow
-from territoria.ingest.tabular import UTF8_BOM, decode, detect_encoding, open_csv, sniff_delimiter
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.model import ChargePoint
 from territoria.domains.ev.status import (
@@ -36,7 +32,10 @@ from territoria.domains.ev.status import (
     sync_assets,
 )
 from territoria.errors import Invalid
+from territoria.ingest import tabular
 from territoria.ingest.models import Batch, QuarantinedRow
+from territoria.ingest.parsers import BadRow
+from territoria.ingest.tabular import UTF8_BOM, decode, detect_encoding, open_csv, sniff_delimiter
 
 NICE = COMMUNES["Nice"][0]
 A, B = pdc_id(0, 0), pdc_id(0, 1)  # the two points of station 0, in Nice
