@@ -209,7 +209,10 @@ def import_cmd(
         Path, typer.Argument(exists=True, dir_okay=False, help="CSV, NDJSON, JSON or GeoJSON file")
     ],
     dataset: Annotated[str, typer.Option(help="dataset slug")],
-    encoding: Annotated[str, typer.Option(help="file encoding, e.g. cp1252 for some spreadsheets")] = "utf-8",
+    encoding: Annotated[
+        str,
+        typer.Option(help="file encoding, e.g. cp1252; 'auto': a BOM, else UTF-8, else Windows-1252"),
+    ] = "auto",
 ) -> None:
     """Import a file of any size into a dataset, in constant memory, with a progress bar."""
     from territoria.ingest.files import import_file
@@ -233,12 +236,14 @@ def import_cmd(
                 ctx,
                 file,
                 dataset,
-                encoding=encoding,
+                encoding=None if encoding == "auto" else encoding,
                 on_progress=lambda done, rows: progress.update(task, completed=done, rows=rows),
             )
             progress.update(task, completed=size)
     except DomainError as exc:
         raise fail(exc.message) from exc
+    if report.encoding:
+        console.print(f"{file.name}: encoding {report.encoding}, separator {report.separator!r}")
     console.print(
         f"received {report.received:,}, accepted {report.accepted:,} ({report.duplicates:,} already stored), "
         f"rejected {report.rejected:,} in {len(report.batches)} batch(es)"

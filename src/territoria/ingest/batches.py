@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,9 +147,9 @@ def close_batch(
     """Quarantine the rejected rows with their reasons, set the counts, and build the answer."""
     # Messages may quote what was sent: made storable (no NUL for JSONB) and encodable once, here.
     rejected = sorted(((n, raw, safe_strings(errs)) for n, raw, errs in rejected), key=lambda r: r[0])
-    if rejected:
-        session.execute(
-            insert(QuarantinedRow),
+    if rejected:  # Core executemany: the ORM's bulk insert would fetch every new id back, row by row
+        session.connection().execute(
+            insert(cast(Table, QuarantinedRow.__table__)),
             [
                 {
                     "batch_id": batch.id,

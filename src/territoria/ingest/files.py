@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +25,9 @@ from territoria.ingest.batches import Origin
 from territoria.ingest.parsers import (
     BadRow,
     Row,
+    csv_chunks,
     format_of,
     geojson_rows,
-    iter_csv,
     iter_json_stream,
     iter_ndjson,
     text_encoding,
@@ -35,6 +35,7 @@ from territoria.ingest.parsers import (
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.timeseries.store import ConcurrentWrite
+from territoria.validation.tabular import Chunk
 
 CHUNK_ROWS = 50_000
 
@@ -50,6 +51,8 @@ class ImportReport:
     duplicates: int = 0
     skipped_batches: int = 0
     target: str = "rows"  # or "assets" for a GeoJSON of a time-series dataset
+    encoding: str | None = None  # of a CSV file: declared, or found by the tabular reader
+    separator: str | None = None
     sample_errors: list[dict[str, object]] = field(default_factory=list)
 
     def add(self, result: BatchResult) -> None:
@@ -73,14 +76,18 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _rows(fh: io.BufferedReader, fmt: str, required: list[str], encoding: str) -> Iterator[Row]:
-    """Rows of an open file in its format."""
+def _chunks(
+    fh: io.BufferedReader, fmt: str, required: list[str], encoding: str | None, size: int
+) -> Iterator[Iterable[Row]]:
+    """Chunks of `size` rows of an open file in its format (CSV: columnar chunks)."""
     if fmt == "csv":
-        return iter_csv(fh, required, encoding=encoding)
-    if fmt == "ndjson":
-        return iter_ndjson(fh)
-    rows = iter_json_stream(fh)
-    return geojson_rows(rows) if fmt == "geojson" else rows
+        yield from csv_chunks(fh, required, encoding=encoding, rows=size)
+        return
+    rows = iter_ndjson(fh) if fmt == "ndjson" else iter_json_stream(fh)
+    if fmt == "geojson":
+        rows = geojson_rows(rows)
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
 
 
 def import_file(
@@ -88,14 +95,18 @@ def import_file(
     path: Path,
     dataset: str,
     *,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     organisation_id: int | None = None,
     chunk_rows: int = CHUNK_ROWS,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Import a file into a dataset; `on_progress(bytes_read, rows_done)` is called after each chunk."""
+    """Import a file into a dataset; `on_progress(bytes_read, rows_done)` is called after each chunk.
+
+    A CSV file is read in the `encoding` given, else the one found (validation/tabular.py).
+    """
     fmt = format_of(None, path.name)
-    encoding = text_encoding(encoding)  # an unknown or non-text codec is refused before any row
+    if encoding is not None:
+        encoding = text_encoding(encoding)  # an unknown or non-text codec is refused before any row
     checksum = file_checksum(path)
     with ctx.session() as session:
         ds = get_dataset(session, dataset)
@@ -105,11 +116,7 @@ def import_file(
         return _import_assets(ctx, path, dataset, chunk_rows=chunk_rows, on_progress=on_progress)
     report = ImportReport()
     with path.open("rb") as fh:
-        rows = _rows(fh, fmt, required, encoding)
-        for index in itertools.count():
-            chunk = list(itertools.islice(rows, chunk_rows))
-            if not chunk:
-                break
+        for index, chunk in enumerate(_chunks(fh, fmt, required, encoding, chunk_rows)):
             origin = Origin(
                 source="file",
                 organisation_id=organisation_id,
@@ -117,6 +124,8 @@ def import_file(
                 idempotency_key=f"file:{checksum}:{chunk_rows}:{index}",
                 from_text=fmt == "csv",
             )
+            if isinstance(chunk, Chunk):
+                report.encoding, report.separator = chunk.encoding, chunk.delimiter
             report.add(_ingest_chunk(ctx, dataset, kind, chunk, origin, checksum))
             if on_progress:
                 on_progress(fh.tell(), report.received)
@@ -124,7 +133,7 @@ def import_file(
 
 
 def _ingest_chunk(
-    ctx: Context, dataset: str, kind: str, chunk: list[Row], origin: Origin, checksum: str
+    ctx: Context, dataset: str, kind: str, chunk: Iterable[Row], origin: Origin, checksum: str
 ) -> BatchResult:
     """One chunk, one transaction (retried if a concurrent writer raced on the same points)."""
     for attempt in range(3):

@@ -6,21 +6,16 @@ A body that cannot be parsed at all raises Unparseable with the line and column.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import ijson
 import orjson
 
-from territoria.errors import Invalid, Unparseable, UnsupportedMediaType
+from territoria.errors import Invalid, Unparseable
 from territoria.validation.limits import (
     MAX_DEPTH,
-    MAX_RAW_CHARS,
-    UNSAFE_TEXT,
     DepthGuard,
     bytes_text,
     printable,
@@ -28,20 +23,18 @@ from territoria.validation.limits import (
     safe_text,
     strip_bom,
 )
-from territoria.validation.rules import encoding as encoding_rule
+from territoria.validation.tabular import (
+    KEEP_BYTES,
+    BadRow,
+    Chunk,
+    Row,
+    charset_of,
+    csv_error_reasons,
+    open_csv,
+    text_encoding,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class BadRow:
-    """A row that could not even be read (bad JSON line, wrong encoding, wrong column count)."""
-
-    raw: str
-    code: str
-    message: str
-    message_fr: str = ""
-
-
-Row = tuple[int, "dict[str, Any] | BadRow"]
+__all__ = ["KEEP_BYTES", "BadRow", "Row", "charset_of", "csv_error_reasons", "text_encoding"]
 
 NOT_OBJECT = "not an object: each row must be a JSON object"
 NOT_OBJECT_FR = "pas un objet : chaque ligne doit être un objet JSON"
@@ -75,44 +68,6 @@ def format_of(content_type: str | None, filename: str | None = None) -> str:
     raise Invalid(
         f"unsupported content type '{ct or 'none'}': send application/json, application/x-ndjson or text/csv"
     )
-
-
-def _keep_bytes(exc: UnicodeError) -> tuple[str, int]:
-    """Decoding error handler: each undecodable byte survives as U+DC00 + byte, for any codec."""
-    assert isinstance(exc, UnicodeDecodeError)
-    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
-
-
-KEEP_BYTES = "territoria.keep-bytes"
-codecs.register_error(KEEP_BYTES, _keep_bytes)
-
-
-def charset_of(content_type: str | None) -> str:
-    """Charset parameter of a Content-Type, UTF-8 by default; 415 for one that cannot decode text."""
-    for part in (content_type or "").split(";")[1:]:
-        key, _, value = part.strip().partition("=")
-        if key.lower() == "charset" and value:
-            return text_encoding(value.strip().strip('"'))
-    return "utf-8"
-
-
-def text_encoding(name: str) -> str:
-    """The codec name of a text encoding, or UnsupportedMediaType naming what is accepted."""
-    shown = printable(name, 60)
-    try:
-        info = codecs.lookup(name)
-        # rot13, base64, zlib… are codecs but not text encodings; 'undefined' refuses everything.
-        usable = getattr(info, "_is_text_encoding", True) and info.name != "undefined"
-        if usable:
-            codecs.getincrementaldecoder(info.name)(KEEP_BYTES).decode(b"a", final=True)
-    except (LookupError, UnicodeError, TypeError, ValueError):
-        usable = False
-    if not usable:
-        raise UnsupportedMediaType(
-            f"unsupported charset '{shown}': send UTF-8 or declare a text encoding such as "
-            f"utf-16, iso-8859-1 or windows-1252 / jeu de caractères « {shown} » non pris en charge"
-        )
-    return info.name
 
 
 def _position(body: bytes, pos: int) -> tuple[int, int]:
@@ -193,81 +148,8 @@ def iter_ndjson(lines: Iterable[bytes]) -> Iterator[Row]:
         yield _checked(n, item, check)
 
 
-def _text_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
-    """Decode a byte stream (lines or any pieces) into text lines ending in a newline.
-
-    The decoder is incremental, so that multi-byte encodings (UTF-16…) whose newline is not the byte
-    0x0A are read right; undecodable bytes survive as U+DC00 + byte, so that their row is quarantined.
-    """
-    decoder = codecs.getincrementaldecoder(encoding)(KEEP_BYTES)
-    pending = ""
-    try:
-        for chunk in chunks:
-            pending += decoder.decode(chunk)
-            if "\n" in pending:
-                *done, pending = pending.split("\n")
-                for line in done:
-                    yield line + "\n"
-        pending += decoder.decode(b"", final=True)
-    except UnicodeError as exc:  # not a byte error the handler keeps: utf-16/utf-32 without their BOM
-        raise Unparseable(
-            f"the body cannot be read as {encoding} ({exc}): declare the byte order (e.g. utf-16-le) or send "
-            f"UTF-8 / le corps ne peut être lu en {encoding} : précisez l'ordre des octets "
-            "(p. ex. utf-16-le) ou envoyez de l'UTF-8"
-        ) from exc
-    if pending:
-        yield pending
-
-
-class _Tracked:
-    """Text lines, remembering those read since the last row (the raw text of a row that fails)."""
-
-    def __init__(self, lines: Iterator[str]) -> None:
-        self.lines = lines
-        self.taken: list[str] = []
-        self.size = 0
-
-    def __iter__(self) -> _Tracked:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.lines)
-        if self.size < MAX_RAW_CHARS:
-            self.taken.append(line)
-            self.size += len(line)
-        return line
-
-    def pop(self) -> str:
-        """The text read since the previous call."""
-        text = "".join(self.taken).rstrip("\r\n")
-        self.taken, self.size = [], 0
-        return text
-
-
-def _bad_header(header: list[str], encoding: str) -> Invalid:
-    """The error for a header holding bytes that are not text in the declared encoding."""
-    shown = printable(", ".join(header), 500)
-    found = encoding_rule.check(0, encoding)
-    return Invalid(
-        f"the CSV header is not valid {encoding} text ({shown}); {found.message_en}",
-        errors=[{"row": 0, "field": None, "code": "ENCODING", "message": found.message_en}],
-    )
-
-
-def iter_csv(lines: Iterable[bytes], required: Sequence[str], *, encoding: str = "utf-8") -> Iterator[Row]:
-    """CSV with a header row; the header must name every required column."""
-    text = _text_lines(lines, encoding)
-    sample = next(text, "")
-    if sample.startswith("\ufeff"):
-        sample = sample[1:]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    try:
-        header = next(csv.reader([sample], delimiter=delimiter), [])
-    except csv.Error as exc:
-        raise Invalid(f"the CSV header cannot be read: {exc}") from exc
-    header = [h.strip() for h in header]
-    if any(UNSAFE_TEXT.search(h) for h in header):
-        raise _bad_header(header, encoding)
+def _require(header: list[str], required: Sequence[str]) -> None:
+    """Invalid naming the required columns a CSV header lacks."""
     missing = [c for c in required if c not in header]
     if missing:
         raise Invalid(
@@ -277,48 +159,35 @@ def iter_csv(lines: Iterable[bytes], required: Sequence[str], *, encoding: str =
                 for c in missing
             ],
         )
-    width = len(header)
-    tracked = _Tracked(text)
-    reader = csv.reader(tracked, delimiter=delimiter)
-    n = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            # A field past the csv module's limit (131,072 characters), a broken quote…: this row
-            # only; the reader starts afresh on the next line.
-            n += 1
-            en, fr = csv_error_reasons(exc)
-            yield n, BadRow(printable(tracked.pop()), "PARSE", en, fr)
-            continue
-        raw = tracked.pop()
-        if not fields:
-            continue
-        n += 1
-        if UNSAFE_TEXT.search(raw):
-            found = encoding_rule.check(n, encoding)
-            yield n, BadRow(printable(raw), "ENCODING", found.message_en, found.message_fr)
-            continue
-        if len(fields) != width:
-            en = f"{len(fields)} fields where the header has {width}"
-            fr = f"{len(fields)} champs alors que l'en-tête en a {width}"
-            yield n, BadRow(printable(raw), "PARSE", en, fr)
-            continue
-        yield n, dict(zip(header, fields, strict=True))
 
 
-def csv_error_reasons(exc: csv.Error) -> tuple[str, str]:
-    """English and French reasons of a CSV line that cannot be read."""
-    text = str(exc)
-    if "field larger than field limit" in text:
-        limit = csv.field_size_limit()
-        return (
-            f"a field is longer than {limit} characters",
-            f"un champ dépasse {limit} caractères",
-        )
-    return f"unreadable CSV line: {text}", f"ligne CSV illisible : {text}"
+def iter_csv(
+    lines: Iterable[bytes], required: Sequence[str], *, encoding: str | None = None
+) -> Iterator[Row]:
+    """CSV with a header row naming every required column; the encoding is found unless given."""
+    tab = open_csv(lines, encoding=encoding)
+    _require(tab.header, required)
+    return tab.rows()
+
+
+def csv_chunks(
+    source: Iterable[bytes] | io.BufferedReader, required: Sequence[str], *, encoding: str | None, rows: int
+) -> Iterator[Chunk]:
+    """A CSV file in columnar chunks of `rows` rows (see validation/tabular.py)."""
+    tab = open_csv(source, encoding=encoding)
+    _require(tab.header, required)
+    return tab.chunks(rows)
+
+
+def csv_body(body: bytes, content_type: str | None, required: Sequence[str]) -> Chunk:
+    """A CSV body as one columnar chunk, in its declared charset (UTF-8 when none is declared).
+
+    The HTTP contract: a body without a charset is UTF-8, so that bytes that are not are quarantined as
+    ENCODING rather than guessed (files, whose encoding nobody declares, are sniffed: `open_csv`).
+    """
+    tab = open_csv(body, encoding=charset_of(content_type) or "utf-8")
+    _require(tab.header, required)
+    return tab.all()
 
 
 def _geojson_type(fh: Any) -> str:
@@ -385,17 +254,16 @@ def feature_to_row(feature: dict[str, Any]) -> dict[str, Any] | BadRow:
     return row
 
 
-def parse_body(body: bytes, content_type: str | None, required: Sequence[str]) -> Iterator[Row]:
-    """Rows of an HTTP body in any accepted format."""
+def parse_body(body: bytes, content_type: str | None, required: Sequence[str]) -> Iterable[Row]:
+    """Rows of an HTTP body in any accepted format (a CSV body: one columnar chunk)."""
     fmt = format_of(content_type)
-    if fmt != "csv":
-        body = _as_utf8(body, charset_of(content_type))
+    if fmt == "csv":
+        return csv_body(body, content_type, required)
+    body = _as_utf8(body, charset_of(content_type) or "utf-8")
     if fmt == "json":
         return parse_json_array(body)
     if fmt == "ndjson":
         return iter_ndjson(body.splitlines())
-    if fmt == "csv":
-        return iter_csv(body.splitlines(keepends=True), required, encoding=charset_of(content_type))
     return geojson_rows(iter_json_stream(io.BytesIO(body)))
 
 

@@ -29,12 +29,13 @@ from territoria.errors import Conflict, Invalid, NotFound
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
 from territoria.ingest.models import Batch, QuarantinedRow
-from territoria.ingest.parsers import BadRow, Row, csv_error_reasons, format_of
+from territoria.ingest.parsers import BadRow, Row, format_of
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.spreadsheet import safe_cell
 from territoria.territory.index import AreaLocator
 from territoria.validation.limits import row_problem, safe_text
+from territoria.validation.tabular import split_line
 
 STATUSES = ("open", "resubmitted", "discarded")
 MAX_ITEMS = 5000
@@ -281,11 +282,9 @@ def parse_raw(text: str, columns: Sequence[str]) -> dict[str, Any] | BadRow:
         # The same bounds as any received row: nesting (serialisers break) and NUL (PostgreSQL).
         problem = row_problem(item)
         return item if problem is None else BadRow(text, *problem)
-    delimiter = ";" if stripped.count(";") > stripped.count(",") else ","
-    try:
-        cells = next(csv.reader([stripped], delimiter=delimiter), [])
-    except csv.Error as exc:  # a field past the csv module's limit, a stray quote
-        return BadRow(text, "PARSE", *csv_error_reasons(exc))
+    cells = split_line(stripped)  # the delimiter sniffed as for any CSV file
+    if isinstance(cells, BadRow):
+        return BadRow(text, cells.code, cells.message, cells.message_fr)
     if len(cells) != len(columns):
         return BadRow(text, "PARSE", f"{len(cells)} fields where {len(columns)} are expected")
     return dict(zip(columns, cells, strict=True))

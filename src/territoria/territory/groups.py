@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from territoria.territory.models import Area
 from territoria.territory.service import PACKAGED, TerritoryError
+from territoria.validation.tabular import decode, sniff_delimiter
 
 DEFAULT_EPCI = PACKAGED / "epci-06.csv"
 COMMUNE = "commune"
@@ -52,12 +53,13 @@ def _column(fields: list[str], choices: tuple[str, ...], what: str, path: Path) 
 
 
 def read_membership(path: Path) -> dict[str, tuple[str, str]]:
-    """Commune code -> (group code, group name) from a CSV (',' or ';', UTF-8 with or without BOM)."""
+    """Commune code -> (group code, group name) from a CSV read as every CSV file is (validation/tabular.py):
+    ',' ';' tab or '|', UTF-8 with or without BOM, else Windows-1252."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TerritoryError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
-    sep = ";" if text.partition("\n")[0].count(";") > text.partition("\n")[0].count(",") else ","
+        text, _ = decode(path.read_bytes())
+    except OSError as exc:
+        raise TerritoryError(f"{path}: not a readable CSV file ({exc})") from exc
+    sep = sniff_delimiter(text.partition("\n")[0])
     reader = csv.DictReader(text.splitlines(), delimiter=sep)
     fields = list(reader.fieldnames or [])
     commune = _column(fields, COMMUNE_COLUMNS, "commune code", path)

@@ -57,10 +57,13 @@ def test_deep_ocpi_documents_are_refused_clearly(ev: World) -> None:
         assert r.status_code == 422 and "deeper than" in r.json()["detail"], r.text
 
 
-def test_cli_rows_past_the_csv_field_limit_are_a_clear_error() -> None:
-    from territoria.domains.ev.cli import read_rows
-    from territoria.errors import Invalid
+def test_cli_rows_past_the_csv_field_limit_are_kept_for_quarantine() -> None:
+    # The one tabular reader: a row past the csv module's limit is a PARSE row, the others are read.
+    from territoria.ingest.parsers import BadRow
+    from territoria.validation.tabular import open_csv
 
-    lines = iter(["a;b\n", "1;2\n", "x" * 140_000 + ";3\n"])
-    with pytest.raises(Invalid, match="line 3"):
-        list(read_rows(lines, ";"))
+    rows = list(open_csv([b"a;b\n", b"1;2\n", b"x" * 140_000 + b";3\n", b"4;5\n"]).rows())
+    assert [n for n, _ in rows] == [1, 2, 3]
+    assert rows[0][1] == {"a": "1", "b": "2"} and rows[2][1] == {"a": "4", "b": "5"}
+    bad = rows[1][1]
+    assert isinstance(bad, BadRow) and bad.code == "PARSE" and "longer than" in bad.message

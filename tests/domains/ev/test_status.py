@@ -19,9 +19,8 @@ from typer.testing import CliRunner
 from territoria.catalog.models import Asset, Dataset
 from territoria.catalog.schemas import OrganisationCreate
 from territoria.catalog.service import create_organisation, get_dataset, get_organisation
-from territoria.domains.ev import cli as cli_module
 from territoria.domains.ev import status as status_module
-from territoria.domains.ev.cli import UTF8_BOM, decode, delimiter, ev_app, read_rows, sniff_encoding
+from territoria.domains.ev.cli import ev_app
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.model import ChargePoint
 from territoria.domains.ev.status import (
@@ -34,6 +33,9 @@ from territoria.domains.ev.status import (
 )
 from territoria.errors import Invalid
 from territoria.ingest.models import Batch, QuarantinedRow
+from territoria.ingest.parsers import BadRow
+from territoria.validation import tabular
+from territoria.validation.tabular import UTF8_BOM, decode, detect_encoding, open_csv, sniff_delimiter
 
 NICE = COMMUNES["Nice"][0]
 A, B = pdc_id(0, 0), pdc_id(0, 1)  # the two points of station 0, in Nice
@@ -146,8 +148,9 @@ def test_events_round_trip_and_availability(ev: World) -> None:
 def test_decode_and_delimiter() -> None:
     assert decode("a;é\n".encode("utf-8-sig")) == ("a;é\n", "utf-8-sig")
     assert decode("a;é\n".encode()) == ("a;é\n", "utf-8")
-    assert decode("a;é\n".encode("latin-1")) == ("a;é\n", "latin-1")
-    assert delimiter("a;b;c\n1,5;2;3") == ";" and delimiter("a,b\n") == ","
+    # One policy for every CSV reader: not UTF-8 is Windows-1252 (was Latin-1 here, U+0080 for "€").
+    assert decode("a;é€\n".encode("cp1252")) == ("a;é€\n", "cp1252")
+    assert sniff_delimiter("a;b;c") == ";" and sniff_delimiter("a,b") == ","
 
 
 def test_cli_sync_and_import_semicolon_bom(
@@ -265,14 +268,14 @@ def test_sync_registers_more_points_than_sqlite_binds_at_once(tmp_path: Path) ->
 def test_encoding_sniffed_from_a_head_cut_anywhere() -> None:
     text = "id_pdc_itinerance,etat_pdc\nFRA68E1,réservé\n".encode()
     cut = text.index("é".encode()) + 1  # inside the two bytes of "é"
-    assert sniff_encoding(text[:cut]) == "utf-8"  # a cut character is not an invalid one
-    assert sniff_encoding(text[:cut], complete=True) == "latin-1"
-    assert sniff_encoding(UTF8_BOM + text) == "utf-8-sig"
-    assert sniff_encoding("é;".encode("latin-1") + text) == "latin-1"
-    assert list(read_rows(iter([" a ;b\r\n", "1;\r\n", "2\r\n"]), ";")) == [
-        {"a": "1", "b": ""},
-        {"a": "2", "b": ""},
-    ]
+    assert detect_encoding(text[:cut]) == "utf-8"  # a cut character is not an invalid one
+    assert detect_encoding(text[:cut], complete=True) == "cp1252"
+    assert detect_encoding(UTF8_BOM + text) == "utf-8-sig"
+    assert detect_encoding("é;".encode("latin-1") + text) == "cp1252"
+    # A short line is a ragged row kept for quarantine, as on every other CSV path (it was padded).
+    first, second = open_csv([b" a ;b\r\n", b"1;\r\n", b"2\r\n"]).rows()
+    assert first == (1, {"a": "1", "b": ""})
+    assert second[0] == 2 and isinstance(second[1], BadRow) and second[1].code == "PARSE"
 
 
 def test_cli_streams_latin1_comma_and_refuses_a_file_changing_encoding(
@@ -292,10 +295,10 @@ def test_cli_streams_latin1_comma_and_refuses_a_file_changing_encoding(
     result = runner.invoke(app, ["ev", "import-dynamic", str(path)])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert (out["encoding"], out["separator"], out["received"], out["accepted"]) == ("latin-1", ",", 2, 1)
+    assert (out["encoding"], out["separator"], out["received"], out["accepted"]) == ("cp1252", ",", 2, 1)
     assert out["rejected_by_code"] == {"ENUM": 1}
     # UTF-8 in the sniffed head, Latin-1 further on: refused whole, nothing stored
-    monkeypatch.setattr(cli_module, "SNIFF_BYTES", 64)
+    monkeypatch.setattr(tabular, "SNIFF_BYTES", 64)
     later = [f"{A},en_service,libre,{(DAY + i * H).isoformat()}" for i in range(1, 5)]
     path.write_bytes("\n".join([lines[0], *later]).encode() + b"\n" + lines[2].encode("latin-1"))
     with ev.ctx.session() as s:

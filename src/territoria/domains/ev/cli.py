@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -32,11 +29,11 @@ from territoria.db.migrate import upgrade
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.status import STATUS_DATASET, ensure_status_dataset, import_dynamic, sync_assets
 from territoria.errors import DomainError, Invalid
+from territoria.ingest.parsers import BadRow
+from territoria.validation.tabular import Tabular, open_csv
 
 ev_app = typer.Typer(help="EV charging: charge point assets and IRVE dynamic status.", no_args_is_help=True)
 console = Console(stderr=True)
-UTF8_BOM = b"\xef\xbb\xbf"
-SNIFF_BYTES = 1 << 20  # the encoding and the separator are found in the first MiB
 PROGRESS_ROWS = 10_000
 
 
@@ -55,47 +52,20 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """The text of a file and the encoding found: UTF-8 with a BOM, UTF-8, or else Latin-1."""
-    encoding = sniff_encoding(data, complete=True)
-    start = len(UTF8_BOM) if encoding == "utf-8-sig" else 0
-    return data[start:].decode("utf-8" if encoding == "utf-8-sig" else encoding), encoding
-
-
-def sniff_encoding(head: bytes, *, complete: bool = False) -> str:
-    """The encoding of a file, "utf-8-sig", "utf-8" or "latin-1", from its first bytes (or all of them).
-
-    A head may end inside a multi-byte character: only an invalid sequence, not a cut one, says Latin-1.
-    """
-    if head.startswith(UTF8_BOM):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
-    except UnicodeDecodeError:
-        return "latin-1"
-    return "utf-8"
-
-
-def delimiter(text: str) -> str:
-    """`;` or `,`, whichever the header line uses more."""
-    header = text.split("\n", 1)[0]
-    return ";" if header.count(";") > header.count(",") else ","
-
-
-def read_rows(text: str | Iterable[str], sep: str) -> Iterator[dict[str, str]]:
-    """CSV rows, one at a time, as dicts with stripped column names (missing cells become empty strings).
-
-    `text` is the whole text or, for a file of any size, its lines (an open text file).
-    """
-    lines = io.StringIO(text, newline="") if isinstance(text, str) else text
-    reader = csv.DictReader(lines, delimiter=sep)
-    try:
-        if reader.fieldnames is not None:
-            reader.fieldnames = [name.strip() for name in reader.fieldnames]
-        for row in reader:
-            yield {k: (v or "") for k, v in row.items() if k is not None}
-    except csv.Error as exc:  # a field past the csv module's limit (131,072 characters): say where
-        raise Invalid(f"line {reader.line_num + 1} of the CSV file cannot be read: {exc}") from exc
+def dynamic_rows(tab: Tabular, file: str) -> Iterator[dict[str, str]]:
+    """The rows of an IRVE dynamic file as text cells; a ragged line keeps its text so that the
+    quarantine shows it (its checks then fail); bytes that are not text refuse the whole file."""
+    for n, row in tab.rows():
+        if not isinstance(row, BadRow):
+            yield row
+        elif row.code == "ENCODING":
+            raise Invalid(
+                f"{file} is not {tab.encoding} throughout (row {n}: {row.raw[:200]}): nothing was imported; "
+                "save it in one encoding (UTF-8) and try again / le fichier change d'encodage : rien n'a été "
+                "importé ; enregistrez-le dans un seul encodage (UTF-8) et réessayez"
+            )
+        else:
+            yield {"raw": row.raw}
 
 
 @ev_app.command("sync-assets")
@@ -134,15 +104,9 @@ def import_dynamic_cmd(
     """Import an IRVE dynamic status file: good rows are stored, the others quarantined with a reason.
 
     The file is streamed (read, checked and stored in chunks), so its size does not matter; the
-    encoding and the separator are found from its first bytes.
+    encoding and the separator are found from its first bytes (validation/tabular.py).
     """
     size = file.stat().st_size
-    with file.open("rb") as raw:
-        head = raw.read(SNIFF_BYTES)
-    encoding = sniff_encoding(head, complete=len(head) < SNIFF_BYTES)
-    # "ignore": the head may end inside a character
-    sep = delimiter(head.removeprefix(UTF8_BOM).decode(encoding.removesuffix("-sig"), "ignore"))
-    console.print(f"{file.name}: encoding {encoding}, separator '{sep}', {size / 1e6:,.1f} MB")
     ctx = cli_context()
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -156,9 +120,11 @@ def import_dynamic_cmd(
         with (
             Progress(*columns, console=console) as progress,
             file.open("rb") as raw,
-            io.TextIOWrapper(raw, encoding=encoding, newline="") as lines,
             ctx.session(write=True) as s,
         ):
+            tab = open_csv(raw, skip_blank=True)
+            encoding, sep = tab.encoding, tab.delimiter
+            console.print(f"{file.name}: encoding {encoding}, separator '{sep}', {size / 1e6:,.1f} MB")
             ds = s.scalar(select(Dataset).where(Dataset.slug == dataset))
             if ds is None:
                 raise fail(f"dataset '{dataset}' does not exist: run `territoria ev sync-assets --owner …`")
@@ -166,18 +132,13 @@ def import_dynamic_cmd(
 
             def advancing() -> Iterator[dict[str, str]]:
                 done = 0
-                for done, row in enumerate(read_rows(lines, sep), start=1):
+                for done, row in enumerate(dynamic_rows(tab, file.name), start=1):
                     yield row
                     if done % PROGRESS_ROWS == 0:  # the bar follows the bytes read, not every row
                         progress.update(task, completed=raw.tell(), rows=done)
                 progress.update(task, completed=size, rows=done)
 
             report = import_dynamic(s, ds, advancing(), now=datetime.now(UTC))
-    except UnicodeDecodeError as exc:
-        raise fail(
-            f"{file.name} is not {encoding} throughout ({exc.reason} further than its first "
-            f"{SNIFF_BYTES:,} bytes): nothing was imported; save it in one encoding (UTF-8) and try again"
-        ) from exc
     except DomainError as exc:
         raise fail(exc.message) from exc
     console.print(

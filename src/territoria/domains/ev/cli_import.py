@@ -25,12 +25,12 @@ from territoria.context import Context
 from territoria.domains.ev import ocpi
 from territoria.domains.ev.cli import cli_context, console, ev_app, fail
 from territoria.domains.ev.consolidation import consolidate
-from territoria.domains.ev.csvfile import read_table
+from territoria.domains.ev.csvfile import open_table, read_table
 from territoria.domains.ev.fleet import ALIASES as ALIASES_FLEET
 from territoria.domains.ev.fleet import COMBINED, FLEET_DATASET, ensure_fleet_dataset, fleet_rows
-from territoria.domains.ev.irve_versions import upgrade_header, upgrade_rows
+from territoria.domains.ev.irve_versions import upgrade_chunk, upgrade_header
 from territoria.domains.ev.ocpi_import import irve_dataset, status_dataset, store_statuses
-from territoria.domains.ev.records_import import RecordsImportReport, import_rows
+from territoria.domains.ev.records_import import CHUNK_ROWS, RecordsImportReport, import_chunks, import_rows
 from territoria.domains.ev.sessions_store import (
     ALIASES,
     COLUMNS,
@@ -94,29 +94,31 @@ def import_static_cmd(
     """Import an IRVE static file of any v2 version (';' or ',', UTF-8/BOM/Windows-1252), upgraded to v2.3."""
     data = file.read_bytes()
     try:
-        table = read_table(data, what="IRVE static")
+        table = open_table(data, what="IRVE static")
         up = upgrade_header(table.header, drop_unknown=drop_unknown)
+        # Columnar chunks: the rows are checked by whole columns, never made into dicts to be read.
+        chunks = [upgrade_chunk(c, up) for c in table.chunks(CHUNK_ROWS)]
     except DomainError as exc:
         raise fail(f"{file.name}: {exc.message}") from exc
-    notes = [f"encoding {table.encoding}, separator {table.separator!r}", *up.notes()]
+    notes = [f"encoding {table.encoding}, separator {table.delimiter!r}", *up.notes()]
     for note in notes:
         console.print(f"{file.name}: {note}")
-    rows = list(upgrade_rows(table.rows, up))
     ctx = cli_context()
     try:
         with ctx.session(write=True) as s:
             org = get_organisation(s, owner) if owner else None
             irve_dataset(s, dataset, org)
-        key = f"ev-static:{hashlib.sha256(data).hexdigest()}"
-        with _progress(f"import {file.name}", len(rows)) as advance:
-            report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
+        key = f"ev-static:{hashlib.sha256(data).hexdigest()}:{CHUNK_ROWS}"
+        origin = Origin(source="file", content_type="csv", from_text=True)
+        with _progress(f"import {file.name}", sum(map(len, chunks))) as advance:
+            report = import_chunks(ctx, dataset, chunks, origin, key=key, on_progress=advance)
         if report.accepted:
             warm_consolidation(ctx)
     except DomainError as exc:
         raise fail(exc.message) from exc
     report.notes = notes
     _summary(
-        report, dataset, {"version": up.version, "encoding": table.encoding, "separator": table.separator}
+        report, dataset, {"version": up.version, "encoding": table.encoding, "separator": table.delimiter}
     )
 
 

@@ -24,9 +24,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 
+import pyarrow as pa
+
 from territoria.domains.ev.irve_schema import irve_dynamic_schema, irve_static_schema
 from territoria.errors import Invalid
 from territoria.ingest.parsers import BadRow, Row
+from territoria.validation.tabular import Chunk
 
 V1_COLUMNS = (
     "n_amenageur",
@@ -192,3 +195,12 @@ def upgrade_rows(rows: Iterable[Row], up: HeaderUpgrade) -> Iterator[Row]:
             yield n, row
             continue
         yield n, {col: ("" if src is None else row.get(src, "")) for col, src in up.source_of.items()}
+
+
+def upgrade_chunk(chunk: Chunk, up: HeaderUpgrade) -> Chunk:
+    """A columnar chunk with v2.3 columns in schema order (added columns empty, dropped ones gone)."""
+    by_name = chunk.by_name()
+    blank = pa.array([""] * len(chunk.numbers), pa.string())
+    columns = [blank if src is None else by_name[src] for src in up.source_of.values()]
+    header = list(up.source_of)
+    return Chunk(header, chunk.delimiter, chunk.encoding, chunk.numbers, columns, chunk.bad)

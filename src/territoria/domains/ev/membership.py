@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from territoria.catalog.models import Dataset
@@ -71,9 +71,9 @@ def record_membership(
                 update(StationMembership).where(StationMembership.id.in_(moved)).values(current=False)
             )
         fresh = [p for p in chunk if p not in current or current[p][1] != said[p]]
-        if fresh:
-            session.execute(
-                insert(StationMembership),
+        if fresh:  # Core executemany: the ORM's bulk insert would fetch every new id back, row by row
+            session.connection().execute(
+                insert(cast(Table, StationMembership.__table__)),
                 [
                     {
                         "dataset_id": ds.id,

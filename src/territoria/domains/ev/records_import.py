@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 import orjson
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from territoria.ingest.batches import Origin
 from territoria.ingest.models import QuarantinedRow
 from territoria.ingest.parsers import Row
 from territoria.ingest.schemas import BatchResult
+from territoria.validation.tabular import Chunk
 
 CHUNK_ROWS = 10_000
 
@@ -74,16 +75,26 @@ def first_codes(session: Session, batch_id: str) -> Counter[str]:
     return Counter(first.values())
 
 
-def chunk_checksum(chunk: Sequence[Row]) -> str:
-    """SHA-256 of the rows of a batch, as the batch keeps it."""
+def chunk_checksum(chunk: Sequence[Row] | Chunk) -> str:
+    """SHA-256 of the rows of a batch, as the batch keeps it (a columnar chunk: of its columns)."""
     digest = hashlib.sha256()
+    if isinstance(chunk, Chunk):
+        digest.update(chunk.numbers.tobytes())
+        for name, col in zip(chunk.header, chunk.columns, strict=True):
+            digest.update(name.encode() + b"\x1f")
+            for buffer in col.buffers():
+                if buffer is not None:
+                    digest.update(buffer)
+        for n, bad in chunk.bad:
+            digest.update(orjson.dumps([n, bad.raw]))
+        return digest.hexdigest()
     for n, row in chunk:
         digest.update(orjson.dumps([n, row if isinstance(row, dict) else row.raw], default=str))
     return digest.hexdigest()
 
 
 def ingest_chunk(
-    session: Session, ctx: Context, dataset: str, chunk: Sequence[Row], origin: Origin
+    session: Session, ctx: Context, dataset: str, chunk: Sequence[Row] | Chunk, origin: Origin
 ) -> tuple[BatchResult, Counter[str]]:
     """One batch through the records path in the caller's transaction, with its reasons by code."""
     ds = get_dataset(session, dataset)
@@ -105,18 +116,27 @@ def import_rows(
     on_progress: Callable[[int], None] | None = None,
 ) -> RecordsImportReport:
     """Send numbered rows in chunks, each chunk one transaction; `key` makes re-runs idempotent."""
+    chunks = (rows[begin : begin + chunk_rows] for begin in range(0, len(rows), chunk_rows))
+    origin = Origin(source=source, organisation_id=organisation_id, content_type=content_type, from_text=True)
+    return import_chunks(ctx, dataset, chunks, origin, key=f"{key}:{chunk_rows}", on_progress=on_progress)
+
+
+def import_chunks(
+    ctx: Context,
+    dataset: str,
+    chunks: Iterable[Sequence[Row] | Chunk],
+    origin: Origin,
+    *,
+    key: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> RecordsImportReport:
+    """Send chunks of rows (columnar chunks of a CSV file, or lists of rows), each one transaction."""
     report = RecordsImportReport()
-    for index, begin in enumerate(range(0, len(rows), chunk_rows)):
-        chunk = rows[begin : begin + chunk_rows]
-        origin = Origin(
-            source=source,
-            organisation_id=organisation_id,
-            content_type=content_type,
-            idempotency_key=f"{key}:{chunk_rows}:{index}",
-            from_text=True,
-        )
+    for index, chunk in enumerate(chunks):
         with ctx.session(write=True) as session:
-            result, codes = ingest_chunk(session, ctx, dataset, chunk, origin)
+            result, codes = ingest_chunk(
+                session, ctx, dataset, chunk, replace(origin, idempotency_key=f"{key}:{index}")
+            )
         report.add(result, codes)
         if on_progress:
             on_progress(len(chunk))
