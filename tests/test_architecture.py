@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from territoria import plugins
@@ -44,6 +45,15 @@ def test_import_linter_contracts_hold() -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "2 kept, 0 broken" in done.stdout
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    # A module outside every layer would escape the contract: new packages must take a place in it.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    layers = config["tool"]["importlinter"]["contracts"][0]["layers"]
+    named = {part.strip().split(".")[1] for layer in layers for part in re.split(r"[|:]", layer)}
+    top = {p.stem for p in SRC.iterdir() if (p.suffix == ".py" or (p / "__init__.py").exists())}
+    assert top - {"__init__"} - named == set()
 
 
 def test_no_domain_names_in_generic_packages() -> None:
