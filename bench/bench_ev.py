@@ -36,21 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def peak_mb() -> float:
-    """This process's peak resident memory (VmHWM) in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-def _context(url: str) -> Any:
-    """A context on the bench database."""
-    from territoria.context import Context
-    from territoria.settings import Settings
-
-    return Context(Settings(database_url=url, demo=True))
+from common import bench_context, peak_mb
 
 
 def phase_setup(url: str, csv_path: Path, rows: int) -> dict[str, Any]:
@@ -61,7 +47,7 @@ def phase_setup(url: str, csv_path: Path, rows: int) -> dict[str, Any]:
     from territoria.domains.ev.samples import irve_static_rows
     from territoria.simulate.service import ensure_territory
 
-    ctx = _context(url)
+    ctx = bench_context(url)
     upgrade(ctx.engine)
     ensure_territory(ctx)
     with ctx.session(write=True) as s:
@@ -86,7 +72,7 @@ def phase_static(url: str, csv_path: Path) -> dict[str, Any]:
     """Import the static file through the normal file path."""
     from territoria.ingest.files import import_file
 
-    ctx = _context(url)
+    ctx = bench_context(url)
     started = time.perf_counter()
     report = import_file(ctx, csv_path, "irve")
     seconds = time.perf_counter() - started
@@ -143,7 +129,7 @@ def phase_assets(url: str) -> dict[str, Any]:
     from territoria.domains.ev import status
     from territoria.domains.ev.consolidation import consolidate
 
-    ctx = _context(url)
+    ctx = bench_context(url)
     started = time.perf_counter()
     with ctx.session(write=True) as s:
         points = consolidate(s).points
@@ -168,7 +154,7 @@ def phase_status(url: str, rows: int) -> dict[str, Any]:
     from territoria.catalog.service import get_dataset
     from territoria.domains.ev import status
 
-    ctx = _context(url)
+    ctx = bench_context(url)
     now = _now()
     with ctx.session() as s:
         ds = get_dataset(s, status.STATUS_DATASET)
@@ -204,7 +190,7 @@ def phase_status_raw(folder: Path, url: str, rows: int) -> dict[str, Any]:
     from territoria.catalog.service import get_dataset
     from territoria.domains.ev import status
 
-    ctx = _context(url)
+    ctx = bench_context(url)
     with ctx.session() as s:
         ds = get_dataset(s, status.STATUS_DATASET)
         ids = sorted(s.scalars(select(Asset.external_id).where(Asset.dataset_id == ds.id)))
@@ -246,7 +232,7 @@ def phase_indicators(url: str, label: str) -> dict[str, Any]:
     from territoria.domains.ev.coverage import CommuneShape, coverage
     from territoria.territory.models import Area
 
-    ctx = _context(url)
+    ctx = bench_context(url)
     with ctx.session() as s:
         started = time.perf_counter()
         result = consolidate(s)

@@ -32,21 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def peak_mb() -> float:
-    """This process's peak resident memory (VmHWM) in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-def _context(url: str) -> Any:
-    """A context on the bench database."""
-    from territoria.context import Context
-    from territoria.settings import Settings
-
-    return Context(Settings(database_url=url, demo=True))
+from common import bench_context, peak_mb
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> None:
@@ -70,7 +56,7 @@ def phase_setup(url: str, folder: Path, rows: int, ev_rows: int) -> dict[str, An
         plugins.load()
     except ImportError:
         pass
-    ctx = _context(url)
+    ctx = bench_context(url)
     upgrade(ctx.engine)
     ensure_territory(ctx)
     with ctx.session(write=True) as s:
@@ -92,7 +78,7 @@ def phase_records(url: str, folder: Path) -> dict[str, Any]:
     """`territoria import` of the records file: the records path, end to end."""
     from territoria.ingest.files import import_file
 
-    ctx = _context(url)
+    ctx = bench_context(url)
     started = time.perf_counter()
     report = import_file(ctx, folder / "records.csv", "irve")
     seconds = time.perf_counter() - started
