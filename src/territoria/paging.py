@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -80,3 +80,23 @@ def link_next(headers: Headers, url: str | None) -> str | None:
     if url is not None:
         headers["Link"] = f'<{url}>; rel="next"'
     return url
+
+
+DEFAULT_LIMIT = 1000  # a register's page: its whole list today, a bounded answer tomorrow
+MAX_LIMIT = 10_000
+
+
+def page_in_memory(
+    items: Sequence[T], key: Callable[[T], str | int], cursor: str | None, limit: int
+) -> tuple[list[T], str | None]:
+    """A page of a small register already read and filtered by the caller's rights, in its order, and
+    the cursor of the next page (None on the last). The cursor holds the last row's key: the next page
+    starts after that row, or, if it is gone, after the key (registers are ordered by their key)."""
+    rest: Sequence[T] = items
+    if cursor:
+        kind = type(key(items[0])) if items else str
+        (after,) = decode(cursor, kind) or (None,)
+        found = next((i for i, item in enumerate(items) if key(item) == after), None)
+        rest = items[found + 1 :] if found is not None else [i for i in items if key(i) > after]
+    page, more = split(rest, limit)
+    return page, encode(key(page[-1])) if more and page else None

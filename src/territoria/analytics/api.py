@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from territoria import i18n
+from territoria import i18n, paging
 from territoria.analytics import insights, service
 from territoria.analytics.definitions import KpiDefinition, load_yaml
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
@@ -30,10 +30,26 @@ def public(session: Any, kpi: KpiDefinition, lang: str) -> KpiPublic:
 
 
 @router.get("/kpis", response_model=list[KpiPublic])
-def list_kpis(session: SessionDep, principal: PrincipalDep, lang: Lang = "fr") -> list[KpiPublic]:
-    """KPIs whose every source the caller may read (open data only for anonymous callers)."""
-    kpis = service.registry(session).values()
-    return [public(session, k, lang) for k in kpis if service.readable(session, principal, k)]
+def list_kpis(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    lang: Lang = "fr",
+    limit: Annotated[
+        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
+    ] = paging.DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
+    ] = None,
+) -> list[KpiPublic]:
+    """KPIs whose every source the caller may read (open data only for anonymous callers), by page."""
+    kpis = [k for k in service.registry(session).values() if service.readable(session, principal, k)]
+    page, following = paging.page_in_memory(kpis, lambda k: k.code, cursor, limit)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
+    return [public(session, k, lang) for k in page]
 
 
 def area_names(session: Any, level: str, lang: str = "fr") -> dict[str, str]:

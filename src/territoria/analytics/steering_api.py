@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from territoria import i18n
+from territoria import i18n, paging
 from territoria.analytics import contract_report, contracts, service, targets
 from territoria.analytics.contract_report import ClauseResult, month_start
 from territoria.analytics.models import Contract, PlanTarget
@@ -157,9 +157,26 @@ def delete_target(target_id: TargetId, ctx: ContextDep, principal: PrincipalDep)
 
 
 @router.get("/contracts", response_model=list[ContractPublic])
-def list_contracts(session: SessionDep, principal: PrincipalDep, lang: Lang = "fr") -> list[ContractPublic]:
+def list_contracts(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    lang: Lang = "fr",
+    limit: Annotated[
+        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
+    ] = paging.DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
+    ] = None,
+) -> list[ContractPublic]:
     """Contracts the caller is a party to: all of them for the authority, its own for an operator."""
-    return [contract_public(session, c, lang) for c in contracts.list_contracts(session, principal)]
+    found = contracts.list_contracts(session, principal)
+    page, following = paging.page_in_memory(found, lambda c: c.id, cursor, limit)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
+    return [contract_public(session, c, lang) for c in page]
 
 
 @router.post("/contracts", response_model=ContractPublic, status_code=status.HTTP_201_CREATED)

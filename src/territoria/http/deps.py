@@ -6,10 +6,11 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from territoria import paging
 from territoria.access.audit import record
 from territoria.access.audit_refusals import SUMMARY_ACTION, SUMMARY_TARGET, counter_for
 from territoria.access.clients import client_address
@@ -164,3 +165,9 @@ async def read_body(request: Request) -> bytes:
 SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ContextDep = Annotated[Context, Depends(get_context)]
+
+
+# The paging parameters of every register list (territoria/paging.py): rows per page, and the cursor
+# the previous page's `Link: <…>; rel="next"` carries.
+PageLimit = Annotated[int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")]
+PageCursor = Annotated[str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page")]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
+from territoria import paging
 from territoria.access import agreements, members, policy
 from territoria.access.offers import offers_of
 from territoria.access.principal import Principal
@@ -43,9 +44,24 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/organisations", response_model=list[OrganisationPublic])
-def list_organisations(session: SessionDep) -> list[OrganisationPublic]:
-    """Organisations taking part in the platform (public information)."""
-    return [OrganisationPublic.model_validate(o) for o in members.list_organisations(session)]
+def list_organisations(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    limit: Annotated[
+        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
+    ] = paging.DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
+    ] = None,
+) -> list[OrganisationPublic]:
+    """Organisations taking part in the platform (public information), a page at a time (Link: next)."""
+    found = members.list_organisations(session)
+    page, following = paging.page_in_memory(found, lambda o: o.slug, cursor, limit)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
+    return [OrganisationPublic.model_validate(o) for o in page]
 
 
 # --- data-sharing agreements ---------------------------------------------------------------------
@@ -53,7 +69,17 @@ def list_organisations(session: SessionDep) -> list[OrganisationPublic]:
 
 @router.get("/agreements", response_model=list[AgreementPublic])
 def list_agreements(
-    session: SessionDep, principal: PrincipalDep, status: agreements.Status | None = None
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: agreements.Status | None = None,
+    limit: Annotated[
+        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
+    ] = paging.DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
+    ] = None,
 ) -> list[AgreementPublic]:
     """Agreements the caller's organisation gave or received (every agreement for a platform admin)."""
     policy.require_org_capability(
@@ -65,7 +91,11 @@ def list_agreements(
     )
     scope = None if principal.platform_admin else principal.organisation_id
     rows = agreements.list_agreements(session, scope, status=status)
-    return [agreement_public(a, principal.organisation_id) for a in rows]
+    page, following = paging.page_in_memory(rows, lambda a: a.id, cursor, limit)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
+    return [agreement_public(a, principal.organisation_id) for a in page]
 
 
 @router.post("/agreements", response_model=AgreementPublic, status_code=status.HTTP_201_CREATED)
@@ -165,9 +195,17 @@ def unlock_member(org: OrgSlug, email: Email, ctx: ContextDep, principal: Princi
 
 @router.get("/tokens", response_model=list[TokenPublic])
 def tokens(
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: PrincipalDep,
     organisation: Annotated[str | None, Query(max_length=64, description="platform admins only")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
+    ] = paging.DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
+    ] = None,
 ) -> list[TokenPublic]:
     """The tokens of the caller's organisation, without their secrets."""
     org_id = get_organisation(session, organisation).id if organisation else principal.organisation_id
@@ -175,7 +213,12 @@ def tokens(
     policy.require_org_capability(principal, org_id, Capability.MEMBERS, what, target="tokens")
     if org_id is None:
         raise Invalid("name the organisation whose tokens to list: ?organisation=slug")
-    return [token_public(t) for t in list_tokens(session, org_id)]
+    found = list_tokens(session, org_id)
+    page, following = paging.page_in_memory(found, lambda t: t.id, cursor, limit)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
+    return [token_public(t) for t in page]
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)

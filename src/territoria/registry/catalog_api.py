@@ -30,9 +30,25 @@ _assets_adapter = TypeAdapter(list[AssetIn])
 
 
 @router.get("/datasets", response_model=list[DatasetPublic])
-def list_datasets(session: SessionDep, principal: PrincipalDep) -> list[DatasetPublic]:
-    """Datasets the caller may read (open ones for anonymous callers)."""
-    return [service.dataset_public(d) for d in service.list_datasets(session) if can_read(principal, d)]
+def list_datasets(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Annotated[
+        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
+    ] = paging.DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
+    ] = None,
+) -> list[DatasetPublic]:
+    """Datasets the caller may read (open ones for anonymous callers), a page at a time (Link: next)."""
+    readable = [d for d in service.list_datasets(session) if can_read(principal, d)]
+    page, following = paging.page_in_memory(readable, lambda d: d.slug, cursor, limit)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
+    return [service.dataset_public(d) for d in page]
 
 
 @router.post("/datasets", response_model=DatasetPublic, status_code=status.HTTP_201_CREATED)
