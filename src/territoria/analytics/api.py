@@ -15,7 +15,7 @@ from territoria.analytics.definitions import KpiDefinition, load_yaml
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
 from territoria.dates import QueryDay
 from territoria.errors import Invalid, Unparseable
-from territoria.http.deps import ContextDep, PrincipalDep, SessionDep, read_body
+from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep, read_body
 from territoria.http.limits import expensive_guard
 from territoria.territory.models import Area
 
@@ -36,12 +36,8 @@ def list_kpis(
     session: SessionDep,
     principal: PrincipalDep,
     lang: Lang = "fr",
-    limit: Annotated[
-        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
-    ] = paging.DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
-    ] = None,
+    limit: PageLimit = paging.DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> list[KpiPublic]:
     """KPIs whose every source the caller may read (open data only for anonymous callers), by page."""
     kpis = [k for k in service.registry(session).values() if service.readable(session, principal, k)]

@@ -26,7 +26,7 @@ from territoria.analytics.steering_schemas import (
     TargetPublic,
 )
 from territoria.errors import Invalid
-from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep
 from territoria.territory.models import Area
 
 router = APIRouter(prefix="/api/v1", tags=["steering"])
@@ -114,17 +114,25 @@ def result_public(r: ClauseResult) -> ClauseMonthPublic:
 
 @router.get("/targets", response_model=list[TargetPublic])
 def list_targets(
+    request: Request,
+    response: Response,
     ctx: ContextDep,
     session: SessionDep,
     principal: PrincipalDep,
     kpi: Annotated[str | None, Query(max_length=64, description="only the targets of this KPI")] = None,
     progress: Annotated[bool, Query(description="compute each target's progress")] = True,
     lang: Lang = "fr",
+    limit: PageLimit = paging.DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> list[TargetPublic]:
-    """Plan targets on the KPIs the caller may read."""
+    """Plan targets on the KPIs the caller may read, a page at a time (Link: next)."""
     found = targets.list_targets(session, principal, kpi)
+    page, following = paging.page_in_memory(found, lambda t: t.id, cursor, limit)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
     return [
-        target_public(session, t, lang, targets.progress_or_none(ctx, t) if progress else None) for t in found
+        target_public(session, t, lang, targets.progress_or_none(ctx, t) if progress else None) for t in page
     ]
 
 
@@ -163,12 +171,8 @@ def list_contracts(
     session: SessionDep,
     principal: PrincipalDep,
     lang: Lang = "fr",
-    limit: Annotated[
-        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
-    ] = paging.DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
-    ] = None,
+    limit: PageLimit = paging.DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> list[ContractPublic]:
     """Contracts the caller is a party to: all of them for the authority, its own for an operator."""
     found = contracts.list_contracts(session, principal)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from territoria import paging
 from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
-from territoria.http.deps import ContextDep, SessionDep
+from territoria.http.deps import ContextDep, PageCursor, PageLimit, SessionDep
 from territoria.http.limits import Expensive
 from territoria.opendata.explore import parse_request
 from territoria.opendata.exports import FORMATS, area_geometries, export_release, json_bytes
@@ -145,8 +145,14 @@ def _summary(ds: Dataset, release: Release) -> dict[str, Any]:
 
 
 @router.get("", response_model=list[OpenDatasetSummary])
-def list_released(session: SessionDep) -> list[OpenDatasetSummary]:
-    """Datasets with a published release, each with its latest release."""
+def list_released(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    limit: PageLimit = paging.DEFAULT_LIMIT,
+    cursor: PageCursor = None,
+) -> list[OpenDatasetSummary]:
+    """Datasets with a published release, each with its latest release, a page at a time (Link: next)."""
     latest = (
         sa.select(Release.dataset_id, sa.func.max(Release.version).label("version"))
         .where(Release.status == "published")
@@ -159,7 +165,11 @@ def list_released(session: SessionDep) -> list[OpenDatasetSummary]:
         .join(Release, sa.and_(Release.dataset_id == Dataset.id, Release.version == latest.c.version))
         .order_by(Dataset.slug)
     ).all()
-    return [OpenDatasetSummary(**_summary(ds, release)) for ds, release in rows]
+    page, following = paging.page_in_memory(rows, lambda row: row[0].slug, cursor, limit)
+    if following is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
+        paging.link_next(response.headers, url)
+    return [OpenDatasetSummary(**_summary(ds, release)) for ds, release in page]
 
 
 @router.get("/{slug}", response_model=OpenDatasetDetail)

@@ -33,7 +33,7 @@ from territoria.catalog.models import Organisation
 from territoria.catalog.schemas import OrganisationPublic
 from territoria.catalog.service import get_organisation
 from territoria.errors import Invalid, NotFound
-from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 Email = Annotated[str, Path(min_length=3, max_length=254)]
@@ -48,12 +48,8 @@ def list_organisations(
     request: Request,
     response: Response,
     session: SessionDep,
-    limit: Annotated[
-        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
-    ] = paging.DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
-    ] = None,
+    limit: PageLimit = paging.DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> list[OrganisationPublic]:
     """Organisations taking part in the platform (public information), a page at a time (Link: next)."""
     found = members.list_organisations(session)
@@ -74,12 +70,8 @@ def list_agreements(
     session: SessionDep,
     principal: PrincipalDep,
     status: agreements.Status | None = None,
-    limit: Annotated[
-        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
-    ] = paging.DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
-    ] = None,
+    limit: PageLimit = paging.DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> list[AgreementPublic]:
     """Agreements the caller's organisation gave or received (every agreement for a platform admin)."""
     policy.require_org_capability(
@@ -200,12 +192,8 @@ def tokens(
     session: SessionDep,
     principal: PrincipalDep,
     organisation: Annotated[str | None, Query(max_length=64, description="platform admins only")] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
-    ] = paging.DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
-    ] = None,
+    limit: PageLimit = paging.DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> list[TokenPublic]:
     """The tokens of the caller's organisation, without their secrets."""
     org_id = get_organisation(session, organisation).id if organisation else principal.organisation_id

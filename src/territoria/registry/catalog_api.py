@@ -23,7 +23,7 @@ from territoria.catalog.schemas import (
     DatasetUpdate,
 )
 from territoria.errors import Invalid, Unparseable
-from territoria.http.deps import ContextDep, PrincipalDep, SessionDep, read_body
+from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep, read_body
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 _assets_adapter = TypeAdapter(list[AssetIn])
@@ -35,12 +35,8 @@ def list_datasets(
     response: Response,
     session: SessionDep,
     principal: PrincipalDep,
-    limit: Annotated[
-        int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")
-    ] = paging.DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page's Link")
-    ] = None,
+    limit: PageLimit = paging.DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> list[DatasetPublic]:
     """Datasets the caller may read (open ones for anonymous callers), a page at a time (Link: next)."""
     readable = [d for d in service.list_datasets(session) if can_read(principal, d)]
