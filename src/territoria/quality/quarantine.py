@@ -35,6 +35,7 @@ from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.spreadsheet import safe_cell
 from territoria.territory.index import AreaLocator
 from territoria.validation.limits import row_problem, safe_text
+from territoria.validation.model import error_message
 from territoria.validation.tabular import split_line
 
 STATUSES = ("open", "resubmitted", "discarded")
@@ -200,7 +201,7 @@ def csv_lines(
                 q.status,
                 " ".join(sorted({str(e.get("code")) for e in q.errors})),
                 " ".join(sorted({str(e.get("field")) for e in q.errors if e.get("field")})),
-                " | ".join(str(e.get("message", "")) for e in q.errors),
+                " | ".join(error_message(e, "en") for e in q.errors),
                 q.raw,
             ]
             # Spreadsheet mode (bom): no cell may run as a formula.

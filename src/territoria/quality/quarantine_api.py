@@ -24,6 +24,7 @@ from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.schemas import BatchResult
 from territoria.quality import quarantine, reports
 from territoria.timeseries.store import ConcurrentWrite
+from territoria.validation.model import answered_error
 from territoria.web.render import render
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
@@ -116,7 +117,7 @@ def row_out(q: QuarantinedRow) -> QuarantinedRowOut:
         batch_id=q.batch_id,
         row=q.row_number,
         raw=q.raw,
-        errors=q.errors,
+        errors=[answered_error(e) for e in q.errors],
         status=q.status,
         created_at=q.created_at,
         resolved_at=q.resolved_at,

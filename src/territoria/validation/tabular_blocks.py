@@ -198,7 +198,8 @@ def _row_by_row(data: bytes, src: Source, start: int) -> tuple[list[Row], int]:
         n += 1
         if UNSAFE_TEXT.search(raw):
             found = encoding_rule.check(n, src.encoding)
-            out.append((n, BadRow(printable(raw), "ENCODING", found.message_en, found.message_fr)))
+            reason = (None, found.code, found.message_code, found.params)
+            out.append((n, BadRow(printable(raw), "ENCODING", found.message_en, reasons=(reason,))))
         elif len(fields) != width:
             en = f"{len(fields)} fields where the header has {width}"
             fr = f"{len(fields)} champs alors que l'en-tête en a {width}"

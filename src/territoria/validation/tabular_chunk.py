@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from territoria.validation.model import TEXT_CODE, RowError, row_error, text_params
+
 
 @dataclass(frozen=True, slots=True)
 class BadRow:
@@ -18,6 +20,15 @@ class BadRow:
     code: str
     message: str
     message_fr: str = ""
+    # The reasons as catalog codes, (field, rule code, message code, parameters); without them the
+    # reason is the sentences above, stored as the generic text message.
+    reasons: tuple[tuple[str | None, str, str, dict[str, Any]], ...] = ()
+
+    def errors(self, row: int) -> list[RowError]:
+        """The entries of a batch's `errors` list for this row."""
+        if self.reasons:
+            return [row_error(row, f, code, message, params) for f, code, message, params in self.reasons]
+        return [row_error(row, None, self.code, TEXT_CODE, text_params(self.message, self.message_fr))]
 
 
 Row = tuple[int, "dict[str, Any] | BadRow"]

@@ -175,6 +175,7 @@ def _bad_row(row: Mapping[str, str], findings: list[Finding]) -> BadRow:
         code=first.code,
         message="; ".join(f"{f.code}: {f.message_en}" for f in findings),
         message_fr="; ".join(f"{f.code} : {f.message_fr}" for f in findings),
+        reasons=tuple((f.field, f.code, f.message_code, f.params) for f in findings),
     )
 
 
