@@ -34,8 +34,7 @@ def licence_info(code: str) -> dict[str, str]:
 
 def title_of(column: ReleaseColumn, lang: str) -> str:
     """The column's title in the page's language."""
-    # The release stores a title per language it was published in; others read the French one.
-    return str(getattr(column, f"title_{lang}", None) or column.title_fr)
+    return column.title_in(lang)
 
 
 def _text(value: Any, lang: str) -> tuple[str, str]:

@@ -54,4 +54,13 @@ KEYS = (
     N_("ev.finding.BAD_TS"),
     N_("ev.finding.FUTURE_TS"),
     N_("ev.finding.TOO_OLD"),
+    N_("ev.column.id_station"),
+    N_("ev.column.day"),
+    N_("ev.column.nom_station"),
+    N_("ev.column.charge_points"),
+    N_("ev.column.hours_observed"),
+    N_("ev.column.hours_out_of_service"),
+    N_("ev.column.availability_rate"),
+    N_("ev.column.occupancy_rate"),
+    N_("ev.column.secret"),
 )

@@ -83,7 +83,9 @@ def irve_columns() -> list[ReleaseColumn]:
         name = f["name"]
         role: ColumnRole = "dimension" if name == KEY else ("location" if name == GEOPOINT else "attribute")
         title = f.get("title") or name
-        out.append(ReleaseColumn(name, IRVE_TYPES[f["type"]], role, name, title, label=name == "nom_station"))
+        # The IRVE field name is the English title, the schema's (French) title the French one: data.
+        texts = {"en": name, "fr": title}
+        out.append(ReleaseColumn(name, IRVE_TYPES[f["type"]], role, label=name == "nom_station", texts=texts))
     return out
 
 
@@ -213,36 +215,18 @@ def _irve_build(session: Session, ds: Dataset, body: PolicyBody, now: datetime) 
 def station_columns() -> list[ReleaseColumn]:
     """Columns of the availability release (station and day key the change log)."""
     return [
-        ReleaseColumn(
-            "id_station_itinerance", "string", "dimension", "Station (IRVE id)", "Station (id IRVE)"
-        ),
-        ReleaseColumn("period", "datetime", "dimension", "Day (UTC)", "Jour (UTC)"),
-        ReleaseColumn("nom_station", "string", "attribute", "Station name", "Nom de la station", label=True),
-        ReleaseColumn("area_code", "string", "attribute", "Commune (INSEE code)", "Commune (code INSEE)"),
-        ReleaseColumn("lon", "number", "location", "Longitude", "Longitude"),
-        ReleaseColumn("lat", "number", "location", "Latitude", "Latitude"),
-        ReleaseColumn("charge_points", "integer", "measure", "Charge points", "Points de charge"),
-        ReleaseColumn("hours_observed", "number", "measure", "Hours observed", "Heures observées", "h"),
-        ReleaseColumn(
-            "hours_out_of_service", "number", "measure", "Hours out of service", "Heures hors service", "h"
-        ),
-        ReleaseColumn(
-            "availability_rate",
-            "number",
-            "measure",
-            "Availability (in service / observed)",
-            "Disponibilité (en service / observé)",
-            "1",
-        ),
-        ReleaseColumn(
-            "occupancy_rate",
-            "number",
-            "measure",
-            "Occupancy (occupied / in service)",
-            "Occupation (occupé / en service)",
-            "1",
-        ),
-        ReleaseColumn("secret", "boolean", "flag", "Occupancy withheld", "Occupation non publiée"),
+        ReleaseColumn("id_station_itinerance", "string", "dimension", "ev.column.id_station"),
+        ReleaseColumn("period", "datetime", "dimension", "ev.column.day"),
+        ReleaseColumn("nom_station", "string", "attribute", "ev.column.nom_station", label=True),
+        ReleaseColumn("area_code", "string", "attribute", "od.column.area_code"),
+        ReleaseColumn("lon", "number", "location", "od.column.lon"),
+        ReleaseColumn("lat", "number", "location", "od.column.lat"),
+        ReleaseColumn("charge_points", "integer", "measure", "ev.column.charge_points"),
+        ReleaseColumn("hours_observed", "number", "measure", "ev.column.hours_observed", "h"),
+        ReleaseColumn("hours_out_of_service", "number", "measure", "ev.column.hours_out_of_service", "h"),
+        ReleaseColumn("availability_rate", "number", "measure", "ev.column.availability_rate", "1"),
+        ReleaseColumn("occupancy_rate", "number", "measure", "ev.column.occupancy_rate", "1"),
+        ReleaseColumn("secret", "boolean", "flag", "ev.column.secret"),
     ]
 
 
