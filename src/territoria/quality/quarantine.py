@@ -285,7 +285,7 @@ def parse_raw(text: str, columns: Sequence[str]) -> dict[str, Any] | BadRow:
         return item if problem is None else BadRow(text, *problem)
     cells = split_line(stripped)  # the delimiter sniffed as for any CSV file
     if isinstance(cells, BadRow):
-        return BadRow(text, cells.code, cells.message, cells.message_fr)
+        return BadRow(text, cells.code, cells.message, cells.message_fr, cells.reasons)
     if len(cells) != len(columns):
         return BadRow(text, "PARSE", f"{len(cells)} fields where {len(columns)} are expected")
     return dict(zip(columns, cells, strict=True))
