@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from territoria import i18n
+from territoria.opendata.pages_view import check_title
 from territoria.opendata.tables import ReleaseColumn
 
 
@@ -80,3 +81,17 @@ def test_a_third_language_titles_columns_with_no_code_change() -> None:
     assert area.title_in("de") == "Gemeinde (INSEE-Code)"
     assert mean.title_in("de") == "Énergie (Mittel je Beitragender)"  # the policy gave no German title
     assert area.titles()["de"] == "Gemeinde (INSEE-Code)"
+
+
+def test_disclosure_check_titles_are_keys_and_old_reports_keep_theirs() -> None:
+    new = {"code": "MIN_CONTRIBUTORS", "title_key": "od.check.MIN_CONTRIBUTORS"}
+    assert check_title(new, "en") == "Every published cell has at least k contributors"
+    assert check_title(new, "fr") == "Chaque cellule publiée compte au moins k contributeurs"
+    dominance = {"code": "DOMINANCE", "title_key": "od.check.DOMINANCE"}
+    assert check_title(dominance, "en") == "No contributor exceeds p% of a published cell"
+    old = {"code": "NOISE", "title": {"en": "Noise ok", "fr": "Bruit conforme"}}
+    assert (check_title(old, "en"), check_title(old, "fr"), check_title(old, "de")) == (
+        "Noise ok",
+        "Bruit conforme",
+        "Bruit conforme",
+    )

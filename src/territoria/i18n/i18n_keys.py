@@ -307,4 +307,12 @@ KEYS = (
     N_("od.column.period.month"),
     N_("od.column.measure.sum"),
     N_("od.column.measure.mean"),
+    N_("od.check.MIN_CONTRIBUTORS"),
+    N_("od.check.DOMINANCE"),
+    N_("od.check.SECRET_NOT_ZERO"),
+    N_("od.check.NOT_RECOVERABLE"),
+    N_("od.check.NOISE"),
+    N_("od.check.RELEASE_DIFFERENCES"),
+    N_("od.check.NO_PERSONAL_DATA"),
+    N_("od.check.DROPPED_FIELDS_ABSENT"),
 )

@@ -245,11 +245,7 @@ def _microdata_report(ds: Dataset, body: PolicyBody, names: list[str], rows: int
     checks = [
         {
             "code": "NO_PERSONAL_DATA",
-            "title": {
-                "en": "The policy declares that rows describe no person (row-level release)",
-                "fr": "La politique déclare que les lignes ne décrivent aucune personne "
-                "(publication au détail)",
-            },
+            "title_key": "od.check.NO_PERSONAL_DATA",
             "checked": rows,
             "failures": 0 if not body.personal_data else rows,
             "passed": not body.personal_data,
@@ -257,10 +253,7 @@ def _microdata_report(ds: Dataset, body: PolicyBody, names: list[str], rows: int
         },
         {
             "code": "DROPPED_FIELDS_ABSENT",
-            "title": {
-                "en": "Dropped and personal fields are absent from the public table",
-                "fr": "Les champs supprimés et personnels sont absents de la table publique",
-            },
+            "title_key": "od.check.DROPPED_FIELDS_ABSENT",
             "checked": len(names),
             "failures": len(leaked),
             "passed": not leaked,

@@ -63,4 +63,6 @@ KEYS = (
     N_("ev.column.availability_rate"),
     N_("ev.column.occupancy_rate"),
     N_("ev.column.secret"),
+    N_("ev.release_check.IRVE_ONE_ROW_PER_PDC"),
+    N_("ev.release_check.OCCUPANCY_MIN_POINTS"),
 )

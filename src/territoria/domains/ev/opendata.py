@@ -61,11 +61,12 @@ def _problem(field: str, code: str, message: str) -> dict[str, Any]:
     return {"field": field, "code": code, "message": message}
 
 
-def _check(code: str, en: str, fr: str, checked: int, failing: list[str]) -> dict[str, Any]:
-    """One report check, in the stage's shape."""
+def _check(code: str, checked: int, failing: list[str], **params: Any) -> dict[str, Any]:
+    """One report check, in the stage's shape: its title the EV catalog's `ev.release_check.<code>`."""
     return {
         "code": code,
-        "title": {"en": en, "fr": fr},
+        "title_key": f"ev.release_check.{code}",
+        "title_params": params,
         "checked": checked,
         "failures": len(failing),
         "passed": not failing,
@@ -157,8 +158,6 @@ def irve_table(
     checks = [
         _check(
             "IRVE_ONE_ROW_PER_PDC",
-            "One row per charge point (id_pdc_itinerance), the most recent value of each field",
-            "Une ligne par point de charge (id_pdc_itinerance), la valeur la plus récente de chaque champ",
             len(rows),
             [k for k, n in Counter(r[KEY] for r in rows).items() if n > 1],
         )
@@ -297,13 +296,7 @@ def occupancy_check(
         published = row["occupancy_rate"] is not None
         if (published and contributing[key] < k) or (row["secret"] and published):
             failing.append(f"{key[0]} {key[1].isoformat()}")
-    return _check(
-        "OCCUPANCY_MIN_POINTS",
-        f"Occupancy published only with at least {k} charge points observed, else null and secret",
-        f"Occupation publiée seulement avec au moins {k} points de charge observés, sinon vide et secrète",
-        len(rows),
-        failing,
-    )
+    return _check("OCCUPANCY_MIN_POINTS", len(rows), failing, k=k)
 
 
 def availability_table(session: Session, ds: Dataset, body: PolicyBody, now: datetime) -> DomainTable:
