@@ -315,4 +315,9 @@ KEYS = (
     N_("od.check.RELEASE_DIFFERENCES"),
     N_("od.check.NO_PERSONAL_DATA"),
     N_("od.check.DROPPED_FIELDS_ABSENT"),
+    N_("finding.PARSE.field_too_long"),
+    N_("finding.PARSE.csv"),
+    N_("finding.PARSE.width"),
+    N_("finding.TYPE.not_feature"),
+    N_("finding.TYPE.not_object"),
 )
