@@ -320,4 +320,11 @@ KEYS = (
     N_("finding.PARSE.width"),
     N_("finding.TYPE.not_feature"),
     N_("finding.TYPE.not_object"),
+    N_("finding.ENCODING.nul"),
+    N_("finding.PARSE.deep"),
+    N_("finding.ENCODING.nul.topic"),
+    N_("finding.PARSE.deep.topic"),
+    N_("finding.MQTT.too_large"),
+    N_("finding.MQTT.not_json"),
+    N_("finding.MQTT.not_object"),
 )

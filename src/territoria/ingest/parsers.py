@@ -80,7 +80,7 @@ def _checked(n: int, item: Any, check: bool) -> Row:
     if not isinstance(item, dict):
         return n, BadRow.coded(safe_text(item), "TYPE", "finding.TYPE.not_object", {})
     if check and (problem := row_problem(item)) is not None:
-        return n, BadRow(safe_text(item), *problem)
+        return n, BadRow.coded(safe_text(item), *problem)
     return n, item
 
 

@@ -282,7 +282,7 @@ def parse_raw(text: str, columns: Sequence[str]) -> dict[str, Any] | BadRow:
             return BadRow(text, "TYPE", "not an object")
         # The same bounds as any received row: nesting (serialisers break) and NUL (PostgreSQL).
         problem = row_problem(item)
-        return item if problem is None else BadRow(text, *problem)
+        return item if problem is None else BadRow.coded(text, *problem)
     cells = split_line(stripped)  # the delimiter sniffed as for any CSV file
     if isinstance(cells, BadRow):
         return BadRow(text, cells.code, cells.message, cells.message_fr, cells.reasons)
@@ -296,7 +296,7 @@ def _corrected(c: Correction, q: QuarantinedRow, ds: Dataset) -> tuple[dict[str,
     its values are text (a CSV line)."""
     if c.row is not None:
         problem = row_problem(c.row)
-        return (dict(c.row) if problem is None else BadRow(safe_text(c.row), *problem)), False
+        return (dict(c.row) if problem is None else BadRow.coded(safe_text(c.row), *problem)), False
     text = c.raw if c.raw is not None else q.raw
     return parse_raw(text, c.header or canonical_columns(ds)), not text.strip().startswith("{")
 

@@ -56,7 +56,7 @@ from territoria.territory.index import AreaLocator
 from territoria.timeseries.models import measurement
 from territoria.timeseries.store import write_points
 from territoria.validation.limits import safe_strings
-from territoria.validation.model import Finding
+from territoria.validation.model import Finding, stored_error
 from territoria.validation.rules import duplicate, duplicate_conflict
 
 STATUS_DATASET = "ev-status"
@@ -282,7 +282,7 @@ def _store_chunk(
                 "dataset_id": ds.id,
                 "row_number": n,
                 "raw": raw_text(raw[n]),
-                "errors": safe_strings(errs),
+                "errors": [stored_error(e) for e in safe_strings(errs)],
             }
             for n, errs in rejected
         ],
