@@ -327,4 +327,5 @@ KEYS = (
     N_("finding.MQTT.too_large"),
     N_("finding.MQTT.not_json"),
     N_("finding.MQTT.not_object"),
+    N_("finding.PARSE.json"),
 )

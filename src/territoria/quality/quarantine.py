@@ -277,9 +277,9 @@ def parse_raw(text: str, columns: Sequence[str]) -> dict[str, Any] | BadRow:
         try:
             item = orjson.loads(stripped)
         except orjson.JSONDecodeError as exc:
-            return BadRow(text, "PARSE", f"invalid JSON: {exc.msg}")
+            return BadRow.coded(text, "PARSE", "finding.PARSE.json", {"reason": exc.msg})
         if not isinstance(item, dict):
-            return BadRow(text, "TYPE", "not an object")
+            return BadRow.coded(text, "TYPE", "finding.TYPE.not_object", {})
         # The same bounds as any received row: nesting (serialisers break) and NUL (PostgreSQL).
         problem = row_problem(item)
         return item if problem is None else BadRow.coded(text, *problem)
@@ -287,7 +287,8 @@ def parse_raw(text: str, columns: Sequence[str]) -> dict[str, Any] | BadRow:
     if isinstance(cells, BadRow):
         return BadRow(text, cells.code, cells.message, cells.message_fr, cells.reasons)
     if len(cells) != len(columns):
-        return BadRow(text, "PARSE", f"{len(cells)} fields where {len(columns)} are expected")
+        params = {"fields": len(cells), "width": len(columns)}
+        return BadRow.coded(text, "PARSE", "finding.PARSE.width", params)
     return dict(zip(columns, cells, strict=True))
 
 
