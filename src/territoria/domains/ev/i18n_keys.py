@@ -65,4 +65,11 @@ KEYS = (
     N_("ev.column.secret"),
     N_("ev.release_check.IRVE_ONE_ROW_PER_PDC"),
     N_("ev.release_check.OCCUPANCY_MIN_POINTS"),
+    N_("ev.session_row.NAIVE_TS"),
+    N_("ev.session_row.END_BEFORE_START"),
+    N_("ev.session_row.NEGATIVE_ENERGY"),
+    N_("ev.session_row.IMPLAUSIBLE_ENERGY"),
+    N_("ev.session_row.UNKNOWN_PDC"),
+    N_("ev.session_row.BAD_TS"),
+    N_("ev.session_row.BAD_ENERGY"),
 )
