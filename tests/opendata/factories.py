@@ -25,23 +25,31 @@ MONTHS = [datetime(2024, m, 1, tzinfo=UTC) for m in (1, 2, 3, 4)]
 SEGMENTS = ["residential", "tertiary"]
 
 AREA_COLUMNS = [
-    ReleaseColumn("area_code", "string", "dimension", "Commune code", "Code commune"),
-    ReleaseColumn("area_name", "string", "attribute", "Commune", "Commune"),
-    ReleaseColumn("period", "datetime", "dimension", "Month", "Mois"),
-    ReleaseColumn("segment", "string", "dimension", "Segment", "Segment"),
-    ReleaseColumn("total", "string", "attribute", "Totalled dimensions", "Dimensions totalisées"),
-    ReleaseColumn("contributors", "integer", "measure", "Contributors", "Contributeurs"),
-    ReleaseColumn("energy_kwh_sum", "number", "measure", "Energy", "Énergie", "kWh"),
-    ReleaseColumn("energy_kwh_mean", "number", "measure", "Mean energy", "Énergie moyenne", "kWh"),
-    ReleaseColumn("secret", "boolean", "flag", "Secret", "Secret"),
+    ReleaseColumn("area_code", "string", "dimension", texts={"en": "Commune code", "fr": "Code commune"}),
+    ReleaseColumn("area_name", "string", "attribute", texts={"en": "Commune", "fr": "Commune"}),
+    ReleaseColumn("period", "datetime", "dimension", texts={"en": "Month", "fr": "Mois"}),
+    ReleaseColumn("segment", "string", "dimension", texts={"en": "Segment", "fr": "Segment"}),
+    ReleaseColumn(
+        "total", "string", "attribute", texts={"en": "Totalled dimensions", "fr": "Dimensions totalisées"}
+    ),
+    ReleaseColumn("contributors", "integer", "measure", texts={"en": "Contributors", "fr": "Contributeurs"}),
+    ReleaseColumn("energy_kwh_sum", "number", "measure", unit="kWh", texts={"en": "Energy", "fr": "Énergie"}),
+    ReleaseColumn(
+        "energy_kwh_mean",
+        "number",
+        "measure",
+        unit="kWh",
+        texts={"en": "Mean energy", "fr": "Énergie moyenne"},
+    ),
+    ReleaseColumn("secret", "boolean", "flag", texts={"en": "Secret", "fr": "Secret"}),
 ]
 POINT_COLUMNS = [
-    ReleaseColumn("station", "string", "dimension", "Station", "Station"),
-    ReleaseColumn("period", "datetime", "dimension", "Day", "Jour"),
-    ReleaseColumn("sessions", "integer", "measure", "Sessions", "Sessions"),
-    ReleaseColumn("energy_kwh", "number", "measure", "Energy", "Énergie", "kWh"),
-    ReleaseColumn("lon", "number", "location", "Longitude", "Longitude", "°"),
-    ReleaseColumn("lat", "number", "location", "Latitude", "Latitude", "°"),
+    ReleaseColumn("station", "string", "dimension", texts={"en": "Station", "fr": "Station"}),
+    ReleaseColumn("period", "datetime", "dimension", texts={"en": "Day", "fr": "Jour"}),
+    ReleaseColumn("sessions", "integer", "measure", texts={"en": "Sessions", "fr": "Sessions"}),
+    ReleaseColumn("energy_kwh", "number", "measure", unit="kWh", texts={"en": "Energy", "fr": "Énergie"}),
+    ReleaseColumn("lon", "number", "location", unit="°", texts={"en": "Longitude", "fr": "Longitude"}),
+    ReleaseColumn("lat", "number", "location", unit="°", texts={"en": "Latitude", "fr": "Latitude"}),
 ]
 
 

@@ -25,6 +25,7 @@ from territoria.ingest.parsers import BadRow
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.validation import RowError
 from territoria.validation.limits import safe_strings, safe_text
+from territoria.validation.model import stored_error
 
 MAX_ERRORS_IN_ANSWER = 1000
 
@@ -156,7 +157,7 @@ def close_batch(
                     "dataset_id": ds.id,
                     "row_number": n,
                     "raw": raw_text(raw),
-                    "errors": errs,
+                    "errors": [stored_error(e) for e in errs],
                 }
                 for n, raw, errs in rejected
             ],

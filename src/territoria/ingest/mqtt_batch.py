@@ -34,6 +34,11 @@ TOPIC_ROOT = "territoria"
 MAX_PAYLOAD_BYTES = 50 * 1024 * 1024  # as the HTTP body limit: larger payloads are quarantined, cut
 CONCURRENT_RETRIES = 3
 EXAMPLE = '{"ts": "2026-01-01T00:00:00Z", "value": 1.5}'
+# The row problems' messages, said with the topic the row came on.
+ON_TOPIC = {
+    "finding.ENCODING.nul": "finding.ENCODING.nul.topic",
+    "finding.PARSE.deep": "finding.PARSE.deep.topic",
+}
 
 
 @dataclass(slots=True)
@@ -58,27 +63,27 @@ def read_message(delivery: Delivery, max_bytes: int = MAX_PAYLOAD_BYTES) -> Mess
     _, dataset, asset, metric = levels
     payload = strip_bom(delivery.payload)
     if len(payload) > max_bytes:
-        en = f"payload of {len(payload)} bytes on {delivery.topic} exceeds the limit of {max_bytes} bytes"
-        fr = f"message de {len(payload)} octets sur {delivery.topic} : limite de {max_bytes} octets dépassée"
-        return Message(delivery, dataset, [BadRow(bytes_text(payload), "PARSE", en, fr)])
+        params: dict[str, Any] = {"size": len(payload), "topic": delivery.topic, "limit": max_bytes}
+        bad = BadRow.coded(bytes_text(payload), "PARSE", "finding.MQTT.too_large", params)
+        return Message(delivery, dataset, [bad])
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        en = f"payload on {delivery.topic} is not JSON: {exc}"
-        fr = f"le message sur {delivery.topic} n'est pas du JSON : {exc}"
-        return Message(delivery, dataset, [BadRow(bytes_text(payload), "PARSE", en, fr)])
+        params = {"topic": delivery.topic, "reason": str(exc)}
+        bad = BadRow.coded(bytes_text(payload), "PARSE", "finding.MQTT.not_json", params)
+        return Message(delivery, dataset, [bad])
     # More opening brackets than levels allowed is the only way to nest too deep: walk only then.
     check = payload.count(b"{") + payload.count(b"[") > MAX_DEPTH or b"\\u0000" in payload
     rows: list[dict[str, Any] | BadRow] = []
     for item in doc if isinstance(doc, list) else (doc,):
         if not isinstance(item, dict):
-            en = f"expected an object such as {EXAMPLE} on {delivery.topic}"
-            fr = f"objet attendu, par exemple {EXAMPLE}, sur {delivery.topic}"
-            rows.append(BadRow(safe_text(item), "TYPE", en, fr))
+            params = {"example": EXAMPLE, "topic": delivery.topic}
+            rows.append(BadRow.coded(safe_text(item), "TYPE", "finding.MQTT.not_object", params))
         elif check and (problem := row_problem(item)) is not None:
-            code, en, fr = problem
-            where = delivery.topic
-            rows.append(BadRow(safe_text(item), code, f"{en} on {where}", f"{fr} sur {where}"))
+            code, message, values = problem
+            # The same reason, said with the topic it came on.
+            params = values | {"topic": delivery.topic}
+            rows.append(BadRow.coded(safe_text(item), code, ON_TOPIC[message], params))
         else:
             item["asset"] = asset  # the topic wins over the payload; the dict is ours (fresh from orjson)
             item["metric"] = metric

@@ -36,8 +36,6 @@ from territoria.validation.tabular import (
 
 __all__ = ["KEEP_BYTES", "BadRow", "Row", "charset_of", "csv_error_reasons", "text_encoding"]
 
-NOT_OBJECT = "not an object: each row must be a JSON object"
-NOT_OBJECT_FR = "pas un objet : chaque ligne doit être un objet JSON"
 
 FORMATS = ("json", "ndjson", "csv", "geojson")
 
@@ -80,9 +78,9 @@ def _position(body: bytes, pos: int) -> tuple[int, int]:
 def _checked(n: int, item: Any, check: bool) -> Row:
     """A parsed item as a row, or a bad row when it is not an object or (if `check`) nests too deep."""
     if not isinstance(item, dict):
-        return n, BadRow(safe_text(item), "TYPE", NOT_OBJECT, NOT_OBJECT_FR)
+        return n, BadRow.coded(safe_text(item), "TYPE", "finding.TYPE.not_object", {})
     if check and (problem := row_problem(item)) is not None:
-        return n, BadRow(safe_text(item), *problem)
+        return n, BadRow.coded(safe_text(item), *problem)
     return n, item
 
 
@@ -232,17 +230,11 @@ def iter_json_stream(fh: io.BufferedReader | io.BytesIO) -> Iterator[Row]:
         raise Unparseable(f"invalid JSON: {printable(str(exc), 500)}") from exc
 
 
-NOT_FEATURE = "not a GeoJSON Feature: 'properties' must be an object and 'geometry' an object or null"
-NOT_FEATURE_FR = (
-    "pas une Feature GeoJSON : « properties » doit être un objet et « geometry » un objet ou null"
-)
-
-
 def feature_to_row(feature: dict[str, Any]) -> dict[str, Any] | BadRow:
     """Flatten a GeoJSON feature into a row: its properties plus lon/lat of a point."""
     props, geom = feature.get("properties") or {}, feature.get("geometry") or {}
     if not isinstance(props, dict) or not isinstance(geom, dict):
-        return BadRow(safe_text(feature), "TYPE", NOT_FEATURE, NOT_FEATURE_FR)
+        return BadRow.coded(safe_text(feature), "TYPE", "finding.TYPE.not_feature", {})
     row = dict(props)
     if feature.get("id") is not None:
         row.setdefault("id", feature["id"])

@@ -21,7 +21,7 @@ from territoria.ingest.observers import notify_records
 from territoria.ingest.parsers import BadRow, Row, format_of
 from territoria.ingest.records_columns import check_chunk
 from territoria.ingest.schemas import BatchResult
-from territoria.ingest.validation import RowError, row_error
+from territoria.ingest.validation import RowError
 from territoria.territory.index import AreaLocator
 from territoria.validation.tableschema import CompiledSchema, HeaderMismatch, check_header
 from territoria.validation.tableschema.engine import Resolver
@@ -192,7 +192,7 @@ def ingest_records(
     good: dict[str, dict[str, Any]] = {}
     if isinstance(rows, Chunk):  # a CSV file or body: checked by whole columns, no dict per row read
         received = len(rows)
-        rejected.extend((n, raw, [row_error(n, None, raw.code, raw.message)]) for n, raw in rows.bad)
+        rejected.extend((n, raw, raw.errors(n)) for n, raw in rows.bad)
         typed, errors = check_chunk(rows, schema, _resolver(session))
         numbers = rows.numbers.tolist()
         failed = sorted(errors)
@@ -208,7 +208,7 @@ def ingest_records(
         for n, raw in rows:
             received += 1
             if isinstance(raw, BadRow):
-                rejected.append((n, raw, [row_error(n, None, raw.code, raw.message)]))
+                rejected.append((n, raw, raw.errors(n)))
             else:
                 readable.append((n, raw))
         typed, errors = _check(session, ds, readable, origin)

@@ -21,7 +21,7 @@ from territoria.ingest.fastpath import clean_points
 from territoria.ingest.findings import store_batch_finding
 from territoria.ingest.parsers import BadRow, Row
 from territoria.ingest.schemas import BatchResult
-from territoria.ingest.validation import GoodPoint, MeasurementChecker, RowError, row_error
+from territoria.ingest.validation import GoodPoint, MeasurementChecker, RowError
 from territoria.timeseries.points import Points
 from territoria.timeseries.store import write_points
 from territoria.validation.rules import duplicate, duplicate_conflict
@@ -103,7 +103,7 @@ def _sort_rows(
     isfinite = math.isfinite
     for n, raw in rows:
         if isinstance(raw, BadRow):
-            out.rejected.append((n, [row_error(n, None, raw.code, raw.message, raw.message_fr or None)]))
+            out.rejected.append((n, raw.errors(n)))
             continue
         # The fast path, then the full explanation of what is wrong.
         a, m, t = raw.get("asset"), raw.get("metric"), raw.get("ts")

@@ -9,9 +9,10 @@ from typing import Any
 
 from territoria.catalog.models import Metric
 from territoria.db.base import to_us
+from territoria.validation.model import RowError, row_error
 from territoria.validation.rules import future_ts, past_ts, unknown_asset, unknown_metric
 
-RowError = dict[str, Any]
+__all__ = ["GoodPoint", "MeasurementChecker", "RowError", "row_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,16 +24,6 @@ class GoodPoint:
     metric_id: int
     us: int  # microseconds since the epoch, UTC: cheap to hash, compare and bucket
     value: float
-
-
-def row_error(
-    row: int, field: str | None, code: str, message: str, message_fr: str | None = None
-) -> RowError:
-    """One entry of a batch's `errors` list (English message, and French when given)."""
-    error: RowError = {"row": row, "field": field, "code": code, "message": message}
-    if message_fr is not None:
-        error["message_fr"] = message_fr
-    return error
 
 
 def _unit(unit: str) -> str:
@@ -105,15 +96,13 @@ class MeasurementChecker:
         asset_key, metric_key = raw.get("asset"), raw.get("metric")
         asset_id = metric = None
         if asset_key is None or asset_key == "":
-            errors.append(
-                row_error(n, "asset", "REQUIRED", "missing asset id", "identifiant d'objet manquant")
-            )
+            errors.append(row_error(n, "asset", "REQUIRED", "finding.REQUIRED.asset", {}))
         elif (unknown := unknown_asset.check(n, asset_key, assets)) is not None:
             errors.append(unknown.as_error())
         else:
             asset_id = assets[str(asset_key)]
         if metric_key is None or metric_key == "":
-            errors.append(row_error(n, "metric", "REQUIRED", "missing metric name", "nom de mesure manquant"))
+            errors.append(row_error(n, "metric", "REQUIRED", "finding.REQUIRED.metric", {}))
         elif (unknown := unknown_metric.check(n, metric_key, self.metrics)) is not None:
             errors.append(unknown.as_error())
         else:
@@ -127,26 +116,23 @@ class MeasurementChecker:
                 errors.append(past.as_error())
         except ValueError as exc:
             if raw.get("ts") in (None, ""):
-                errors.append(row_error(n, "ts", "REQUIRED", "missing timestamp", "horodatage manquant"))
+                errors.append(row_error(n, "ts", "REQUIRED", "finding.REQUIRED.ts", {}))
             else:
-                errors.append(
-                    row_error(n, "ts", "TYPE", f"invalid timestamp: {exc}", f"horodatage invalide : {exc}")
-                )
+                errors.append(row_error(n, "ts", "TYPE", "finding.TYPE.ts", {"reason": str(exc)}))
         try:
             if raw.get("value") is None:
                 raise LookupError
             value = parse_value(raw["value"], from_text)
         except LookupError:
-            errors.append(row_error(n, "value", "REQUIRED", "missing value", "valeur manquante"))
+            errors.append(row_error(n, "value", "REQUIRED", "finding.REQUIRED.value", {}))
         except ValueError as exc:
-            errors.append(row_error(n, "value", "TYPE", f"invalid value: {exc}", f"valeur invalide : {exc}"))
+            errors.append(row_error(n, "value", "TYPE", "finding.TYPE.value", {"reason": str(exc)}))
         if value is not None and metric is not None:
             lo, hi = metric.min_value, metric.max_value
             if (lo is not None and value < lo) or (hi is not None and value > hi):
                 shown, span, name = f"{value:g}{_unit(metric.unit)}", _span(lo, hi), metric.name
-                en = f"{shown} is outside the valid range {span} of '{name}'"
-                fr = f"{shown} est hors de la plage valide {span} de « {name} »"
-                errors.append(row_error(n, "value", "RANGE", en, fr))
+                params = {"value": shown, "span": span, "metric": name}
+                errors.append(row_error(n, "value", "RANGE", "finding.RANGE.metric", params))
         if errors:
             return errors
         assert asset_id is not None and metric is not None and ts is not None and value is not None

@@ -176,7 +176,7 @@ def list_released(
 def get_release(slug: str, session: SessionDep) -> OpenDatasetDetail:
     """The latest release of a dataset (404 when it has none)."""
     ds, release = released_dataset(session, slug)
-    columns = [ColumnPublic(**ReleaseColumn.from_json(c).as_json()) for c in release.columns]
+    columns = [ColumnPublic(**ReleaseColumn.from_json(c).public_json()) for c in release.columns]
     return OpenDatasetDetail(
         **_summary(ds, release),
         keywords=list(ds.keywords or []),
@@ -196,8 +196,8 @@ def table_schema(columns: list[ReleaseColumn]) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "name": col.name,
             "type": col.type,
-            "title": col.title_en,
-            "description": f"{ROLES.get(col.role, col.role)}. Français : {col.title_fr}",
+            "title": col.title_in("en"),
+            "description": f"{ROLES.get(col.role, col.role)}. Français : {col.title_in('fr')}",
         }
         if col.unit:
             entry["unit"] = col.unit

@@ -55,11 +55,6 @@ _REL_TOL = 1e-9
 _ROUNDING = 1.5e-3
 _MAX_ROUNDS = 50
 MAX_EXAMPLES = 5
-TITLE = (
-    "No difference with a previous release reveals fewer than k contributors or a dominant one",
-    "Aucune différence avec une version précédente ne révèle moins de k contributeurs ni un "
-    "contributeur dominant",
-)
 
 
 @dataclass(frozen=True)
@@ -343,10 +338,9 @@ def check(
         determined = np.array(determined_cells(keys, ~unknown, dims, totals), dtype=np.int64)
         bad[determined[sensitive[determined]]] = True
         failing += [_example(keys[i], dims, ch.version) for i in np.flatnonzero(bad)]
-    en, fr = TITLE
     return {
         "code": "RELEASE_DIFFERENCES",
-        "title": {"en": en, "fr": fr},
+        "title_key": "od.check.RELEASE_DIFFERENCES",
         "checked": len(changes) * int(shown_now.sum()),
         "failures": len(failing),
         "passed": not failing,

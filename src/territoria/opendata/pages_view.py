@@ -34,8 +34,7 @@ def licence_info(code: str) -> dict[str, str]:
 
 def title_of(column: ReleaseColumn, lang: str) -> str:
     """The column's title in the page's language."""
-    # The release stores a title per language it was published in; others read the French one.
-    return str(getattr(column, f"title_{lang}", None) or column.title_fr)
+    return column.title_in(lang)
 
 
 def _text(value: Any, lang: str) -> tuple[str, str]:
@@ -174,15 +173,25 @@ def api_examples(
     return out
 
 
+def check_title(check: dict[str, Any], lang: str) -> str:
+    """A disclosure check's title in `lang`: its catalog key and parameters, or, in a report stored
+    before keys, its title by language (French when the report lacks the language)."""
+    key = check.get("title_key")
+    if isinstance(key, str) and key:
+        params = check.get("title_params")
+        return i18n.message(key, params if isinstance(params, dict) else {}, lang)
+    title = check.get("title") or {}
+    return str(title.get(lang) or title.get("fr") or check.get("code", ""))
+
+
 def report_view(report: dict[str, Any], lang: str) -> dict[str, Any]:
     """The disclosure-control report in words: checks, cells published and secret by reason, settings."""
     checks = []
     for check in report.get("checks") or []:
-        title = check.get("title") or {}
         checks.append(
             {
                 "code": check.get("code", ""),
-                "title": title.get(lang) or title.get("fr") or check.get("code", ""),
+                "title": check_title(check, lang),
                 "passed": bool(check.get("passed")),
                 "checked": check.get("checked"),
                 "failures": check.get("failures") or 0,

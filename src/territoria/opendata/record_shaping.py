@@ -42,7 +42,7 @@ def records_table(session: Session, ds: Dataset, body: PolicyBody) -> Shaped:
 
     fields = [f for f in (ds.table_schema or {}).get("fields", []) if f["name"] not in body.drop]
     rows = records_rows(session, ds)
-    columns = [ReleaseColumn("key", "string", "dimension", "Key", "Clé")] if "key" not in body.drop else []
+    columns = [ReleaseColumn("key", "string", "dimension", "od.column.key")] if "key" not in body.drop else []
     data: dict[str, list[Any]] = {"key": [r[1] for r in rows]}
     time_field = body.time.field if body.time else None
     for f in fields:
@@ -55,27 +55,23 @@ def records_table(session: Session, ds: Dataset, body: PolicyBody) -> Shaped:
                 values = [None if v is None else floor_to(v, body.time.to) for v in values]
         elif kind == "date":
             values = [None if v is None else date.fromisoformat(v[:10]) for v in values]
-        columns.append(ReleaseColumn(f["name"], kind, "attribute", title, title))
+        columns.append(ReleaseColumn(f["name"], kind, "attribute", texts={"en": title, "fr": title}))
         data[f["name"]] = values
     to = body.location.to if body.location else None
     data["area_code"] = [r[5] for r in rows]
     if to != "none":
-        columns.append(
-            ReleaseColumn("area_code", "string", "attribute", "Commune (INSEE code)", "Commune (code INSEE)")
-        )
+        columns.append(ReleaseColumn("area_code", "string", "attribute", "od.column.area_code"))
     lon = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=np.float64)
     lat = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64)
     if to == "grid" and body.location is not None:
         codes, lon, lat = grid_cells(lon, lat, body.location.grid_m or 1000)
         data["grid_cell"] = list(codes)
-        columns.append(
-            ReleaseColumn("grid_cell", "string", "attribute", "Grid cell (INSPIRE)", "Carreau (INSPIRE)")
-        )
+        columns.append(ReleaseColumn("grid_cell", "string", "attribute", "od.column.grid_cell"))
     if to in (None, "grid") and bool(np.isfinite(lon).any()):
         data["lon"], data["lat"] = list(lon), list(lat)
         columns += [
-            ReleaseColumn("lon", "number", "location", "Longitude", "Longitude"),
-            ReleaseColumn("lat", "number", "location", "Latitude", "Latitude"),
+            ReleaseColumn("lon", "number", "location", "od.column.lon"),
+            ReleaseColumn("lat", "number", "location", "od.column.lat"),
         ]
     columns = [c for c in columns if c.name not in body.drop or c.name == "key"]
     table = build_table(

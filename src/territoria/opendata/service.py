@@ -152,7 +152,7 @@ def _with_area_names(session: Session, shaped: Shaped, body: PolicyBody) -> Shap
     at = shaped.table.column_names.index("area_code") + 1
     shaped.table = shaped.table.add_column(at, "area_name", column)
     idx = next(i for i, c in enumerate(shaped.columns) if c.name == "area_code") + 1
-    shaped.columns.insert(idx, ReleaseColumn("area_name", "string", "attribute", "Commune", "Commune"))
+    shaped.columns.insert(idx, ReleaseColumn("area_name", "string", "attribute", "od.column.area_name"))
     return shaped
 
 

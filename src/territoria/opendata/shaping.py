@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from territoria.opendata.disclosure import Contributions
     from territoria.opendata.disclosure_history import Previous
 
-PERIOD_TITLE = {"hour": ("Hour (UTC)", "Heure (UTC)"), "day": ("Day", "Jour"), "month": ("Month", "Mois")}
+# The period column's title per time step, and the measure columns' titles per suffix (catalog keys).
+MEASURE_TITLE = {"_sum": "od.column.measure.sum", "_mean": "od.column.measure.mean", "": ""}
 
 
 @dataclass
@@ -81,15 +82,10 @@ def measure_columns(body: PolicyBody, suffixes: tuple[str, ...]) -> list[Release
     out = []
     for m in body.measures:
         for suffix in suffixes:
-            title_en, title_fr = m.title.en or m.name, m.title.fr or m.name
-            if suffix == "_sum":
-                title_en, title_fr = f"{title_en} (total)", f"{title_fr} (total)"
-            elif suffix == "_mean":
-                title_en, title_fr = (
-                    f"{title_en} (mean per contributor)",
-                    f"{title_fr} (moyenne par contributeur)",
-                )
-            out.append(ReleaseColumn(m.name + suffix, "number", "measure", title_en, title_fr, m.unit))
+            # The measure's title comes from the policy file (data, by language).
+            texts = {"en": m.title.en or m.name, "fr": m.title.fr or m.name}
+            name, title = m.name + suffix, MEASURE_TITLE[suffix]
+            out.append(ReleaseColumn(name, "number", "measure", title, m.unit, texts=texts))
     return out
 
 
@@ -136,19 +132,18 @@ def aggregated(
     report = dict(controlled.report)
     report["excluded_outside_territory"] = outside
     columns = [
-        ReleaseColumn(where, "string", "dimension", "Commune (INSEE code)", "Commune (code INSEE)")
+        ReleaseColumn(where, "string", "dimension", "od.column.area_code")
         if where == "area_code"
-        else ReleaseColumn(where, "string", "dimension", "Grid cell (INSPIRE)", "Carreau (INSPIRE)")
+        else ReleaseColumn(where, "string", "dimension", "od.column.grid_cell")
     ]
     if period:
-        en, fr = PERIOD_TITLE[period]
-        columns.append(ReleaseColumn("period", "datetime", "dimension", en, fr))
-    columns += [ReleaseColumn(c, "string", "dimension", c, c) for c in body.aggregate.categories]
+        columns.append(ReleaseColumn("period", "datetime", "dimension", f"od.column.period.{period}"))
+    columns += [ReleaseColumn(c, "string", "dimension") for c in body.aggregate.categories]
     columns += [
-        ReleaseColumn("total", "string", "attribute", "Totalled dimensions", "Dimensions totalisées"),
-        ReleaseColumn("contributors", "integer", "measure", "Contributors", "Contributeurs"),
+        ReleaseColumn("total", "string", "attribute", "od.column.total"),
+        ReleaseColumn("contributors", "integer", "measure", "od.column.contributors"),
         *measure_columns(body, ("_sum", "_mean")),
-        ReleaseColumn("secret", "boolean", "flag", "Statistical secret", "Secret statistique"),
+        ReleaseColumn("secret", "boolean", "flag", "od.column.secret"),
     ]
     table = _rounded(
         controlled.table, [f"{m.name}{suffix}" for m in body.measures for suffix in ("_sum", "_mean")]
@@ -157,8 +152,8 @@ def aggregated(
     if where == "grid_cell":
         table, geometry = _grid_centres(table, extract), "point"
         columns += [
-            ReleaseColumn("lon", "number", "location", "Cell centre longitude", "Longitude du centre"),
-            ReleaseColumn("lat", "number", "location", "Cell centre latitude", "Latitude du centre"),
+            ReleaseColumn("lon", "number", "location", "od.column.cell_lon"),
+            ReleaseColumn("lat", "number", "location", "od.column.cell_lat"),
         ]
     return Shaped(table, columns, geometry, report, contributions)
 
@@ -216,23 +211,21 @@ def per_asset(extract: Extract, body: PolicyBody, ds: Dataset, period: str) -> S
     locate(extract, body)
     extract = extract.take(keep_mask(extract, body))
     to = body.location.to if body.location else None
-    en, fr = PERIOD_TITLE[period]
     columns = [
-        ReleaseColumn("asset", "string", "dimension", "Asset", "Équipement"),
-        ReleaseColumn("name", "string", "attribute", "Name", "Nom"),
-        ReleaseColumn("kind", "string", "attribute", "Kind", "Type"),
-        ReleaseColumn("area_code", "string", "attribute", "Commune (INSEE code)", "Commune (code INSEE)"),
+        ReleaseColumn("asset", "string", "dimension", "od.column.asset"),
+        ReleaseColumn("name", "string", "attribute", "od.column.name"),
+        ReleaseColumn("kind", "string", "attribute", "od.column.kind"),
+        ReleaseColumn("area_code", "string", "attribute", "od.column.area_code"),
     ]
     if to == "grid":
-        columns.append(
-            ReleaseColumn("grid_cell", "string", "attribute", "Grid cell (INSPIRE)", "Carreau (INSPIRE)")
-        )
+        columns.append(ReleaseColumn("grid_cell", "string", "attribute", "od.column.grid_cell"))
     if to in (None, "grid"):
         columns += [
-            ReleaseColumn("lon", "number", "location", "Longitude", "Longitude"),
-            ReleaseColumn("lat", "number", "location", "Latitude", "Latitude"),
+            ReleaseColumn("lon", "number", "location", "od.column.lon"),
+            ReleaseColumn("lat", "number", "location", "od.column.lat"),
         ]
-    columns += [ReleaseColumn("period", "datetime", "dimension", en, fr), *measure_columns(body, ("",))]
+    period_column = ReleaseColumn("period", "datetime", "dimension", f"od.column.period.{period}")
+    columns += [period_column, *measure_columns(body, ("",))]
     columns = [c for c in columns if c.name not in body.drop]
     data: dict[str, Any] = {**extract.attributes, "period": extract.period}
     data.update({m.name: extract.values[m.name] for m in body.measures})
@@ -252,11 +245,7 @@ def _microdata_report(ds: Dataset, body: PolicyBody, names: list[str], rows: int
     checks = [
         {
             "code": "NO_PERSONAL_DATA",
-            "title": {
-                "en": "The policy declares that rows describe no person (row-level release)",
-                "fr": "La politique déclare que les lignes ne décrivent aucune personne "
-                "(publication au détail)",
-            },
+            "title_key": "od.check.NO_PERSONAL_DATA",
             "checked": rows,
             "failures": 0 if not body.personal_data else rows,
             "passed": not body.personal_data,
@@ -264,10 +253,7 @@ def _microdata_report(ds: Dataset, body: PolicyBody, names: list[str], rows: int
         },
         {
             "code": "DROPPED_FIELDS_ABSENT",
-            "title": {
-                "en": "Dropped and personal fields are absent from the public table",
-                "fr": "Les champs supprimés et personnels sont absents de la table publique",
-            },
+            "title_key": "od.check.DROPPED_FIELDS_ABSENT",
             "checked": len(names),
             "failures": len(leaked),
             "passed": not leaked,

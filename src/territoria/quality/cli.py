@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from territoria.cli.common import console
+from territoria.cli.lang import lang
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.quality.rules import RULES
@@ -17,7 +18,6 @@ from territoria.quality.series import RunReport, run_quality
 from territoria.settings import Settings
 
 quality_app = typer.Typer(help="Data quality: series and asset rules.", no_args_is_help=True)
-TITLES = {code: rule.title_en for code, rule in RULES.items()}
 
 
 def summary(report: RunReport) -> Table:
@@ -28,7 +28,8 @@ def summary(report: RunReport) -> Table:
     table.add_column("found", justify="right")
     table.add_column("new", justify="right")
     for code in sorted(report.found):
-        table.add_row(code, TITLES.get(code, ""), str(report.found[code]), str(report.new[code]))
+        title = RULES[code].title(lang()) if code in RULES else ""
+        table.add_row(code, title, str(report.found[code]), str(report.new[code]))
     table.add_row("total", "", str(report.total), str(sum(report.new.values())), style="bold")
     return table
 

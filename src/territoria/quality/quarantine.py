@@ -35,6 +35,7 @@ from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.spreadsheet import safe_cell
 from territoria.territory.index import AreaLocator
 from territoria.validation.limits import row_problem, safe_text
+from territoria.validation.model import error_message
 from territoria.validation.tabular import split_line
 
 STATUSES = ("open", "resubmitted", "discarded")
@@ -200,7 +201,7 @@ def csv_lines(
                 q.status,
                 " ".join(sorted({str(e.get("code")) for e in q.errors})),
                 " ".join(sorted({str(e.get("field")) for e in q.errors if e.get("field")})),
-                " | ".join(str(e.get("message", "")) for e in q.errors),
+                " | ".join(error_message(e, "en") for e in q.errors),
                 q.raw,
             ]
             # Spreadsheet mode (bom): no cell may run as a formula.
@@ -276,17 +277,18 @@ def parse_raw(text: str, columns: Sequence[str]) -> dict[str, Any] | BadRow:
         try:
             item = orjson.loads(stripped)
         except orjson.JSONDecodeError as exc:
-            return BadRow(text, "PARSE", f"invalid JSON: {exc.msg}")
+            return BadRow.coded(text, "PARSE", "finding.PARSE.json", {"reason": exc.msg})
         if not isinstance(item, dict):
-            return BadRow(text, "TYPE", "not an object")
+            return BadRow.coded(text, "TYPE", "finding.TYPE.not_object", {})
         # The same bounds as any received row: nesting (serialisers break) and NUL (PostgreSQL).
         problem = row_problem(item)
-        return item if problem is None else BadRow(text, *problem)
+        return item if problem is None else BadRow.coded(text, *problem)
     cells = split_line(stripped)  # the delimiter sniffed as for any CSV file
     if isinstance(cells, BadRow):
-        return BadRow(text, cells.code, cells.message, cells.message_fr)
+        return BadRow(text, cells.code, cells.message, cells.message_fr, cells.reasons)
     if len(cells) != len(columns):
-        return BadRow(text, "PARSE", f"{len(cells)} fields where {len(columns)} are expected")
+        params = {"fields": len(cells), "width": len(columns)}
+        return BadRow.coded(text, "PARSE", "finding.PARSE.width", params)
     return dict(zip(columns, cells, strict=True))
 
 
@@ -295,7 +297,7 @@ def _corrected(c: Correction, q: QuarantinedRow, ds: Dataset) -> tuple[dict[str,
     its values are text (a CSV line)."""
     if c.row is not None:
         problem = row_problem(c.row)
-        return (dict(c.row) if problem is None else BadRow(safe_text(c.row), *problem)), False
+        return (dict(c.row) if problem is None else BadRow.coded(safe_text(c.row), *problem)), False
     text = c.raw if c.raw is not None else q.raw
     return parse_raw(text, c.header or canonical_columns(ds)), not text.strip().startswith("{")
 

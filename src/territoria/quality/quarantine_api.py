@@ -24,6 +24,7 @@ from territoria.ingest.models import Batch, QuarantinedRow
 from territoria.ingest.schemas import BatchResult
 from territoria.quality import quarantine, reports
 from territoria.timeseries.store import ConcurrentWrite
+from territoria.validation.model import answered_error, error_message
 from territoria.web.render import render
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
@@ -116,7 +117,7 @@ def row_out(q: QuarantinedRow) -> QuarantinedRowOut:
         batch_id=q.batch_id,
         row=q.row_number,
         raw=q.raw,
-        errors=q.errors,
+        errors=[answered_error(e) for e in q.errors],
         status=q.status,
         created_at=q.created_at,
         resolved_at=q.resolved_at,
@@ -289,7 +290,8 @@ def batch_report(
     require_batch(principal, ds, batch_id, batch.token_id)
     report = reports.batch_report(session, batch, ds)
     if wants_html(request, fmt, accept):
-        return render(request, ctx, "batch_report.html", {"report": report, "nav": ""})
+        values = {"report": report, "nav": "", "error_text": error_message}
+        return render(request, ctx, "batch_report.html", values)
     return report
 
 

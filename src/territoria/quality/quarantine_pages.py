@@ -25,6 +25,7 @@ from territoria.errors import Conflict, DomainError, Forbidden, Invalid, NotFoun
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.ingest.models import Batch
 from territoria.quality import quarantine, reports
+from territoria.validation.model import error_message
 from territoria.web.render import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -115,6 +116,7 @@ def quarantine_page(
         "error": error,
         "codes": codes,
         "nav": "",
+        "error_text": error_message,
     }
     return render(request, ctx, "quarantine.html", values)
 
@@ -240,4 +242,6 @@ def batch_report_page(
     if batch is None or isinstance(ds, int):
         return _denied(request, ctx, batch_id, ds if isinstance(ds, int) else 404)
     report = reports.batch_report(session, batch, ds)
-    return render(request, ctx, "batch_report.html", {"report": report, "nav": ""})
+    return render(
+        request, ctx, "batch_report.html", {"report": report, "nav": "", "error_text": error_message}
+    )

@@ -14,6 +14,7 @@ from territoria.db.dialect import dialect_name
 from territoria.errors import Invalid
 from territoria.ingest.models import Batch, FindingRow, QuarantinedRow
 from territoria.quality.quarantine import QuarantineFilter, rows_per_member, totals
+from territoria.validation.model import answered_error
 
 EXAMPLES = 5
 MAX_BATCHES = 100
@@ -41,7 +42,13 @@ def _examples(session: Session, batch_id: str) -> list[dict[str, Any]]:
         .limit(EXAMPLES)
     )
     return [
-        {"id": q.id, "row": q.row_number, "raw": q.raw, "errors": q.errors, "status": q.status}
+        {
+            "id": q.id,
+            "row": q.row_number,
+            "raw": q.raw,
+            "errors": [answered_error(e) for e in q.errors],
+            "status": q.status,
+        }
         for q in session.scalars(stmt)
     ]
 
@@ -66,6 +73,8 @@ def _findings(session: Session, *conds: ColumnElement[bool]) -> dict[str, Any]:
                 "field": f.field,
                 "message_en": f.message_en,
                 "message_fr": f.message_fr,
+                "message_code": f.message_code,
+                "message_params": f.message_params,
                 "start": _iso(f.start_ts),
                 "end": _iso(f.end_ts),
             }

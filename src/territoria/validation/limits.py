@@ -24,10 +24,6 @@ MAX_RAW_CHARS = 64 * 1024  # quarantined raw text is cut here
 TRUNCATED = "…[truncated]"
 BOM = b"\xef\xbb\xbf"
 
-DEEP_EN = f"nested deeper than {MAX_DEPTH} levels"
-DEEP_FR = f"imbriqué sur plus de {MAX_DEPTH} niveaux"
-NUL_EN = "text holds a NUL or an undecodable character"
-NUL_FR = "le texte contient un caractère NUL ou non décodable"
 
 # Lone surrogates (undecodable bytes kept by the decoders) and NUL (refused by PostgreSQL).
 UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -210,14 +206,15 @@ class DepthGuard:
         return chunk
 
 
-def row_problem(row: Any) -> tuple[str, str, str] | None:
-    """(code, English, French) when a parsed row nests too deep or holds a NUL or a lone surrogate."""
+def row_problem(row: Any) -> tuple[str, str, dict[str, Any]] | None:
+    """(code, message code, parameters) when a parsed row nests too deep or holds a NUL or a lone
+    surrogate."""
     stack: list[tuple[Any, int]] = [(row, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
             if UNSAFE_TEXT.search(item):
-                return ("ENCODING", NUL_EN, NUL_FR)
+                return ("ENCODING", "finding.ENCODING.nul", {})
             continue
         if isinstance(item, dict):
             children: list[Any] = [*item.keys(), *item.values()]
@@ -226,6 +223,6 @@ def row_problem(row: Any) -> tuple[str, str, str] | None:
         else:
             continue
         if depth > MAX_DEPTH:
-            return ("PARSE", DEEP_EN, DEEP_FR)
+            return ("PARSE", "finding.PARSE.deep", {"levels": MAX_DEPTH})
         stack.extend((child, depth + 1) for child in children)
     return None

@@ -116,7 +116,7 @@ def split_line(line: str, delimiter: str | None = None) -> list[str] | BadRow:
     try:
         return next(csv.reader([line], delimiter=delimiter or sniff_delimiter(line)), [])
     except csv.Error as exc:  # a field past the csv module's limit, a stray quote
-        return BadRow(line, "PARSE", *csv_error_reasons(exc))
+        return BadRow.coded(line, "PARSE", *csv_error_reasons(exc))
 
 
 def _pieces(source: bytes | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:

@@ -47,16 +47,12 @@ class Source(Protocol):
     skip_blank: bool
 
 
-def csv_error_reasons(exc: csv.Error) -> tuple[str, str]:
-    """English and French reasons of a CSV line that cannot be read."""
+def csv_error_reasons(exc: csv.Error) -> tuple[str, dict[str, Any]]:
+    """The message code and parameters of a CSV line that cannot be read."""
     text = str(exc)
     if "field larger than field limit" in text:
-        limit = csv.field_size_limit()
-        return (
-            f"a field is longer than {limit} characters",
-            f"un champ dépasse {limit} caractères",
-        )
-    return f"unreadable CSV line: {text}", f"ligne CSV illisible : {text}"
+        return "finding.PARSE.field_too_long", {"limit": csv.field_size_limit()}
+    return "finding.PARSE.csv", {"reason": text}
 
 
 def _cut(data: bytes, start: int, limit: int) -> int:
@@ -189,8 +185,7 @@ def _row_by_row(data: bytes, src: Source, start: int) -> tuple[list[Row], int]:
         except csv.Error as exc:
             # A field past the csv module's limit, a broken quote…: this row only.
             n += 1
-            en, fr = csv_error_reasons(exc)
-            out.append((n, BadRow(printable(tracked.pop()), "PARSE", en, fr)))
+            out.append((n, BadRow.coded(printable(tracked.pop()), "PARSE", *csv_error_reasons(exc))))
             continue
         raw = tracked.pop()
         if not fields or (src.skip_blank and all(not c.strip() for c in fields)):
@@ -198,11 +193,11 @@ def _row_by_row(data: bytes, src: Source, start: int) -> tuple[list[Row], int]:
         n += 1
         if UNSAFE_TEXT.search(raw):
             found = encoding_rule.check(n, src.encoding)
-            out.append((n, BadRow(printable(raw), "ENCODING", found.message_en, found.message_fr)))
+            reason = (None, found.code, found.message_code, found.params)
+            out.append((n, BadRow(printable(raw), "ENCODING", found.message_en, reasons=(reason,))))
         elif len(fields) != width:
-            en = f"{len(fields)} fields where the header has {width}"
-            fr = f"{len(fields)} champs alors que l'en-tête en a {width}"
-            out.append((n, BadRow(printable(raw), "PARSE", en, fr)))
+            params = {"fields": len(fields), "width": width}
+            out.append((n, BadRow.coded(printable(raw), "PARSE", "finding.PARSE.width", params)))
         else:
             out.append((n, dict(zip(header, fields, strict=True))))
 

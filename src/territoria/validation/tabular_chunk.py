@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from territoria import i18n
+from territoria.validation.model import TEXT_CODE, RowError, row_error, text_params
+
 
 @dataclass(frozen=True, slots=True)
 class BadRow:
@@ -18,6 +21,22 @@ class BadRow:
     code: str
     message: str
     message_fr: str = ""
+    # The reasons as catalog codes, (field, rule code, message code, parameters); without them the
+    # reason is the sentences above, stored as the generic text message.
+    reasons: tuple[tuple[str | None, str, str, dict[str, Any]], ...] = ()
+
+    @classmethod
+    def coded(cls, raw: str, code: str, message_code: str, params: dict[str, Any]) -> BadRow:
+        """A row rejected for one reason given as a catalog code (its English and French texts kept
+        for the callers that print them)."""
+        en, fr = i18n.message(message_code, params, "en"), i18n.message(message_code, params, "fr")
+        return cls(raw, code, en, fr, ((None, code, message_code, params),))
+
+    def errors(self, row: int) -> list[RowError]:
+        """The entries of a batch's `errors` list for this row."""
+        if self.reasons:
+            return [row_error(row, f, code, message, params) for f, code, message, params in self.reasons]
+        return [row_error(row, None, self.code, TEXT_CODE, text_params(self.message, self.message_fr))]
 
 
 Row = tuple[int, "dict[str, Any] | BadRow"]

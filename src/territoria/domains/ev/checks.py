@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from territoria import i18n
 from territoria.catalog.types import check_siren
 from territoria.domains.ev.model import ChargePoint
 from territoria.validation.model import Severity
@@ -35,20 +36,30 @@ ID_PREFIX = 5  # country (2) + operator (3), e.g. FRA68
 
 @dataclass(frozen=True)
 class Finding:
-    """A defect found on one charge point, in English and French, with an optional proposed fix."""
+    """A defect found on one charge point, its message a catalog code (`ev.finding.…`) and parameters,
+    with an optional proposed fix."""
 
     code: str
     severity: Severity
     id_pdc: str
     field: str
-    message_en: str
-    message_fr: str
+    message_code: str
+    params: dict[str, Any]
     proposed_fix: dict[str, Any] | None = None
 
     def message(self, lang: str) -> str:
-        """The message in `lang` when this finding carries it, else in French."""
-        text = getattr(self, f"message_{lang}", None)
-        return text if isinstance(text, str) and text else self.message_fr
+        """The message in `lang`, from the catalogs."""
+        return i18n.message(self.message_code, self.params, lang)
+
+    @property
+    def message_en(self) -> str:
+        """The English message."""
+        return self.message("en")
+
+    @property
+    def message_fr(self) -> str:
+        """The French message."""
+        return self.message("fr")
 
 
 def in_france(lon: float, lat: float) -> bool:
@@ -72,10 +83,8 @@ def check_lonlat_swapped(cp: ChargePoint, locate: Locate | None = None) -> Itera
             "error",
             cp.id_pdc,
             "coordonneesXY",
-            f"coordinates [{cp.lon}, {cp.lat}] fall outside France; swapped, they fall inside: "
-            "longitude and latitude look inverted (coordonneesXY is [lon, lat])",
-            f"les coordonnées [{cp.lon}, {cp.lat}] tombent hors de France ; inversées, elles tombent "
-            "dedans : longitude et latitude semblent permutées (coordonneesXY s'écrit [lon, lat])",
+            "ev.finding.LONLAT_SWAPPED",
+            {"lon": str(cp.lon), "lat": str(cp.lat)},
             {"coordonneesXY": [cp.lat, cp.lon]},
         )
 
@@ -88,10 +97,8 @@ def check_insee_mismatch(cp: ChargePoint) -> Iterator[Finding]:
             "warning",
             cp.id_pdc,
             "code_insee_commune",
-            f"code_insee_commune {cp.insee_declared} differs from the commune at the coordinates "
-            f"({cp.area_code})",
-            f"le code_insee_commune {cp.insee_declared} diffère de la commune située aux coordonnées "
-            f"({cp.area_code})",
+            "ev.finding.INSEE_MISMATCH",
+            {"declared": cp.insee_declared, "located": cp.area_code},
             {"code_insee_commune": cp.area_code},
         )
 
@@ -108,34 +115,21 @@ def check_siren_invalid(cp: ChargePoint) -> Iterator[Finding]:
             "error",
             cp.id_pdc,
             "siren_amenageur",
-            f"siren_amenageur {cp.owner_siren} is not a valid SIREN (nine digits, Luhn checksum)",
-            f"le siren_amenageur {cp.owner_siren} n'est pas un SIREN valide (neuf chiffres, clé de Luhn)",
+            "ev.finding.SIREN_INVALID",
+            {"siren": cp.owner_siren},
         )
 
 
-def _id_problem(id_station: str, id_pdc: str) -> tuple[str, str, str] | None:
-    """(field, English, French) of the first inconsistency of the two itinerance ids, or None."""
+def _id_problem(id_station: str, id_pdc: str) -> tuple[str, str, dict[str, Any]] | None:
+    """(field, message code, parameters) of the first inconsistency of the two itinerance ids, or None."""
     station, pdc = id_station.upper(), id_pdc.upper()
     if len(station) <= ID_PREFIX or station[ID_PREFIX] != "P":
-        return (
-            "id_station_itinerance",
-            f"id_station_itinerance {id_station} lacks the letter P after its 5-character operator prefix",
-            f"l'id_station_itinerance {id_station} n'a pas la lettre P après son préfixe opérateur "
-            "de 5 caractères",
-        )
+        return "id_station_itinerance", "ev.finding.ID_INCONSISTENT.station", {"id": id_station}
     if len(pdc) <= ID_PREFIX or pdc[ID_PREFIX] != "E":
-        return (
-            "id_pdc_itinerance",
-            f"id_pdc_itinerance {id_pdc} lacks the letter E after its 5-character operator prefix",
-            f"l'id_pdc_itinerance {id_pdc} n'a pas la lettre E après son préfixe opérateur de 5 caractères",
-        )
+        return "id_pdc_itinerance", "ev.finding.ID_INCONSISTENT.pdc", {"id": id_pdc}
     if station[:ID_PREFIX] != pdc[:ID_PREFIX]:
-        return (
-            "id_pdc_itinerance",
-            f"operator prefixes differ: {pdc[:ID_PREFIX]} (charge point) vs {station[:ID_PREFIX]} (station)",
-            f"les préfixes opérateur diffèrent : {pdc[:ID_PREFIX]} (point de charge) et "
-            f"{station[:ID_PREFIX]} (station)",
-        )
+        prefixes = {"pdc": pdc[:ID_PREFIX], "station": station[:ID_PREFIX]}
+        return "id_pdc_itinerance", "ev.finding.ID_INCONSISTENT.prefix", prefixes
     return None
 
 
@@ -144,8 +138,8 @@ def check_id_inconsistent(cp: ChargePoint) -> Iterator[Finding]:
     if "Non concerné" in (cp.id_station, cp.id_pdc):  # allowed by the schema for non-roaming points
         return
     if problem := _id_problem(cp.id_station, cp.id_pdc):
-        field, en, fr = problem
-        yield Finding("ID_INCONSISTENT", "error", cp.id_pdc, field, en, fr)
+        field, code, params = problem
+        yield Finding("ID_INCONSISTENT", "error", cp.id_pdc, field, code, params)
 
 
 def check_power_implausible(cp: ChargePoint) -> Iterator[Finding]:
@@ -154,22 +148,12 @@ def check_power_implausible(cp: ChargePoint) -> Iterator[Finding]:
     if kw is None or POWER_MIN_KW <= kw <= POWER_MAX_KW:
         return
     fix: dict[str, Any] | None = None
-    hint_en = hint_fr = ""
+    code = "ev.finding.POWER_IMPLAUSIBLE"
+    params = {"kw": f"{kw:g}", "min": f"{POWER_MIN_KW:g}", "max": f"{POWER_MAX_KW:g}"}
     if kw > POWER_MAX_KW and POWER_MIN_KW <= kw / 1000 <= POWER_MAX_KW:
         fix = {"puissance_nominale": kw / 1000}
-        hint_en, hint_fr = (
-            f"; probably given in W: {kw / 1000:g} kW?",
-            f" ; sans doute en W : {kw / 1000:g} kW ?",
-        )
-    yield Finding(
-        "POWER_IMPLAUSIBLE",
-        "error",
-        cp.id_pdc,
-        "puissance_nominale",
-        f"puissance_nominale {kw:g} kW is outside {POWER_MIN_KW:g}-{POWER_MAX_KW:g} kW{hint_en}",
-        f"la puissance_nominale {kw:g} kW est hors de {POWER_MIN_KW:g}-{POWER_MAX_KW:g} kW{hint_fr}",
-        fix,
-    )
+        code, params = "ev.finding.POWER_IMPLAUSIBLE.watts", params | {"in_kw": f"{kw / 1000:g}"}
+    yield Finding("POWER_IMPLAUSIBLE", "error", cp.id_pdc, "puissance_nominale", code, params, fix)
 
 
 def check_nbre_pdc_implausible(cp: ChargePoint, seen: int | None = None) -> Iterator[Finding]:
@@ -177,16 +161,16 @@ def check_nbre_pdc_implausible(cp: ChargePoint, seen: int | None = None) -> Iter
     n = cp.nbre_pdc
     if n is None:
         return
+    params: dict[str, Any] = {"nbre_pdc": n}
     if n < 1 or n > NBRE_PDC_MAX:
-        en = f"nbre_pdc {n} is outside 1-{NBRE_PDC_MAX}"
-        fr = f"nbre_pdc {n} est hors de 1-{NBRE_PDC_MAX}"
+        code, params = "ev.finding.NBRE_PDC_IMPLAUSIBLE.range", params | {"max": NBRE_PDC_MAX}
     elif seen is not None and n != seen:
-        en = f"nbre_pdc {n} but {seen} charge point(s) of station {cp.id_station} in the data"
-        fr = f"nbre_pdc {n} mais {seen} point(s) de charge de la station {cp.id_station} dans les données"
+        code = "ev.finding.NBRE_PDC_IMPLAUSIBLE.count"
+        params |= {"seen": seen, "station": cp.id_station}
     else:
         return
     fix = {"nbre_pdc": seen} if seen else None
-    yield Finding("NBRE_PDC_IMPLAUSIBLE", "warning", cp.id_pdc, "nbre_pdc", en, fr, fix)
+    yield Finding("NBRE_PDC_IMPLAUSIBLE", "warning", cp.id_pdc, "nbre_pdc", code, params, fix)
 
 
 CODES = (

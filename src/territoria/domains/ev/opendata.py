@@ -61,11 +61,12 @@ def _problem(field: str, code: str, message: str) -> dict[str, Any]:
     return {"field": field, "code": code, "message": message}
 
 
-def _check(code: str, en: str, fr: str, checked: int, failing: list[str]) -> dict[str, Any]:
-    """One report check, in the stage's shape."""
+def _check(code: str, checked: int, failing: list[str], **params: Any) -> dict[str, Any]:
+    """One report check, in the stage's shape: its title the EV catalog's `ev.release_check.<code>`."""
     return {
         "code": code,
-        "title": {"en": en, "fr": fr},
+        "title_key": f"ev.release_check.{code}",
+        "title_params": params,
         "checked": checked,
         "failures": len(failing),
         "passed": not failing,
@@ -83,7 +84,9 @@ def irve_columns() -> list[ReleaseColumn]:
         name = f["name"]
         role: ColumnRole = "dimension" if name == KEY else ("location" if name == GEOPOINT else "attribute")
         title = f.get("title") or name
-        out.append(ReleaseColumn(name, IRVE_TYPES[f["type"]], role, name, title, label=name == "nom_station"))
+        # The IRVE field name is the English title, the schema's (French) title the French one: data.
+        texts = {"en": name, "fr": title}
+        out.append(ReleaseColumn(name, IRVE_TYPES[f["type"]], role, label=name == "nom_station", texts=texts))
     return out
 
 
@@ -155,8 +158,6 @@ def irve_table(
     checks = [
         _check(
             "IRVE_ONE_ROW_PER_PDC",
-            "One row per charge point (id_pdc_itinerance), the most recent value of each field",
-            "Une ligne par point de charge (id_pdc_itinerance), la valeur la plus récente de chaque champ",
             len(rows),
             [k for k, n in Counter(r[KEY] for r in rows).items() if n > 1],
         )
@@ -213,36 +214,18 @@ def _irve_build(session: Session, ds: Dataset, body: PolicyBody, now: datetime) 
 def station_columns() -> list[ReleaseColumn]:
     """Columns of the availability release (station and day key the change log)."""
     return [
-        ReleaseColumn(
-            "id_station_itinerance", "string", "dimension", "Station (IRVE id)", "Station (id IRVE)"
-        ),
-        ReleaseColumn("period", "datetime", "dimension", "Day (UTC)", "Jour (UTC)"),
-        ReleaseColumn("nom_station", "string", "attribute", "Station name", "Nom de la station", label=True),
-        ReleaseColumn("area_code", "string", "attribute", "Commune (INSEE code)", "Commune (code INSEE)"),
-        ReleaseColumn("lon", "number", "location", "Longitude", "Longitude"),
-        ReleaseColumn("lat", "number", "location", "Latitude", "Latitude"),
-        ReleaseColumn("charge_points", "integer", "measure", "Charge points", "Points de charge"),
-        ReleaseColumn("hours_observed", "number", "measure", "Hours observed", "Heures observées", "h"),
-        ReleaseColumn(
-            "hours_out_of_service", "number", "measure", "Hours out of service", "Heures hors service", "h"
-        ),
-        ReleaseColumn(
-            "availability_rate",
-            "number",
-            "measure",
-            "Availability (in service / observed)",
-            "Disponibilité (en service / observé)",
-            "1",
-        ),
-        ReleaseColumn(
-            "occupancy_rate",
-            "number",
-            "measure",
-            "Occupancy (occupied / in service)",
-            "Occupation (occupé / en service)",
-            "1",
-        ),
-        ReleaseColumn("secret", "boolean", "flag", "Occupancy withheld", "Occupation non publiée"),
+        ReleaseColumn("id_station_itinerance", "string", "dimension", "ev.column.id_station"),
+        ReleaseColumn("period", "datetime", "dimension", "ev.column.day"),
+        ReleaseColumn("nom_station", "string", "attribute", "ev.column.nom_station", label=True),
+        ReleaseColumn("area_code", "string", "attribute", "od.column.area_code"),
+        ReleaseColumn("lon", "number", "location", "od.column.lon"),
+        ReleaseColumn("lat", "number", "location", "od.column.lat"),
+        ReleaseColumn("charge_points", "integer", "measure", "ev.column.charge_points"),
+        ReleaseColumn("hours_observed", "number", "measure", "ev.column.hours_observed", "h"),
+        ReleaseColumn("hours_out_of_service", "number", "measure", "ev.column.hours_out_of_service", "h"),
+        ReleaseColumn("availability_rate", "number", "measure", "ev.column.availability_rate", "1"),
+        ReleaseColumn("occupancy_rate", "number", "measure", "ev.column.occupancy_rate", "1"),
+        ReleaseColumn("secret", "boolean", "flag", "ev.column.secret"),
     ]
 
 
@@ -313,13 +296,7 @@ def occupancy_check(
         published = row["occupancy_rate"] is not None
         if (published and contributing[key] < k) or (row["secret"] and published):
             failing.append(f"{key[0]} {key[1].isoformat()}")
-    return _check(
-        "OCCUPANCY_MIN_POINTS",
-        f"Occupancy published only with at least {k} charge points observed, else null and secret",
-        f"Occupation publiée seulement avec au moins {k} points de charge observés, sinon vide et secrète",
-        len(rows),
-        failing,
-    )
+    return _check("OCCUPANCY_MIN_POINTS", len(rows), failing, k=k)
 
 
 def availability_table(session: Session, ds: Dataset, body: PolicyBody, now: datetime) -> DomainTable:

@@ -51,24 +51,6 @@ ALIASES = {
     "energy_kwh": "energy",
     "energie_kwh": "energy",
 }
-CODES_EN = {
-    "NAIVE_TS": "start and end need a UTC offset (e.g. 2024-05-01T08:00:00+02:00)",
-    "END_BEFORE_START": "end is before start",
-    "NEGATIVE_ENERGY": "energy is negative",
-    "IMPLAUSIBLE_ENERGY": "more energy than the charge point's power allows in that time",
-    "UNKNOWN_PDC": "charge point not in the registry (ev-status assets): sync assets first",
-    "BAD_TS": "start or end is not an ISO 8601 time",
-    "BAD_ENERGY": "energy is not a number (kWh)",
-}
-CODES_FR = {
-    "NAIVE_TS": "début et fin doivent porter un décalage UTC (ex. 2024-05-01T08:00:00+02:00)",
-    "END_BEFORE_START": "la fin précède le début",
-    "NEGATIVE_ENERGY": "énergie négative",
-    "IMPLAUSIBLE_ENERGY": "plus d'énergie que la puissance du point ne le permet sur cette durée",
-    "UNKNOWN_PDC": "point de charge absent du registre (actifs ev-status) : synchroniser d'abord",
-    "BAD_TS": "début ou fin n'est pas une date ISO 8601",
-    "BAD_ENERGY": "l'énergie n'est pas un nombre (kWh)",
-}
 
 
 def sessions_schema() -> dict[str, Any]:
@@ -188,13 +170,10 @@ def _when(text: str) -> datetime | None:
 
 
 def _bad(row: Mapping[str, Any], code: str, detail: str = "") -> BadRow:
+    """A rejected session row, its reason the EV catalog's `ev.session_row.<code>` (the detail quotes
+    what was sent, in no language)."""
     extra = f" ({detail})" if detail else ""
-    return BadRow(
-        safe_text(dict(row)),
-        code,
-        f"{code}: {CODES_EN[code]}{extra}",
-        f"{code} : {CODES_FR[code]}{extra}",
-    )
+    return BadRow.coded(safe_text(dict(row)), code, f"ev.session_row.{code}", {"extra": extra})
 
 
 def normalise_header(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from territoria.territory.models import Area
 if TYPE_CHECKING:
     from territoria.domains.ev.consolidation import Consolidation
 
-FORMAT = 1  # bump whenever consolidation, checks or this layout change what a snapshot holds
+FORMAT = 2  # bump whenever consolidation, checks or this layout change what a snapshot holds
 FOLDER = "ev-snapshots"
 PREFIX = "consolidation-"
 COORDINATES = "coordonneesXY"
@@ -88,14 +88,14 @@ _FINDINGS = pa.schema(
         ("severity", pa.string()),
         ("id_pdc", pa.string()),
         ("field", pa.string()),
-        ("message_en", pa.string()),
-        ("message_fr", pa.string()),
+        ("message_code", pa.string()),  # an EV catalog code: the texts are read in each reader's language
+        ("message_params", pa.string()),  # JSON
         ("proposed_fix", pa.string()),  # JSON, or null
     ]
 )
 
 # Columns of (nearly) distinct values, converted directly
-_UNIQUE = frozenset({"id_pdc", "id_station", "station_name", "message_en", "message_fr"})
+_UNIQUE = frozenset({"id_pdc", "id_station", "station_name", "message_params"})
 
 
 @contextmanager
@@ -226,8 +226,8 @@ def _write(folder: Path, out: Consolidation) -> None:
                 "severity": [x.severity for x in f],
                 "id_pdc": [x.id_pdc for x in f],
                 "field": [x.field for x in f],
-                "message_en": [x.message_en for x in f],
-                "message_fr": [x.message_fr for x in f],
+                "message_code": [x.message_code for x in f],
+                "message_params": [orjson.dumps(x.params).decode() for x in f],
                 "proposed_fix": fixes,
             },
             schema=_FINDINGS,
@@ -338,6 +338,7 @@ def _findings(table: pa.Table) -> list[Finding]:
     """The findings, in their order."""
     cols = [_pylist(table.column(f.name), repetitive=f.name not in _UNIQUE) for f in _FINDINGS]
     cols[-1] = list(map(_fix, cols[-1]))  # each finding its own dict, as computed
+    cols[-2] = [dict(orjson.loads(text)) for text in cols[-2]]
     return list(map(Finding, *cols))
 
 

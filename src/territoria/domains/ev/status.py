@@ -56,7 +56,7 @@ from territoria.territory.index import AreaLocator
 from territoria.timeseries.models import measurement
 from territoria.timeseries.store import write_points
 from territoria.validation.limits import safe_strings
-from territoria.validation.model import Finding
+from territoria.validation.model import Finding, stored_error
 from territoria.validation.rules import duplicate, duplicate_conflict
 
 STATUS_DATASET = "ev-status"
@@ -175,6 +175,7 @@ def _bad_row(row: Mapping[str, str], findings: list[Finding]) -> BadRow:
         code=first.code,
         message="; ".join(f"{f.code}: {f.message_en}" for f in findings),
         message_fr="; ".join(f"{f.code} : {f.message_fr}" for f in findings),
+        reasons=tuple((f.field, f.code, f.message_code, f.params) for f in findings),
     )
 
 
@@ -281,7 +282,7 @@ def _store_chunk(
                 "dataset_id": ds.id,
                 "row_number": n,
                 "raw": raw_text(raw[n]),
-                "errors": safe_strings(errs),
+                "errors": [stored_error(e) for e in safe_strings(errs)],
             }
             for n, errs in rejected
         ],

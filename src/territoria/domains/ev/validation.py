@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from territoria.domains.ev.availability import ETATS, OCCUPATIONS, StatusEvent
 from territoria.validation.model import Finding
@@ -18,8 +19,10 @@ DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_HORIZON = timedelta(days=90)
 
 
-def _finding(row: int, code: str, field: str, en: str, fr: str, value: object) -> Finding:
-    return Finding(code, "error", en, fr, row=row, field=field, details={"value": value})
+def _finding(row: int, code: str, field: str, params: dict[str, Any], value: object) -> Finding:
+    """An error finding of a dynamic row, its message the EV catalog's `ev.finding.<code>`."""
+    message = f"ev.finding.{code}"
+    return Finding(code, "error", message, params, row=row, field=field, details={"value": value})
 
 
 def parse_horodatage(text: str) -> datetime | None:
@@ -48,8 +51,7 @@ def check_dynamic_row(
                 row_number,
                 "UNKNOWN_PDC",
                 "id_pdc_itinerance",
-                f"Status for unknown charge point {pdc!r}",
-                f"Statut d'un point de charge inconnu {pdc!r}",
+                {"pdc": repr(pdc)},
                 pdc,
             )
         )
@@ -61,8 +63,7 @@ def check_dynamic_row(
                     row_number,
                     "ENUM",
                     field,
-                    f"{field} {value!r} is not one of {sorted(allowed)}",
-                    f"{field} {value!r} n'est pas une des valeurs {sorted(allowed)}",
+                    {"field": field, "value": repr(value), "allowed": str(sorted(allowed))},
                     value,
                 )
             )
@@ -74,8 +75,7 @@ def check_dynamic_row(
                 row_number,
                 "BAD_TS",
                 "horodatage",
-                f"horodatage {raw!r} is not an ISO 8601 time with an offset",
-                f"horodatage {raw!r} n'est pas une date ISO 8601 avec décalage horaire",
+                {"value": repr(raw)},
                 raw,
             )
         )
@@ -85,8 +85,7 @@ def check_dynamic_row(
                 row_number,
                 "FUTURE_TS",
                 "horodatage",
-                f"horodatage {raw} is in the future",
-                f"horodatage {raw} est dans le futur",
+                {"value": raw},
                 raw,
             )
         )
@@ -96,8 +95,7 @@ def check_dynamic_row(
                 row_number,
                 "TOO_OLD",
                 "horodatage",
-                f"horodatage {raw} is older than {horizon.days} days",
-                f"horodatage {raw} date de plus de {horizon.days} jours",
+                {"value": raw, "days": horizon.days},
                 raw,
             )
         )

@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 from territoria.db.base import from_us
 from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("GAP", "warning", "series", "Gap in a series", "Interruption d'une série")
+RULE = Rule("GAP", "warning", "series")
 # One lost reading is noise on a radio link; two or more in a row is an outage worth a look.
 MIN_MISSING = 2
 

@@ -8,9 +8,9 @@ from numpy.typing import NDArray
 from territoria.catalog.models import Metric
 from territoria.db.base import from_us
 from territoria.quality.rules._runs import consecutive_runs
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("RATE_OF_CHANGE", "warning", "series", "Implausible rate of change", "Variation invraisemblable")
+RULE = Rule("RATE_OF_CHANGE", "warning", "series")
 US_PER_HOUR = 3_600_000_000
 
 
@@ -46,12 +46,11 @@ def _finding(
     fastest = float(rates[run].max())
     start, end = from_us(int(ts[run[0]])), from_us(int(ts[run[-1] + 1]))
     unit = "" if metric.unit in ("", "1") else f" {metric.unit}"
-    return finding(
+    return coded(
         RULE,
-        f"changes by up to {fastest:.4g}{unit}/h between {start.isoformat()} and {end.isoformat()}, "
-        f"faster than the plausible {limit:g}{unit}/h",
-        f"varie jusqu'à {fastest:.4g}{unit}/h entre le {start.isoformat()} et le {end.isoformat()}, "
-        f"plus vite que le maximum plausible de {limit:g}{unit}/h",
+        "finding.RATE_OF_CHANGE",
+        {"rate": f"{fastest:.4g}{unit}", "start": start.isoformat(), "end": end.isoformat()}
+        | {"limit": f"{limit:g}{unit}"},
         asset=asset,
         metric=metric.name,
         start=start,

@@ -11,9 +11,9 @@ from numpy.typing import NDArray
 from territoria.catalog.models import Metric
 from territoria.db.base import from_us
 from territoria.quality.rules._runs import consecutive_runs
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("SPIKE", "warning", "series", "Spike", "Pic aberrant")
+RULE = Rule("SPIKE", "warning", "series")
 THRESHOLD = 6.0
 # Neighbours on each side: a centred window follows day/night steps, so a step is never a spike.
 HALF_WINDOW = 12
@@ -122,14 +122,17 @@ def _spike(
     peak = max(run, key=lambda i: abs(float(s.z[i])))
     value, median, z = float(vals[peak]), float(s.median[peak]), float(s.z[peak])
     when = from_us(int(ts[peak]))
-    z_fr = f"{z:.1f}".replace(".", ",")
     unit = "" if metric.unit in ("", "1") else f" {metric.unit}"
-    return finding(
+    return coded(
         RULE,
-        f"{value:g}{unit} at {when.isoformat()} is far from its neighbours "
-        f"(median {median:g}{unit}, robust z-score {z:.1f})",
-        f"{value:g}{unit} le {when.isoformat()} s'écarte fortement de ses voisines "
-        f"(médiane {median:g}{unit}, z-score robuste {z_fr})",
+        "finding.SPIKE",
+        # z is a float: each language writes it with one decimal, as it writes numbers.
+        {
+            "value": f"{value:g}{unit}",
+            "ts": when.isoformat(),
+            "median": f"{median:g}{unit}",
+            "z": round(z, 1),
+        },
         asset=asset,
         metric=metric.name,
         start=from_us(int(ts[run[0]])),

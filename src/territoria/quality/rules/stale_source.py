@@ -5,7 +5,7 @@ from __future__ import annotations
 from territoria.db.base import from_us
 from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("STALE_SOURCE", "warning", "dataset", "Stale source", "Source muette")
+RULE = Rule("STALE_SOURCE", "warning", "dataset")
 # Late by this many reporting intervals: a missed reading or two is a gap, this many is a silent source.
 MAX_DELAY_INTERVALS = 4
 

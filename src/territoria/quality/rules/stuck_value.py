@@ -9,7 +9,7 @@ from territoria.catalog.models import Metric
 from territoria.db.base import from_us
 from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("STUCK_VALUE", "warning", "series", "Stuck value", "Valeur figée")
+RULE = Rule("STUCK_VALUE", "warning", "series")
 # A jittering sensor never repeats its reading to the digit for six hours; a frozen one does.
 MIN_DURATION_S = 6 * 3600
 MIN_READINGS = 4

@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("AREA_MISMATCH", "warning", "asset", "Declared commune disagrees", "Commune déclarée incohérente")
+RULE = Rule("AREA_MISMATCH", "warning", "asset")
 Locate = Callable[[float, float], "str | None"]
 # Property names under which senders declare the commune's INSEE code, in order of preference.
 KEYS = ("code_insee", "insee", "commune", "code_commune", "insee_code")
@@ -37,10 +37,10 @@ def check(
     located = locate(lon, lat)
     if located is None or located == declared:
         return None
-    return finding(
+    return coded(
         RULE,
-        f"declares commune {declared} but its point (lon {lon:g}, lat {lat:g}) lies in {located}",
-        f"déclare la commune {declared} mais son point (lon {lon:g}, lat {lat:g}) est situé dans {located}",
+        "finding.AREA_MISMATCH",
+        {"declared": declared, "lon": f"{lon:g}", "lat": f"{lat:g}", "located": located},
         asset=asset,
         field="properties",
         details={"declared": declared, "located": located},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from territoria.validation.model import Finding, Rule, coded, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("DUPLICATE", "warning", "row", "Duplicate point", "Point en double")
+RULE = Rule("DUPLICATE", "warning", "row")
 
 
 def is_duplicate(stored: float, new: float) -> bool:
@@ -18,10 +18,10 @@ def check(row: int, ts: datetime, stored: float, new: float) -> Finding | None:
     """A finding when a new value equals the one already recorded at the same time."""
     if not is_duplicate(stored, new):
         return None
-    return finding(
+    return coded(
         RULE,
-        f"this point ({new:g} at {ts.isoformat()}) was already received: it is kept once",
-        f"ce point ({new:g} à {ts.isoformat()}) a déjà été reçu : il n'est conservé qu'une fois",
+        "finding.DUPLICATE",
+        {"value": f"{new:g}", "ts": ts.isoformat()},
         row=row,
         field="ts",
         start=ts,

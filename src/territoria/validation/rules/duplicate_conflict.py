@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("DUPLICATE_CONFLICT", "error", "row", "Conflicting duplicate", "Doublon contradictoire")
+RULE = Rule("DUPLICATE_CONFLICT", "error", "row")
 
 
 def check(row: int, ts: datetime, stored: float, new: float) -> Finding | None:
     """A finding when a new value differs from the one already recorded at the same time."""
     if stored == new:
         return None
-    return finding(
+    return coded(
         RULE,
-        f"another value ({stored:g}) is already recorded for this asset, metric and time ({ts.isoformat()})",
-        f"une autre valeur ({stored:g}) est déjà enregistrée pour cet objet, cette mesure et cet instant "
-        f"({ts.isoformat()})",
+        "finding.DUPLICATE_CONFLICT",
+        {"stored": f"{stored:g}", "ts": ts.isoformat()},
         row=row,
         field="value",
         start=ts,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("ENCODING", "error", "row", "Wrong character encoding", "Encodage de caractères incorrect")
+RULE = Rule("ENCODING", "error", "row")
 
 
 def check(row: int, encoding: str) -> Finding:
     """The finding of a row whose bytes do not decode."""
-    return finding(
+    return coded(
         RULE,
-        f"bytes that are not valid {encoding}; re-save the file as UTF-8 or give its encoding",
-        f"octets invalides en {encoding} ; réenregistrez le fichier en UTF-8 ou indiquez son encodage",
+        "finding.ENCODING",
+        {"encoding": encoding},
         row=row,
     )

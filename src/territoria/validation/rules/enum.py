@@ -11,13 +11,7 @@ import pyarrow.compute as pc
 
 from territoria.validation.model import Rule
 
-RULE = Rule(
-    "ENUM",
-    "error",
-    "row",
-    "Value is not one of the allowed values",
-    "Valeur hors de la liste des valeurs autorisées",
-)
+RULE = Rule("ENUM", "error", "row")
 
 
 def failing(values: Any, mask: np.ndarray, allowed: Sequence[Any]) -> np.ndarray:
@@ -30,10 +24,7 @@ def failing(values: Any, mask: np.ndarray, allowed: Sequence[Any]) -> np.ndarray
     return np.flatnonzero(mask & ~inside)
 
 
-def messages(field: str, value: str, allowed: Sequence[Any]) -> tuple[str, str]:
-    """English and French messages naming the field, the value and the allowed values."""
+def messages(field: str, value: str, allowed: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """The message code and parameters naming the field, the value and the allowed values."""
     listed = ", ".join(repr(a) for a in allowed)
-    return (
-        f"{field}: {value} is not one of the allowed values [{listed}]",
-        f"{field} : {value} ne fait pas partie des valeurs autorisées [{listed}]",
-    )
+    return "finding.ENUM", {"field": field, "value": value, "allowed": listed}

@@ -9,13 +9,7 @@ import numpy as np
 
 from territoria.validation.model import Rule
 
-RULE = Rule(
-    "FOREIGN_KEY",
-    "error",
-    "row",
-    "Value does not exist in the referenced dataset",
-    "Valeur absente du jeu de données référencé",
-)
+RULE = Rule("FOREIGN_KEY", "error", "row")
 
 
 def failing(values: Sequence[tuple[Any, ...]], mask: np.ndarray, known: set[tuple[Any, ...]]) -> np.ndarray:
@@ -26,11 +20,9 @@ def failing(values: Sequence[tuple[Any, ...]], mask: np.ndarray, known: set[tupl
     return missing
 
 
-def messages(fields: str, value: str, resource: str, ref_fields: str) -> tuple[str, str]:
-    """English and French messages naming the field(s), the value and the reference."""
-    target = resource or "this dataset"
-    cible = resource or "ce jeu de données"
-    return (
-        f"{fields}: {value} not found in {target} ({ref_fields})",
-        f"{fields} : {value} introuvable dans {cible} ({ref_fields})",
-    )
+def messages(fields: str, value: str, resource: str, ref_fields: str) -> tuple[str, dict[str, Any]]:
+    """The message code and parameters naming the field(s), the value and the reference."""
+    params = {"field": fields, "value": value, "ref": ref_fields}
+    if resource:
+        return "finding.FOREIGN_KEY", params | {"resource": resource}
+    return "finding.FOREIGN_KEY.self", params

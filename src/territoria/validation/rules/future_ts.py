@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("FUTURE_TS", "error", "row", "Timestamp in the future", "Horodatage dans le futur")
+RULE = Rule("FUTURE_TS", "error", "row")
 
 
 def check(row: int, ts: datetime, latest_allowed: datetime) -> Finding | None:
     """A finding when `ts` is after `latest_allowed` (clock drift or wrong time zone at the source)."""
     if ts <= latest_allowed:
         return None
-    return finding(
+    return coded(
         RULE,
-        f"timestamp {ts.isoformat()} is in the future; check the sender's clock and time zone",
-        f"l'horodatage {ts.isoformat()} est dans le futur ; vérifiez l'horloge et le fuseau de l'émetteur",
+        "finding.FUTURE_TS",
+        {"ts": ts.isoformat()},
         row=row,
         field="ts",
         start=ts,

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule(
-    "LATLON_SWAPPED", "warning", "asset", "Latitude and longitude swapped", "Latitude et longitude inversées"
-)
+RULE = Rule("LATLON_SWAPPED", "warning", "asset")
 Locate = Callable[[float, float], "str | None"]
 
 
@@ -22,12 +20,10 @@ def check(asset: str, lon: float | None, lat: float | None, locate: Locate) -> F
     area = locate(lat, lon)
     if area is None:
         return None
-    return finding(
+    return coded(
         RULE,
-        f"lon {lon:g}, lat {lat:g} lies outside the territory; exchanged (lon {lat:g}, lat {lon:g}) "
-        f"it falls in area {area}: the coordinates were probably sent as lat, lon",
-        f"lon {lon:g}, lat {lat:g} est hors du territoire ; inversées (lon {lat:g}, lat {lon:g}) "
-        f"elles tombent dans la zone {area} : les coordonnées ont sans doute été envoyées en lat, lon",
+        "finding.LATLON_SWAPPED",
+        {"lon": f"{lon:g}", "lat": f"{lat:g}", "area": area},
         asset=asset,
         field="lon,lat",
         details={"lon": lon, "lat": lat, "proposed": {"lon": lat, "lat": lon}, "area_code": area},

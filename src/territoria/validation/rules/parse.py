@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from territoria.validation.model import Rule
 
-RULE = Rule("PARSE", "error", "row", "Unreadable row", "Ligne illisible")
+RULE = Rule("PARSE", "error", "row")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from territoria.db.base import EPOCH
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("PAST_TS", "error", "row", "Timestamp too far in the past", "Horodatage trop ancien")
+RULE = Rule("PAST_TS", "error", "row")
 
 # No connected object reported before the Unix epoch; 0001-01-01 and the like are unset clocks or
 # placeholders, and dates near the type limits break bucketing and date arithmetic downstream.
@@ -18,12 +18,10 @@ def check(row: int, ts: datetime, earliest: datetime = EARLIEST) -> Finding | No
     """A finding when `ts` is before `earliest` (an unset clock, a placeholder date)."""
     if ts >= earliest:
         return None
-    return finding(
+    return coded(
         RULE,
-        f"timestamp {ts.isoformat()} is before {earliest.date().isoformat()}; "
-        "check the sender's clock (an unset clock or a placeholder date)",
-        f"l'horodatage {ts.isoformat()} est antérieur au {earliest.date().isoformat()} ; "
-        "vérifiez l'horloge de l'émetteur (horloge non réglée ou date de remplissage)",
+        "finding.PAST_TS",
+        {"ts": ts.isoformat(), "earliest": earliest.date().isoformat()},
         row=row,
         field="ts",
         start=ts,

@@ -17,13 +17,7 @@ import pyarrow.compute as pc
 
 from territoria.validation.model import Rule
 
-RULE = Rule(
-    "PATTERN",
-    "error",
-    "row",
-    "Value does not match the required pattern",
-    "Valeur non conforme au motif attendu",
-)
+RULE = Rule("PATTERN", "error", "row")
 
 _UNSAFE = r"[^\x20-\x7e]"
 
@@ -55,9 +49,6 @@ def failing(values: Any, mask: np.ndarray, pattern: str) -> np.ndarray:
     return np.flatnonzero(mask & ~matched)
 
 
-def messages(field: str, value: str, pattern: str) -> tuple[str, str]:
-    """English and French messages naming the field, the value and the pattern."""
-    return (
-        f"{field}: {value} does not match the pattern {pattern}",
-        f"{field} : {value} ne respecte pas le motif {pattern}",
-    )
+def messages(field: str, value: str, pattern: str) -> tuple[str, dict[str, Any]]:
+    """The message code and parameters naming the field, the value and the pattern."""
+    return "finding.PATTERN", {"field": field, "value": value, "pattern": pattern}

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from territoria.validation.model import Rule
 
-RULE = Rule(
-    "RANGE",
-    "error",
-    "row",
-    "Value is out of the allowed range",
-    "Valeur hors de l'intervalle autorisé",
-)
+RULE = Rule("RANGE", "error", "row")
 
 Bound = Literal["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"]
-
-_FR = {
-    "minimum": "inférieur au minimum",
-    "maximum": "supérieur au maximum",
-    "exclusiveMinimum": "inférieur ou égal au minimum exclusif",
-    "exclusiveMaximum": "supérieur ou égal au maximum exclusif",
-}
-_EN = {
-    "minimum": "is below minimum",
-    "maximum": "is above maximum",
-    "exclusiveMinimum": "is not above exclusiveMinimum",
-    "exclusiveMaximum": "is not below exclusiveMaximum",
-}
 
 
 def failing(values: np.ndarray, mask: np.ndarray, bound: Bound, limit: float) -> np.ndarray:
@@ -46,16 +27,11 @@ def failing(values: np.ndarray, mask: np.ndarray, bound: Bound, limit: float) ->
     return np.flatnonzero(mask & ~good)
 
 
-def messages(field: str, value: str, bound: Bound, limit: str, length: int | None = None) -> tuple[str, str]:
-    """English and French messages naming the field, the value and the constraint it breaks."""
-    if bound == "minLength":
-        return (
-            f"{field}: length {length} of {value} is below minLength {limit}",
-            f"{field} : la longueur {length} de {value} est inférieure à minLength {limit}",
-        )
-    if bound == "maxLength":
-        return (
-            f"{field}: length {length} of {value} is above maxLength {limit}",
-            f"{field} : la longueur {length} de {value} est supérieure à maxLength {limit}",
-        )
-    return f"{field}: {value} {_EN[bound]} {limit}", f"{field} : {value} est {_FR[bound]} {limit}"
+def messages(
+    field: str, value: str, bound: Bound, limit: str, length: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The message code (one per bound) and parameters naming the field, the value and the constraint."""
+    params: dict[str, Any] = {"field": field, "value": value, "limit": limit}
+    if length is not None:
+        params["length"] = length
+    return f"finding.RANGE.{bound}", params

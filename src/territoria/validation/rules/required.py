@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from territoria.validation.model import Rule
 
-RULE = Rule(
-    "REQUIRED",
-    "error",
-    "row",
-    "Required value is missing",
-    "Valeur obligatoire manquante",
-)
+RULE = Rule("REQUIRED", "error", "row")
 
 
 def failing(present: np.ndarray) -> np.ndarray:
@@ -20,6 +16,6 @@ def failing(present: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~present)
 
 
-def messages(field: str) -> tuple[str, str]:
-    """English and French messages naming the field."""
-    return f"{field}: a value is required", f"{field} : une valeur est obligatoire"
+def messages(field: str) -> tuple[str, dict[str, Any]]:
+    """The message code and parameters naming the field."""
+    return "finding.REQUIRED", {"field": field}

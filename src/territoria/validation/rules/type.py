@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from territoria.validation.model import Rule
 
-RULE = Rule(
-    "TYPE",
-    "error",
-    "row",
-    "Value does not fit the field's type",
-    "Valeur non conforme au type du champ",
-)
+RULE = Rule("TYPE", "error", "row")
 
 
 def failing(ok: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -20,10 +16,7 @@ def failing(ok: np.ndarray, present: np.ndarray) -> np.ndarray:
     return np.flatnonzero(present & ~ok)
 
 
-def messages(field: str, value: str, kind: str, fmt: str) -> tuple[str, str]:
-    """English and French messages naming the field, the value and the expected type."""
+def messages(field: str, value: str, kind: str, fmt: str) -> tuple[str, dict[str, Any]]:
+    """The message code and parameters naming the field, the value and the expected type."""
     expected = kind if fmt == "default" else f"{kind} ({fmt})"
-    return (
-        f"{field}: {value} is not a valid {expected}",
-        f"{field} : {value} n'est pas une valeur valide de type {expected}",
-    )
+    return "finding.TYPE", {"field": field, "value": value, "expected": expected}

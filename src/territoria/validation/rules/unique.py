@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from territoria.validation.model import Rule
 
-RULE = Rule(
-    "UNIQUE",
-    "error",
-    "row",
-    "Value repeats an earlier row (unique field or primary key)",
-    "Valeur déjà présente dans une ligne précédente (champ unique ou clé primaire)",
-)
+RULE = Rule("UNIQUE", "error", "row")
 
 
 def failing(keys: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -27,14 +23,11 @@ def failing(keys: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return rows[repeated]
 
 
-def messages(fields: str, value: str, first_row: int | None = None) -> tuple[str, str]:
-    """English and French messages naming the field(s) and the repeated value."""
-    where_en = f" (first seen in row {first_row})" if first_row is not None else ""
-    where_fr = f" (déjà vue ligne {first_row})" if first_row is not None else ""
-    return (
-        f"{fields}: {value} must be unique but repeats an earlier row{where_en}",
-        f"{fields} : {value} doit être unique mais répète une ligne précédente{where_fr}",
-    )
+def messages(fields: str, value: str, first_row: int | None = None) -> tuple[str, dict[str, Any]]:
+    """The message code and parameters naming the field(s), the repeated value and its first row."""
+    if first_row is None:
+        return "finding.UNIQUE", {"field": fields, "value": value}
+    return "finding.UNIQUE.first", {"field": fields, "value": value, "first": first_row}
 
 
 def first_rows(keys: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 
-RULE = Rule("UNKNOWN_METRIC", "error", "row", "Unknown metric", "Mesure inconnue")
+RULE = Rule("UNKNOWN_METRIC", "error", "row")
 
 
 def check(row: int, metric: object, known: Collection[str]) -> Finding | None:
@@ -14,10 +14,10 @@ def check(row: int, metric: object, known: Collection[str]) -> Finding | None:
     if isinstance(metric, str) and metric in known:
         return None
     names = ", ".join(sorted(known))
-    return finding(
+    return coded(
         RULE,
-        f"metric '{metric}' is unknown; known: {names}",
-        f"mesure « {metric} » inconnue ; mesures connues : {names}",
+        "finding.UNKNOWN_METRIC",
+        {"metric": str(metric), "known": names},
         row=row,
         field="metric",
     )

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
-from territoria.validation.model import Finding, Rule, finding
+from territoria.validation.model import Finding, Rule, coded
 from territoria.validation.rules import enum as enum_rule
 from territoria.validation.rules import foreign_key as fk_rule
 from territoria.validation.rules import pattern as pattern_rule
@@ -143,15 +143,20 @@ class _Run:
         self.invalid = np.zeros(self.n, dtype=bool)
 
     def add(
-        self, rule: Rule, rows: np.ndarray, name: str, msg: Callable[[int], tuple[str, str]], **details: Any
+        self,
+        rule: Rule,
+        rows: np.ndarray,
+        name: str,
+        msg: Callable[[int], tuple[str, dict[str, Any]]],
+        **details: Any,
     ) -> None:
-        """One finding per failing row."""
+        """One finding per failing row, its message a catalog code and parameters."""
         if rule.severity == "error":
             self.invalid[rows] = True
         for i in rows.tolist():
-            en, fr = msg(i)
+            code, params = msg(i)
             self.findings.append(
-                finding(rule, en, fr, row=self.numbers[i], field=name, details=dict(details))
+                coded(rule, code, params, row=self.numbers[i], field=name, details=dict(details))
             )
 
 
@@ -224,7 +229,7 @@ def _check_bounds(run: _Run, plan: FieldPlan, col: Column, valid: np.ndarray) ->
 
         def msg(
             i: int, bound: range_rule.Bound = bound, text: str = text, values: np.ndarray = values
-        ) -> tuple[str, str]:
+        ) -> tuple[str, dict[str, Any]]:
             length = int(values[i]) if bound.endswith("Length") else None
             return range_rule.messages(name, show(col.cell(i)), bound, text, length)
 
@@ -238,7 +243,7 @@ def _check_unique(run: _Run, label: str, keys: np.ndarray, mask: np.ndarray, col
         return
     first = unique_rule.first_rows(keys, mask)
 
-    def msg(i: int) -> tuple[str, str]:
+    def msg(i: int) -> tuple[str, dict[str, Any]]:
         value = ", ".join(show(c.cell(i)) for c in cols)
         return unique_rule.messages(label, value, run.numbers[int(first[i])])
 
@@ -284,7 +289,7 @@ def _check_foreign_key(
     rows = fk_rule.failing(values, mask, known)
     label, ref_label = ", ".join(local), ", ".join(remote)
 
-    def msg(i: int) -> tuple[str, str]:
+    def msg(i: int) -> tuple[str, dict[str, Any]]:
         return fk_rule.messages(label, ", ".join(values[i]), resource, ref_label)
 
     run.add(fk_rule.RULE, rows, label, msg, resource=resource, reference=remote)

@@ -5,35 +5,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from territoria import i18n
+from territoria.validation.model import row_error
+
 
 class HeaderMismatch(ValueError):
-    """A CSV header that does not name the schema's fields."""
+    """A CSV header that does not name the schema's fields; its message is a catalog code and parameters."""
 
     def __init__(self, missing: list[str], unexpected: list[str]) -> None:
         self.missing, self.unexpected = missing, unexpected
-        parts_en, parts_fr = [], []
-        if missing:
-            parts_en.append(f"missing column(s): {', '.join(missing)}")
-            parts_fr.append(f"colonne(s) manquante(s) : {', '.join(missing)}")
-        if unexpected:
-            parts_en.append(f"unexpected column(s): {', '.join(unexpected)}")
-            parts_fr.append(f"colonne(s) inattendue(s) : {', '.join(unexpected)}")
-        self.message_en = "CSV header does not match the schema: " + "; ".join(parts_en)
-        self.message_fr = "L'en-tête CSV ne correspond pas au schéma : " + " ; ".join(parts_fr)
+        which = "both" if missing and unexpected else "missing" if missing else "unexpected"
+        self.message_code = f"finding.HEADER.{which}"
+        self.params = {"missing": ", ".join(missing), "unexpected": ", ".join(unexpected)}
         super().__init__(self.message_en)
+
+    def message(self, lang: str) -> str:
+        """The message in `lang`, from the catalogs."""
+        return i18n.message(self.message_code, self.params, lang)
+
+    @property
+    def message_en(self) -> str:
+        """The English message."""
+        return self.message("en")
+
+    @property
+    def message_fr(self) -> str:
+        """The French message."""
+        return self.message("fr")
 
     def errors(self) -> list[dict[str, Any]]:
         """One entry per column, for a problem+json `errors` list."""
         return [
-            {"row": 0, "field": c, "code": "MISSING_COLUMN", "message": f"no column '{c}'"}
-            for c in self.missing
+            row_error(0, c, "MISSING_COLUMN", "finding.MISSING_COLUMN", {"column": c}) for c in self.missing
         ] + [
-            {
-                "row": 0,
-                "field": c,
-                "code": "UNEXPECTED_COLUMN",
-                "message": f"column '{c}' is not in the schema",
-            }
+            row_error(0, c, "UNEXPECTED_COLUMN", "finding.UNEXPECTED_COLUMN", {"column": c})
             for c in self.unexpected
         ]
 
