@@ -15,7 +15,15 @@ from territoria.analytics.definitions import KpiDefinition, load_yaml
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
 from territoria.dates import QueryDay
 from territoria.errors import Invalid, Unparseable
-from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep, read_body
+from territoria.http.deps import (
+    ContextDep,
+    PageCursor,
+    PageLimit,
+    PrincipalDep,
+    SessionDep,
+    link_next_page,
+    read_body,
+)
 from territoria.http.limits import expensive_guard
 from territoria.territory.models import Area
 
@@ -42,9 +50,7 @@ def list_kpis(
     """KPIs whose every source the caller may read (open data only for anonymous callers), by page."""
     kpis = [k for k in service.registry(session).values() if service.readable(session, principal, k)]
     page, following = paging.page_in_memory(kpis, lambda k: k.code, cursor, limit)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return [public(session, k, lang) for k in page]
 
 

@@ -26,7 +26,7 @@ from territoria.analytics.steering_schemas import (
     TargetPublic,
 )
 from territoria.errors import Invalid
-from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep
+from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep, link_next_page
 from territoria.territory.models import Area
 
 router = APIRouter(prefix="/api/v1", tags=["steering"])
@@ -128,9 +128,7 @@ def list_targets(
     """Plan targets on the KPIs the caller may read, a page at a time (Link: next)."""
     found = targets.list_targets(session, principal, kpi)
     page, following = paging.page_in_memory(found, lambda t: t.id, cursor, limit)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return [
         target_public(session, t, lang, targets.progress_or_none(ctx, t) if progress else None) for t in page
     ]
@@ -177,9 +175,7 @@ def list_contracts(
     """Contracts the caller is a party to: all of them for the authority, its own for an operator."""
     found = contracts.list_contracts(session, principal)
     page, following = paging.page_in_memory(found, lambda c: c.id, cursor, limit)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return [contract_public(session, c, lang) for c in page]
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -171,3 +171,10 @@ ContextDep = Annotated[Context, Depends(get_context)]
 # the previous page's `Link: <…>; rel="next"` carries.
 PageLimit = Annotated[int, Query(ge=1, le=paging.MAX_LIMIT, description="rows per page")]
 PageCursor = Annotated[str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page")]
+
+
+def link_next_page(request: Request, response: Response, cursor: str | None) -> None:
+    """Announce the next page of a list (the same query, this cursor) in the `Link` header, if any."""
+    if cursor is not None:
+        url = paging.next_url(request.url.path, request.query_params.multi_items(), cursor)
+        paging.link_next(response.headers, url)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from territoria import paging
 from territoria.catalog.models import Dataset
 from territoria.errors import Invalid
-from territoria.http.deps import ContextDep, PageCursor, PageLimit, SessionDep
+from territoria.http.deps import ContextDep, PageCursor, PageLimit, SessionDep, link_next_page
 from territoria.http.limits import Expensive
 from territoria.opendata.explore import parse_request
 from territoria.opendata.exports import FORMATS, area_geometries, export_release, json_bytes
@@ -166,9 +166,7 @@ def list_released(
         .order_by(Dataset.slug)
     ).all()
     page, following = paging.page_in_memory(rows, lambda row: row[0].slug, cursor, limit)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return [OpenDatasetSummary(**_summary(ds, release)) for ds, release in page]
 
 

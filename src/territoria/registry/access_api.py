@@ -33,7 +33,7 @@ from territoria.catalog.models import Organisation
 from territoria.catalog.schemas import OrganisationPublic
 from territoria.catalog.service import get_organisation
 from territoria.errors import Invalid, NotFound
-from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep
+from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep, link_next_page
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 Email = Annotated[str, Path(min_length=3, max_length=254)]
@@ -54,9 +54,7 @@ def list_organisations(
     """Organisations taking part in the platform (public information), a page at a time (Link: next)."""
     found = members.list_organisations(session)
     page, following = paging.page_in_memory(found, lambda o: o.slug, cursor, limit)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return [OrganisationPublic.model_validate(o) for o in page]
 
 
@@ -84,9 +82,7 @@ def list_agreements(
     scope = None if principal.platform_admin else principal.organisation_id
     rows = agreements.list_agreements(session, scope, status=status)
     page, following = paging.page_in_memory(rows, lambda a: a.id, cursor, limit)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return [agreement_public(a, principal.organisation_id) for a in page]
 
 
@@ -203,9 +199,7 @@ def tokens(
         raise Invalid("name the organisation whose tokens to list: ?organisation=slug")
     found = list_tokens(session, org_id)
     page, following = paging.page_in_memory(found, lambda t: t.id, cursor, limit)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return [token_public(t) for t in page]
 
 

@@ -23,7 +23,15 @@ from territoria.catalog.schemas import (
     DatasetUpdate,
 )
 from territoria.errors import Invalid, Unparseable
-from territoria.http.deps import ContextDep, PageCursor, PageLimit, PrincipalDep, SessionDep, read_body
+from territoria.http.deps import (
+    ContextDep,
+    PageCursor,
+    PageLimit,
+    PrincipalDep,
+    SessionDep,
+    link_next_page,
+    read_body,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 _assets_adapter = TypeAdapter(list[AssetIn])
@@ -41,9 +49,7 @@ def list_datasets(
     """Datasets the caller may read (open ones for anonymous callers), a page at a time (Link: next)."""
     readable = [d for d in service.list_datasets(session) if can_read(principal, d)]
     page, following = paging.page_in_memory(readable, lambda d: d.slug, cursor, limit)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return [service.dataset_public(d) for d in page]
 
 
@@ -113,9 +119,7 @@ def list_assets(
     require_read(principal, ds)
     view = view_of(principal, ds, ctx.settings.secret_key)
     shown, following = asset_pages.list_assets(session, ds, area=area, limit=limit, view=view, cursor=cursor)
-    if following is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), following)
-        paging.link_next(response.headers, url)
+    link_next_page(request, response, following)
     return shown
 
 
