@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from territoria.catalog.models import Dataset
 from territoria.cli.main import app
-from territoria.domains.ev.fleet import fleet_by_commune, fleet_rows, grouped
+from territoria.domains.ev.fleet import fleet_by_commune, fleet_rows, grouped, note_text
 from territoria.ingest.parsers import BadRow
 
 DATA = Path(__file__).parent / "data"
@@ -25,7 +25,9 @@ def test_sdes_combined_count_is_taken_as_battery_electric_and_said() -> None:
         [(1, {"CODGEO": "06088", "nb_vp_rechargeables_el": "12", "nb_vp": "99"})], "2025-01-01"
     )
     assert rows == [(1, {"code_insee": "06088", "date_arrete": "2025-01-01", "bev": "12", "phev": "0"})]
-    assert any("upper bound" in n for n in notes) and any("no date column" in n for n in notes)
+    texts = [note_text(n) for n in notes]
+    assert any("upper bound" in n for n in texts) and any("no date column" in n for n in texts)
+    assert "sans colonne de date : effectifs datés du 2025-01-01" in [note_text(n, "fr") for n in notes]
     bad = BadRow("x", "PARSE", "ragged")
     assert fleet_rows([(2, bad)], "2025-01-01")[0] == [(2, bad)]
     assert grouped({"a": (1, 2), "b": (3, 4), "c": (5, 6)}, {"a": "G", "b": "G"}) == {"G": (4, 6)}

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 import territoria.domains.ev.cli_import  # noqa: F401 - registers the commands on ev_app
 from territoria.catalog.service import get_dataset
+from territoria.cli import lang as cli_lang
+from territoria.cli.main import app as main_app
 from territoria.domains.ev.cli import ev_app
 from territoria.domains.ev.csvfile import UnreadableFile, read_table
 from territoria.domains.ev.irve_versions import (
@@ -153,3 +155,44 @@ def test_cli_import_static_refusals(sqlite_world: World, monkeypatch: pytest.Mon
                           "--dataset", "irve-b", "--owner", "lightco", "--drop-unknown")  # fmt: skip
     assert code == 0 and out["accepted"] == 2, err
     assert "dropped unknown column(s): commentaire_interne" in out["notes"]
+
+
+def test_cli_import_static_speaks_the_users_language(
+    sqlite_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--lang fr` or LANG=fr_FR.UTF-8: the summary in French; else English; the JSON line never changes."""
+    w = sqlite_world
+    monkeypatch.setenv("TERRITORIA_DATABASE_URL", w.ctx.engine.url.render_as_string(hide_password=False))
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli_lang, "_chosen", [])  # this test's choice of language, not another test's
+    sample = str(DATA / "irve_v20_latin1_semicolon.csv")
+    args = ["--lang", "fr", "ev", "import-static", sample, "--dataset", "irve-a", "--owner", "lightco"]
+    result = CliRunner().invoke(main_app, args)
+    assert result.exit_code == 0, result.output
+    err = " ".join(result.stderr.split())
+    assert "irve_v20_latin1_semicolon.csv : encodage cp1252, séparateur ';'" in err
+    assert "irve_v20_latin1_semicolon.csv : IRVE statique v2.0 détecté" in err
+    assert "colonne(s) facultative(s) en v2.3 ajoutée(s) vide(s) : cable_t2_attache" in err
+    assert "lignes reçues : 6, acceptées : 6, rejetées : 0" in err
+    assert "observatoire prêt : 6 point(s) de recharge consolidé(s)" in err
+    assert "received" not in err and "detected" not in err
+    out = json.loads(result.stdout.strip().splitlines()[-1])  # for scripts: the same in every language
+    assert "added empty column(s) optional in v2.3: cable_t2_attache" in out["notes"]
+    assert "encoding cp1252, separator ';'" in out["notes"]
+    # The locale environment, without --lang.
+    monkeypatch.setattr(cli_lang, "_chosen", [])
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    code, _, err = _cli(w, monkeypatch, "import-static", sample, "--dataset", "irve-a")
+    assert code == 0 and "1 lot(s) déjà importé(s) auparavant : ignoré(s)" in " ".join(err.split()), err
+    # Neither: English, as before catalogs.
+    monkeypatch.delenv("LANG")
+    code, _, err = _cli(w, monkeypatch, "import-static", sample, "--dataset", "irve-a")
+    err = " ".join(err.split())
+    assert code == 0 and "1 batch(es) already imported before: skipped" in err, err
+    assert "irve_v20_latin1_semicolon.csv: detected IRVE static v2.0" in err
+    assert "received 6, accepted 6, rejected 0" in err
+    # A refusal says what to do in the run's language.
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    code, _, err = _cli(w, monkeypatch, "import-static", sample, "--dataset", "irve-new")
+    assert code == 1 and "erreur :" in err

@@ -28,8 +28,9 @@ from territoria.domains.ev.ocpi import (
     normalise_id,
 )
 from territoria.errors import Invalid, Unparseable
-from territoria.ingest.models import Record
+from territoria.ingest.models import QuarantinedRow, Record
 from territoria.ingest.parsers import BadRow
+from territoria.validation.model import error_message, stored_error
 
 FILE = Path(__file__).parent / "data" / "ocpi_locations.json"
 DEFAULTS = {
@@ -153,6 +154,20 @@ def test_required_fields_without_source_are_reported_not_invented() -> None:
     # With a card terminal, paiement_acte comes from OCPI; the others still need a value.
     first = next(u for u in missing if u.evse_uid == "u1")
     assert first.reason.endswith("contact_operateur, restriction_gabarit")
+    assert first.text("fr") == (
+        "champ(s) IRVE obligatoire(s) sans valeur : contact_operateur, restriction_gabarit"
+    )
+    # The quarantined row keeps the code and its parameters, not sentences (docs/translating.md).
+    bad = next(r for _, r in mapping.static_rows if isinstance(r, BadRow) and r.code == "MISSING_FIELDS")
+    error = stored_error(bad.errors(1)[0])
+    assert (error["message_code"], set(error)) == (
+        "ev.ocpi_row.MISSING_FIELDS",
+        {"row", "field", "code", "message_code", "message_params"},
+    )
+    assert error_message(error, "fr").startswith(
+        "MISSING_FIELDS : champ(s) IRVE obligatoire(s) sans valeur : "
+    )
+    assert error_message(error, "en").startswith("MISSING_FIELDS: required IRVE field(s) without a value: ")
 
 
 def _recent(doc: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +212,26 @@ def test_cli_import_ocpi_with_status(tmp_path: Path, monkeypatch: pytest.MonkeyP
             for a in s.scalars(select(Asset).where(Asset.dataset_id == get_dataset(s, "ev-status").id))
         }
     assert keys == {"FRA68E06LOC11", "FRA68E06LOC12", "FRA68E06LOC27", "FRA68E06LOC29"}
+    # The quarantined reasons are catalog codes: the quarantine page reads them in French or English.
+    with world.ctx.session() as s:
+        ds = get_dataset(s, "irve-ocpi")
+        quarantined = list(s.scalars(select(QuarantinedRow).where(QuarantinedRow.dataset_id == ds.id)))
+    errors = {e["code"]: e for q in quarantined for e in q.errors}
+    assert set(errors) == {"BAD_COORDINATES", "BAD_EVSE_ID", "NOT_LOCATION", "NO_EVSE_ID", "NO_POWER"}
+    no_id = errors["NO_EVSE_ID"]
+    assert no_id["message_code"] == "ev.ocpi_row.NO_EVSE_ID" and "message_fr" not in no_id
+    assert error_message(no_id, "fr") == (
+        "NO_EVSE_ID : le point de recharge (EVSE) n'a pas d'evse_id : l'IRVE exige un id_pdc_itinerance "
+        "(station 'loc-2')"
+    )
+    assert error_message(no_id, "en") == (
+        "NO_EVSE_ID: the EVSE has no evse_id: IRVE needs id_pdc_itinerance (location 'loc-2')"
+    )
+    assert error_message(errors["BAD_EVSE_ID"], "fr") == (
+        "BAD_EVSE_ID : l'evse_id 'bad id!' n'est pas un identifiant eMI3 (station 'loc-2')"
+    )
+    for error in errors.values():  # every reason has its own French text
+        assert error_message(error, "fr") != error_message(error, "en"), error
     assert assets["FRA68E06LOC11"] == "06088" and assets["FRA68E06LOC27"] == "06029"
     # Without the required defaults nothing is imported, and the command says which ones to give.
     result = CliRunner().invoke(app, ["ev", "import-ocpi", str(path), "--dataset", "irve-ocpi"])

@@ -196,7 +196,7 @@ def _defaults(pairs: list[str]) -> dict[str, str]:
 
 
 def _unmapped(items: list[ocpi.Unmapped]) -> list[UnmappedEvse]:
-    return [UnmappedEvse(**vars(u)) for u in items]
+    return [UnmappedEvse(**u.as_dict()) for u in items]
 
 
 @router.post("/ocpi/locations", response_model=OcpiReport)

@@ -21,9 +21,10 @@ from rich.progress import (
 )
 from sqlalchemy import select
 
+from territoria import i18n
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_organisation
-from territoria.cli.lang import say
+from territoria.cli.lang import lang, say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.domains.ev.consolidation import consolidate
@@ -45,6 +46,11 @@ def cli_context() -> Context:
     return ctx
 
 
+def num(value: float, decimals: int = 0) -> str:
+    """A count or size written as the run's language writes numbers (1,234 in English, 1 234 in French)."""
+    return i18n.number(value, lang(), decimals)
+
+
 def fail(message: str) -> typer.Exit:
     """Print an error that says what to do (its prefix in the run's language), and exit with status 1."""
     prefix = say("cli.error")
@@ -60,9 +66,7 @@ def dynamic_rows(tab: Tabular, file: str) -> Iterator[dict[str, str]]:
             yield row
         elif row.code == "ENCODING":
             raise Invalid(
-                f"{file} is not {tab.encoding} throughout (row {n}: {row.raw[:200]}): nothing was imported; "
-                "save it in one encoding (UTF-8) and try again / le fichier change d'encodage : rien n'a été "
-                "importé ; enregistrez-le dans un seul encodage (UTF-8) et réessayez"
+                say("ev.cli.mixed_encoding", file=file, encoding=tab.encoding, row=n, raw=row.raw[:200])
             )
         else:
             yield {"raw": row.raw}
@@ -85,13 +89,13 @@ def sync_assets_cmd(
             ds = s.scalar(select(Dataset).where(Dataset.slug == dataset))
             if ds is None:
                 if owner is None:
-                    raise fail(f"dataset '{dataset}' does not exist: give --owner to create it")
+                    raise fail(say("ev.cli.no_dataset_give_owner", dataset=dataset))
                 ds = ensure_status_dataset(s, get_organisation(s, owner), dataset)
             points = consolidate(s, source).points
             count = sync_assets(s, ctx.locator(), ds, points)
     except DomainError as exc:
         raise fail(exc.message) from exc
-    console.print(f"{count:,} charge point(s) registered as assets of '{dataset}'")
+    console.print(say("ev.cli.assets_registered", n=num(count), dataset=dataset))
     json.dump({"dataset": dataset, "assets": count}, sys.stdout)
     print()
 
@@ -112,7 +116,7 @@ def import_dynamic_cmd(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(),
-        TextColumn("{task.fields[rows]:,} rows"),
+        TextColumn(say("ev.cli.progress_rows", rows="{task.fields[rows]:,}")),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
@@ -124,11 +128,12 @@ def import_dynamic_cmd(
         ):
             tab = open_csv(raw, skip_blank=True)
             encoding, sep = tab.encoding, tab.delimiter
-            console.print(f"{file.name}: encoding {encoding}, separator '{sep}', {size / 1e6:,.1f} MB")
+            mb = num(size / 1e6, 1)
+            console.print(say("ev.cli.dynamic_file", file=file.name, encoding=encoding, separator=sep, mb=mb))
             ds = s.scalar(select(Dataset).where(Dataset.slug == dataset))
             if ds is None:
-                raise fail(f"dataset '{dataset}' does not exist: run `territoria ev sync-assets --owner …`")
-            task = progress.add_task(f"import {file.name}", total=size, rows=0)
+                raise fail(say("ev.cli.no_dataset_sync_assets", dataset=dataset))
+            task = progress.add_task(say("ev.cli.progress_import", file=file.name), total=size, rows=0)
 
             def advancing() -> Iterator[dict[str, str]]:
                 done = 0
@@ -141,14 +146,19 @@ def import_dynamic_cmd(
             report = import_dynamic(s, ds, advancing(), now=datetime.now(UTC))
     except DomainError as exc:
         raise fail(exc.message) from exc
-    console.print(
-        f"received {report.received:,}, accepted {report.accepted:,}, rejected {report.rejected:,}"
-        + (f" ({report.already_stored:,} measurement(s) already stored)" if report.already_stored else "")
-    )
+    counts = {
+        "received": num(report.received),
+        "accepted": num(report.accepted),
+        "rejected": num(report.rejected),
+    }
+    if report.already_stored:
+        console.print(say("ev.cli.counts_already_stored", **counts, stored=num(report.already_stored)))
+    else:
+        console.print(say("ev.cli.counts", **counts))
     for code, n in report.rejected_by_code.items():
-        console.print(f"  [yellow]{code}[/] {n:,}")
+        console.print(f"  [yellow]{code}[/] {num(n)}")
     if report.rejected:
-        console.print(f"rejected rows are in quarantine: GET /api/v1/datasets/{dataset}/quarantine")
+        console.print(say("ev.cli.in_quarantine", dataset=dataset))
     json.dump(
         {
             "encoding": encoding,

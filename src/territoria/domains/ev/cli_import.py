@@ -19,15 +19,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
+from territoria import i18n
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_organisation
+from territoria.cli.lang import lang, say
 from territoria.context import Context
 from territoria.domains.ev import ocpi
-from territoria.domains.ev.cli import cli_context, console, ev_app, fail
+from territoria.domains.ev.cli import cli_context, console, ev_app, fail, num
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.csvfile import open_table, read_table
 from territoria.domains.ev.fleet import ALIASES as ALIASES_FLEET
-from territoria.domains.ev.fleet import COMBINED, FLEET_DATASET, ensure_fleet_dataset, fleet_rows
+from territoria.domains.ev.fleet import COMBINED, FLEET_DATASET, ensure_fleet_dataset, fleet_rows, note_text
 from territoria.domains.ev.irve_versions import upgrade_chunk, upgrade_header
 from territoria.domains.ev.ocpi_import import irve_dataset, status_dataset, store_statuses
 from territoria.domains.ev.records_import import CHUNK_ROWS, RecordsImportReport, import_chunks, import_rows
@@ -66,20 +68,25 @@ def warm_consolidation(ctx: Context) -> None:
     """
     if ctx.engine.dialect.name != "sqlite":
         return
-    with console.status("consolidating the IRVE datasets for the observatory"), ctx.session() as s:
+    with console.status(say("ev.cli.consolidating")), ctx.session() as s:
         points = len(consolidate(s).points)
-    console.print(f"observatory ready: {points:,} consolidated charge point(s)")
+    console.print(say("ev.cli.observatory_ready", n=num(points)))
 
 
 def _summary(report: RecordsImportReport, dataset: str, extra: dict[str, Any]) -> None:
     """Counts and reasons on stderr, the JSON line on stdout."""
-    console.print(f"received {report.received:,}, accepted {report.accepted:,}, rejected {report.rejected:,}")
+    counts = {
+        "received": num(report.received),
+        "accepted": num(report.accepted),
+        "rejected": num(report.rejected),
+    }
+    console.print(say("ev.cli.counts", **counts))
     if report.replayed_batches:
-        console.print(f"{report.replayed_batches} batch(es) already imported before: skipped")
+        console.print(say("ev.cli.replayed", n=report.replayed_batches))
     for code, n in report.rejected_by_code.items():
-        console.print(f"  [yellow]{code}[/] {n:,}")
+        console.print(f"  [yellow]{code}[/] {num(n)}")
     if report.rejected:
-        console.print(f"rejected rows are in quarantine: GET /api/v1/datasets/{dataset}/quarantine")
+        console.print(say("ev.cli.in_quarantine", dataset=dataset))
     json.dump({"dataset": dataset, **extra, **report.as_dict()}, sys.stdout, ensure_ascii=False)
     print()
 
@@ -99,10 +106,11 @@ def import_static_cmd(
         # Columnar chunks: the rows are checked by whole columns, never made into dicts to be read.
         chunks = [upgrade_chunk(c, up) for c in table.chunks(CHUNK_ROWS)]
     except DomainError as exc:
-        raise fail(f"{file.name}: {exc.message}") from exc
-    notes = [f"encoding {table.encoding}, separator {table.delimiter!r}", *up.notes()]
-    for note in notes:
-        console.print(f"{file.name}: {note}")
+        raise fail(say("ev.cli.file_note", file=file.name, note=exc.message)) from exc
+    found = {"encoding": table.encoding, "separator": repr(table.delimiter)}
+    notes = [i18n.t("ev.cli.encoding_separator", "en", **found), *up.notes()]  # the JSON line's, in English
+    for note in [say("ev.cli.encoding_separator", **found), *up.notes(lang())]:
+        console.print(say("ev.cli.file_note", file=file.name, note=note))
     ctx = cli_context()
     try:
         with ctx.session(write=True) as s:
@@ -110,7 +118,7 @@ def import_static_cmd(
             irve_dataset(s, dataset, org)
         key = f"ev-static:{hashlib.sha256(data).hexdigest()}:{CHUNK_ROWS}"
         origin = Origin(source="file", content_type="csv", from_text=True)
-        with _progress(f"import {file.name}", sum(map(len, chunks))) as advance:
+        with _progress(say("ev.cli.progress_import", file=file.name), sum(map(len, chunks))) as advance:
             report = import_chunks(ctx, dataset, chunks, origin, key=key, on_progress=advance)
         if report.accepted:
             warm_consolidation(ctx)
@@ -133,29 +141,33 @@ def import_sessions_cmd(
     try:
         table = read_table(data, what="sessions")
     except DomainError as exc:
-        raise fail(f"{file.name}: {exc.message}") from exc
+        raise fail(say("ev.cli.file_note", file=file.name, note=exc.message)) from exc
     names = {ALIASES.get(h.lower(), h.lower()) for h in table.header}
     if missing := [c for c in REQUIRED_SESSION_COLUMNS if c not in names]:
         raise fail(
-            f"{file.name}: missing column(s) {', '.join(missing)} (found: {', '.join(table.header)}); "
-            f"expected {', '.join(COLUMNS)} (id_session optional), times ISO 8601 with offset, energy in kWh"
+            say(
+                "ev.cli.sessions_missing_columns",
+                file=file.name,
+                missing=", ".join(missing),
+                found=", ".join(table.header),
+                expected=", ".join(COLUMNS),
+            )
         )
     ignored = sorted(names - set(COLUMNS))
-    console.print(
-        f"{file.name}: encoding {table.encoding}, separator {table.separator!r}, {len(table.rows):,} row(s)"
-    )
+    found = {"encoding": table.encoding, "separator": repr(table.separator)}
+    console.print(say("ev.cli.sessions_file", file=file.name, **found, n=num(len(table.rows))))
     if ignored:
-        console.print(f"{file.name}: column(s) not part of a session, left out: {', '.join(ignored)}")
+        console.print(say("ev.cli.sessions_ignored", file=file.name, columns=", ".join(ignored)))
     ctx = cli_context()
     try:
         with ctx.session(write=True) as s:
             sessions_dataset(s, dataset, get_organisation(s, owner) if owner else None)
             registry = point_registry(s)
         if registry is None:
-            console.print("no charge point registry (ev-status assets): charge point ids are not checked")
+            console.print(say("ev.cli.no_registry"))
         rows = checked_rows(table.rows, registry)
         key = f"ev-sessions:{hashlib.sha256(data).hexdigest()}"
-        with _progress(f"import {file.name}", len(rows)) as advance:
+        with _progress(say("ev.cli.progress_import", file=file.name), len(rows)) as advance:
             report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
     except DomainError as exc:
         raise fail(exc.message) from exc
@@ -167,7 +179,7 @@ def _parse_set(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise fail(f"--set {pair!r}: expected FIELD=VALUE, e.g. --set contact_operateur=contact@op.fr")
+            raise fail(say("ev.cli.bad_set", pair=repr(pair)))
         out[name.strip()] = value.strip()
     return out
 
@@ -192,23 +204,22 @@ def import_ocpi_cmd(
     try:
         mapping = ocpi.map_locations(ocpi.locations_of(data), _parse_set(set_ or []))
     except DomainError as exc:
-        raise fail(f"{file.name}: {exc.message}") from exc
-    console.print(f"{file.name}: {mapping.locations} location(s), {mapping.evses} EVSE(s)")
+        raise fail(say("ev.cli.file_note", file=file.name, note=exc.message)) from exc
+    console.print(say("ev.cli.ocpi_file", file=file.name, locations=mapping.locations, evses=mapping.evses))
     for u in mapping.unmapped:
-        console.print(
-            f"  [yellow]{u.code}[/] location {u.location_id!r} EVSE {u.evse_id or u.evse_uid!r}: {u.reason}"
-        )
+        where = say("ev.cli.ocpi_unmapped", location=repr(u.location_id), evse=repr(u.evse_id or u.evse_uid))
+        console.print(f"  [yellow]{u.code}[/] {where}: {u.text(lang())}")
     if mapping.missing_fields:
         hints = " ".join(f"--set {f}=…" for f in mapping.missing_fields)
-        console.print(f"required IRVE fields OCPI does not carry: give them with {hints}")
+        console.print(say("ev.cli.ocpi_missing_fields", hints=hints))
     ctx = cli_context()
     extra: dict[str, Any] = {"locations": mapping.locations, "evses": mapping.evses}
-    extra["unmapped"] = [vars(u) for u in mapping.unmapped]
+    extra["unmapped"] = [u.as_dict() for u in mapping.unmapped]
     try:
         with ctx.session(write=True) as s:
             irve_dataset(s, dataset, get_organisation(s, owner) if owner else None)
         key = f"ev-ocpi:{hashlib.sha256(data).hexdigest()}"
-        with _progress(f"import {file.name}", len(mapping.static_rows)) as advance:
+        with _progress(say("ev.cli.progress_import", file=file.name), len(mapping.static_rows)) as advance:
             report = import_rows(
                 ctx, dataset, mapping.static_rows, key=key, content_type="ocpi", on_progress=advance
             )
@@ -229,16 +240,22 @@ def import_ocpi_cmd(
                     origin=Origin("file"),
                 )
             console.print(
-                f"statuses: {synced:,} asset(s) synced; received {dyn.received:,}, "
-                f"accepted {dyn.accepted:,}, rejected {dyn.rejected:,} {dyn.rejected_by_code or ''}; "
-                f"{len(mapping.status_skipped)} skipped"
+                say(
+                    "ev.cli.ocpi_statuses",
+                    synced=num(synced),
+                    received=num(dyn.received),
+                    accepted=num(dyn.accepted),
+                    rejected=num(dyn.rejected),
+                    by_code=dyn.rejected_by_code or "",
+                    skipped=len(mapping.status_skipped),
+                )
             )
             extra["status"] = {
                 "received": dyn.received,
                 "accepted": dyn.accepted,
                 "rejected": dyn.rejected,
                 "rejected_by_code": dyn.rejected_by_code,
-                "skipped": [vars(u) for u in mapping.status_skipped],
+                "skipped": [u.as_dict() for u in mapping.status_skipped],
             }
     except DomainError as exc:
         raise fail(exc.message) from exc
@@ -257,15 +274,18 @@ def import_fleet_cmd(
     try:
         table = read_table(data, what="EV counts")
     except DomainError as exc:
-        raise fail(f"{file.name}: {exc.message}") from exc
+        raise fail(say("ev.cli.file_note", file=file.name, note=exc.message)) from exc
     names = {h.strip().lower() for h in table.header}
     if not names & {k for k, v in ALIASES_FLEET.items() if v == "code_insee"}:
-        raise fail(f"{file.name}: no commune column (code_insee or codgeo); found {', '.join(table.header)}")
+        raise fail(say("ev.cli.fleet_no_commune", file=file.name, found=", ".join(table.header)))
     if not names & ({k for k, v in ALIASES_FLEET.items() if v == "bev"} | {COMBINED}):
-        raise fail(f"{file.name}: no count column (bev, or SDES {COMBINED}); found {', '.join(table.header)}")
-    rows, notes = fleet_rows(table.rows, date or datetime.now(UTC).date().isoformat())
-    for note in notes:
-        console.print(f"{file.name}: {note}")
+        raise fail(
+            say("ev.cli.fleet_no_count", file=file.name, column=COMBINED, found=", ".join(table.header))
+        )
+    rows, codes = fleet_rows(table.rows, date or datetime.now(UTC).date().isoformat())
+    for code in codes:
+        console.print(say("ev.cli.file_note", file=file.name, note=note_text(code, lang())))
+    notes = [note_text(code) for code in codes]  # the JSON line's, in English
     ctx = cli_context()
     try:
         with ctx.session(write=True) as s:
@@ -273,11 +293,11 @@ def import_fleet_cmd(
             if owner:
                 ensure_fleet_dataset(s, get_organisation(s, owner), dataset)
             elif ds is None:
-                raise fail(f"dataset '{dataset}' does not exist: give --owner ORG to create it")
+                raise fail(say("ev.cli.no_dataset_give_owner_org", dataset=dataset))
             else:
                 ensure_fleet_dataset(s, ds.owner, dataset)  # checks that it holds EV counts
         key = f"ev-fleet:{hashlib.sha256(data).hexdigest()}"
-        with _progress(f"import {file.name}", len(rows)) as advance:
+        with _progress(say("ev.cli.progress_import", file=file.name), len(rows)) as advance:
             report = import_rows(ctx, dataset, rows, key=key, on_progress=advance)
     except DomainError as exc:
         raise fail(exc.message) from exc

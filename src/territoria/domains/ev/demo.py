@@ -9,9 +9,11 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import func, select
 
+from territoria import i18n
 from territoria.catalog.models import Dataset
 from territoria.catalog.schemas import DatasetCreate
 from territoria.catalog.service import create_dataset, get_organisation
+from territoria.cli.lang import lang, say
 from territoria.context import Context
 from territoria.domains.ev import status
 from territoria.domains.ev.consolidation import consolidate
@@ -61,9 +63,7 @@ def install_ev(ctx: Context, city: City, days: int, console: Console) -> None:
         with tempfile.TemporaryDirectory(prefix="territoria-irve-") as tmp:
             path = write_static(city, Path(tmp), datetime.now(UTC).date())
             imported = import_file(ctx, path, IRVE_DATASET)
-        console.print(
-            f"EV: IRVE static file imported, {imported.accepted} charge points, {imported.rejected} rejected"
-        )
+        console.print(say("ev.cli.demo_static", accepted=imported.accepted, rejected=imported.rejected))
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with ctx.session(write=True) as session:
         ds = status.ensure_status_dataset(session, get_organisation(session, EV_OPERATOR.slug))
@@ -72,13 +72,21 @@ def install_ev(ctx: Context, city: City, days: int, console: Console) -> None:
         add_share(session, DemoShare(status.STATUS_DATASET, METROPOLE.slug, CONTRACT_PURPOSE, None, 365), end)
         points = consolidate(session).points
         status.sync_assets(session, ctx.locator(), ds, points)
-    with console.status("EV: status history (IRVE dynamic)"), ctx.session(write=True) as session:
+    with console.status(say("ev.cli.demo_status_history")), ctx.session(write=True) as session:
         ds = status.ensure_status_dataset(session, get_organisation(session, EV_OPERATOR.slug))
         rows = list(dynamic_rows(city, end - timedelta(days=days), end))
         report = status.import_dynamic(session, ds, rows, now=datetime.now(UTC))
+    numbers = (report.received, report.accepted, report.rejected, report.already_stored)
+    received, accepted, rejected, stored = (i18n.number(v, lang()) for v in numbers)
     console.print(
-        f"EV: {len(points)} charge points consolidated, {report.received:,} status changes "
-        f"({report.accepted:,} stored, {report.rejected:,} rejected, {report.already_stored:,} already there)"
+        say(
+            "ev.cli.demo_status",
+            points=len(points),
+            received=received,
+            accepted=accepted,
+            rejected=rejected,
+            stored=stored,
+        )
     )
     install_sessions(ctx, city, end - timedelta(days=days), end, console)
     install_fleet(ctx, city.seed, console)
@@ -97,14 +105,14 @@ def install_sessions(ctx: Context, city: City, start: datetime, end: datetime, c
         registry = point_registry(session)
     numbered = list(enumerate(session_rows(city, start, end), start=1))
     rows = checked_rows(numbered, registry)
-    with console.status("EV: charging sessions"):
+    with console.status(say("ev.cli.demo_sessions_progress")):
         report = import_rows(
             ctx, SESSIONS_DATASET, rows, key=f"demo-sessions:{start.isoformat()}:{end.isoformat()}"
         )
-    console.print(
-        f"EV: {report.received:,} charging sessions "
-        f"({report.accepted:,} stored, {report.rejected:,} rejected)"
+    received, accepted, rejected = (
+        i18n.number(v, lang()) for v in (report.received, report.accepted, report.rejected)
     )
+    console.print(say("ev.cli.demo_sessions", received=received, accepted=accepted, rejected=rejected))
 
 
 # Simulated shares of the population owning a battery-electric or plug-in hybrid car (France had about
@@ -126,4 +134,4 @@ def install_fleet(ctx: Context, seed: int, console: Console) -> None:
         rows.append({"code_insee": code, "bev": str(bev), "phev": str(phev)})
     numbered, _ = fleet_rows(list(enumerate(rows, start=1)), date(datetime.now(UTC).year, 1, 1).isoformat())
     report = import_rows(ctx, FLEET_DATASET, numbered, key=f"demo-fleet:{seed}")
-    console.print(f"EV: registered EVs of {report.accepted} communes (simulated counts)")
+    console.print(say("ev.cli.demo_fleet", n=report.accepted))

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territoria import i18n
 from territoria.catalog.models import Dataset, Organisation
 from territoria.catalog.schemas import DatasetCreate
 from territoria.catalog.service import create_dataset
@@ -89,9 +90,18 @@ def ensure_fleet_dataset(session: Session, owner: Organisation, slug: str = FLEE
     return ds
 
 
-def fleet_rows(rows: Iterable[Row], default_date: str) -> tuple[list[Row], list[str]]:
+# A note on what the import assumed: a catalog code (`ev.cli.fleet_note.…`) and its parameters.
+Note = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def note_text(note: Note, lang: str = "en") -> str:
+    """A note in `lang` (English for the command's JSON line)."""
+    return i18n.message(note[0], dict(note[1]), lang)
+
+
+def fleet_rows(rows: Iterable[Row], default_date: str) -> tuple[list[Row], list[Note]]:
     """Rows renamed to the schema's columns (SDES or plain headers), and notes on what was assumed."""
-    notes: set[str] = set()
+    notes: set[Note] = set()
     out: list[Row] = []
     for n, raw in rows:
         if isinstance(raw, BadRow):
@@ -101,13 +111,10 @@ def fleet_rows(rows: Iterable[Row], default_date: str) -> tuple[list[Row], list[
         combined = next((v for k, v in raw.items() if k.strip().lower() == COMBINED), None)
         if combined is not None and "bev" not in row:
             row["bev"], row["phev"] = combined, "0"
-            notes.add(
-                f"{COMBINED} counts battery-electric and plug-in hybrid cars together: taken as "
-                "battery-electric (1.3 kW each), so the AFIR target is an upper bound"
-            )
+            notes.add(("ev.cli.fleet_note.combined", (("column", COMBINED),)))
         if not row.get("date_arrete"):
             row["date_arrete"] = default_date
-            notes.add(f"no date column: counts dated {default_date}")
+            notes.add(("ev.cli.fleet_note.no_date", (("date", default_date),)))
         row.setdefault("phev", "0")
         out.append((n, {c: row.get(c, "") for c in COLUMNS}))
     return out, sorted(notes)

@@ -26,6 +26,7 @@ from functools import cache
 
 import pyarrow as pa
 
+from territoria import i18n
 from territoria.domains.ev.irve_schema import irve_dynamic_schema, irve_static_schema
 from territoria.errors import Invalid
 from territoria.ingest.parsers import BadRow, Row
@@ -87,16 +88,16 @@ class HeaderUpgrade:
         """Whether anything was done to the header."""
         return bool(self.renamed or self.added or self.dropped)
 
-    def notes(self) -> list[str]:
-        """What was done, one sentence each, for the import summary."""
-        out = [f"detected IRVE static v{self.version}"]
+    def notes(self, lang: str = "en") -> list[str]:
+        """What was done, one sentence each, for the import summary (English for the JSON line)."""
+        out = [i18n.t("ev.cli.irve_version", lang, version=self.version)]
         if self.renamed:
             pairs = ", ".join(f"'{a}' → {b}" for a, b in self.renamed.items())
-            out.append(f"renamed column(s): {pairs}")
+            out.append(i18n.t("ev.cli.renamed_columns", lang, pairs=pairs))
         if self.added:
-            out.append(f"added empty column(s) optional in v2.3: {', '.join(self.added)}")
+            out.append(i18n.t("ev.cli.added_columns", lang, columns=", ".join(self.added)))
         if self.dropped:
-            out.append(f"dropped unknown column(s): {', '.join(self.dropped)}")
+            out.append(i18n.t("ev.cli.dropped_columns", lang, columns=", ".join(self.dropped)))
         return out
 
 

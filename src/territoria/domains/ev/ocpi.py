@@ -54,6 +54,7 @@ from typing import Any
 
 import orjson
 
+from territoria import i18n
 from territoria.domains.ev.irve_versions import required_columns, v23_columns
 from territoria.errors import Invalid, Unparseable
 from territoria.ingest.parsers import BadRow, Row
@@ -62,7 +63,8 @@ from territoria.validation.limits import MAX_DEPTH, max_depth, safe_text
 ID_PATTERN = re.compile(r"^[A-Z]{2}[A-Z0-9]{4,33}$")
 STATION_ID = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}P[A-Z0-9]{1,30}$")
 NOT_ROAMING = "Non concerné"
-SKIPPED_STATUSES = {"PLANNED": "planned, not in service yet", "REMOVED": "removed from service"}
+# OCPI statuses of EVSEs that are not charge points in service: skipped, with their reason's catalog code
+SKIPPED_STATUSES = {"PLANNED": "ev.ocpi.PLANNED", "REMOVED": "ev.ocpi.REMOVED"}
 STATUS_MAP: dict[str, tuple[str, str]] = {
     "AVAILABLE": ("en_service", "libre"),
     "CHARGING": ("en_service", "occupe"),
@@ -95,13 +97,39 @@ WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")  # OCPI weekday 1 = Monday
 
 @dataclass(frozen=True)
 class Unmapped:
-    """An EVSE (or a whole location) left out, with why."""
+    """An EVSE (or a whole location) left out, with why: a catalog code (`ev.ocpi.…`) and its parameters,
+    read in any language (`text(lang)`); `reason` is the English sentence the API and scripts read."""
 
     location_id: str
     evse_uid: str
     evse_id: str
     code: str
-    reason: str
+    message_code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        """The reason in `lang`."""
+        return i18n.message(self.message_code, dict(self.params), lang)
+
+    @property
+    def reason(self) -> str:
+        """The reason in English (the text the API and the JSON line have always carried)."""
+        return self.text("en")
+
+    def as_dict(self) -> dict[str, str]:
+        """The fields the API and the command's JSON line answer (the reason in English)."""
+        return {
+            "location_id": self.location_id,
+            "evse_uid": self.evse_uid,
+            "evse_id": self.evse_id,
+            "code": self.code,
+            "reason": self.reason,
+        }
+
+    def bad_row(self, raw: str) -> BadRow:
+        """The quarantined row of this EVSE: the reason with its code and location (`ev.ocpi_row.…`)."""
+        row_code = "ev.ocpi_row." + self.message_code.removeprefix("ev.ocpi.")
+        return BadRow.coded(raw, self.code, row_code, {**self.params, "location": repr(self.location_id)})
 
 
 @dataclass
@@ -121,7 +149,7 @@ class OcpiMapping:
         found: set[str] = set()
         for u in self.unmapped:
             if u.code == "MISSING_FIELDS":
-                found.update(u.reason.split(": ", 1)[1].split(", "))
+                found.update(u.params["fields"].split(", "))
         return sorted(found)
 
 
@@ -288,8 +316,11 @@ def _evse_values(location: Mapping[str, Any], evse: Mapping[str, Any]) -> dict[s
     return values
 
 
-def _unmapped(location_id: str, evse: Mapping[str, Any], code: str, reason: str) -> Unmapped:
-    return Unmapped(location_id, str(evse.get("uid") or ""), str(evse.get("evse_id") or ""), code, reason)
+def _unmapped(
+    location_id: str, evse: Mapping[str, Any], code: str, message_code: str, **params: str
+) -> Unmapped:
+    uid, evse_id = str(evse.get("uid") or ""), str(evse.get("evse_id") or "")
+    return Unmapped(location_id, uid, evse_id, code, message_code, params)
 
 
 def _static_row(
@@ -302,21 +333,16 @@ def _static_row(
     loc_id = str(location.get("id") or "")
     pdc = normalise_id(evse.get("evse_id"))
     if not pdc:
-        return _unmapped(loc_id, evse, "NO_EVSE_ID", "the EVSE has no evse_id: IRVE needs id_pdc_itinerance")
+        return _unmapped(loc_id, evse, "NO_EVSE_ID", "ev.ocpi.NO_EVSE_ID")
     if not ID_PATTERN.match(pdc):
-        return _unmapped(loc_id, evse, "BAD_EVSE_ID", f"evse_id {evse.get('evse_id')!r} is not an eMI3 id")
+        return _unmapped(
+            loc_id, evse, "BAD_EVSE_ID", "ev.ocpi.BAD_EVSE_ID", evse_id=repr(evse.get("evse_id"))
+        )
     values = {**base, **_evse_values(location, evse), "id_pdc_itinerance": pdc}
     if values["coordonneesXY"] is None:
-        return _unmapped(
-            loc_id, evse, "BAD_COORDINATES", "no valid latitude/longitude on the EVSE or location"
-        )
+        return _unmapped(loc_id, evse, "BAD_COORDINATES", "ev.ocpi.BAD_COORDINATES")
     if values["puissance_nominale"] is None:
-        return _unmapped(
-            loc_id,
-            evse,
-            "NO_POWER",
-            "no connector gives max_electric_power or voltage x amperage x power_type",
-        )
+        return _unmapped(loc_id, evse, "NO_POWER", "ev.ocpi.NO_POWER")
     row: dict[str, str] = {}
     missing = []
     for column in v23_columns():
@@ -327,9 +353,7 @@ def _static_row(
             missing.append(column)
         row[column] = value or ""
     if missing:
-        return _unmapped(
-            loc_id, evse, "MISSING_FIELDS", f"required IRVE field(s) without a value: {', '.join(missing)}"
-        )
+        return _unmapped(loc_id, evse, "MISSING_FIELDS", "ev.ocpi.MISSING_FIELDS", fields=", ".join(missing))
     return row
 
 
@@ -340,11 +364,9 @@ def _status_row(location_id: str, evse: Mapping[str, Any]) -> dict[str, str] | U
     if status in SKIPPED_STATUSES:
         return _unmapped(location_id, evse, status, SKIPPED_STATUSES[status])
     if status not in STATUS_MAP:
-        return _unmapped(
-            location_id, evse, "BAD_STATUS", f"status {status!r} is not an OCPI 2.2.1 EVSE status"
-        )
+        return _unmapped(location_id, evse, "BAD_STATUS", "ev.ocpi.BAD_STATUS", status=repr(status))
     if not ID_PATTERN.match(pdc):
-        return _unmapped(location_id, evse, "NO_EVSE_ID", "no usable evse_id for id_pdc_itinerance")
+        return _unmapped(location_id, evse, "NO_EVSE_ID", "ev.ocpi.NO_EVSE_ID.status")
     etat, occupation = STATUS_MAP[status]
     return {
         "id_pdc_itinerance": pdc,
@@ -363,15 +385,14 @@ def map_locations(locations: list[Any], defaults: Mapping[str, str] | None = Non
     for location in locations:
         if not isinstance(location, dict) or not isinstance(location.get("evses") or [], list):
             raw = safe_text(location, 2000)
-            out.static_rows.append(
-                (len(out.static_rows) + 1, BadRow(raw, "NOT_LOCATION", "not an OCPI Location"))
-            )
-            out.unmapped.append(Unmapped("", "", "", "NOT_LOCATION", "not an OCPI Location object"))
+            not_location = Unmapped("", "", "", "NOT_LOCATION", "ev.ocpi.NOT_LOCATION")
+            out.static_rows.append((len(out.static_rows) + 1, not_location.bad_row(raw)))
+            out.unmapped.append(not_location)
             continue
         loc_id = str(location.get("id") or "")
         evses = [e for e in location.get("evses") or [] if isinstance(e, dict)]
         if not evses:
-            out.unmapped.append(Unmapped(loc_id, "", "", "NO_EVSE", "the location has no EVSE"))
+            out.unmapped.append(Unmapped(loc_id, "", "", "NO_EVSE", "ev.ocpi.NO_EVSE"))
             continue
         base = _location_values(location, given)
         existing = [e for e in evses if e.get("status") not in SKIPPED_STATUSES]
@@ -393,9 +414,7 @@ def map_locations(locations: list[Any], defaults: Mapping[str, str] | None = Non
             if isinstance(row, Unmapped):
                 out.unmapped.append(row)
                 raw = safe_text(evse, 2000)
-                out.static_rows.append(
-                    (n, BadRow(raw, row.code, f"{row.code}: {row.reason} (location {loc_id!r})"))
-                )
+                out.static_rows.append((n, row.bad_row(raw)))
             else:
                 out.static_rows.append((n, row))
     return out

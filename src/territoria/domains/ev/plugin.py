@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from territoria.cli.lang import say
 from territoria.context import Context
 from territoria.contract import DemoStep, Domain, FeedWriter, NavEntry
 from territoria.domains.ev import api, api_history, api_import, cli_import, pages
@@ -39,10 +40,12 @@ def _demo(ctx: Context, city: City, days: int, console: Console) -> None:
 def _feeds(city: City, folder: Path, days: int, console: Console) -> None:
     """The EV network's IRVE static and dynamic CSV files and its charging sessions."""
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    with console.status("IRVE feeds of the EV network"):
+    with console.status(say("ev.cli.feeds_progress")):
         static, dynamic, n_static, n_dynamic = write_feeds(city, folder, end - timedelta(days=days), end)
-    console.print(f"IRVE: {static} ({n_static} charge points), {dynamic} ({n_dynamic} status changes)")
-    console.print(f"charging sessions: {folder / 'irve-sessions.csv'}")
+    console.print(
+        say("ev.cli.feeds_irve", static=static, points=n_static, dynamic=dynamic, changes=n_dynamic)
+    )
+    console.print(say("ev.cli.feeds_sessions", path=folder / "irve-sessions.csv"))
 
 
 DOMAIN = Domain(
