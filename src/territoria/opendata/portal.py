@@ -150,7 +150,10 @@ def _head(layout: Layout, where: Any, count: int) -> list[dict[str, Any]]:
     """The first `count` rows matching `where`: the scan stops once it has them (never the whole file)."""
     if count <= 0:
         return []
-    return pads.dataset(layout.path, format="parquet").head(count, filter=where).to_pylist()
+    rows: list[dict[str, Any]] = (
+        pads.dataset(layout.path, format="parquet").head(count, filter=where).to_pylist()
+    )
+    return rows
 
 
 def preview(layout: Layout) -> list[dict[str, Any]]:
