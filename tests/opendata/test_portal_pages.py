@@ -54,6 +54,7 @@ REPORT: dict[str, Any] = {
     "policy_version": 2,
     "window": {"start": DAY0.isoformat(), "end": (DAY0 + timedelta(days=DAYS)).isoformat(), "days": 3.0},
     "delay_days": 7,
+    "rules": {"k": [3, 10], "p": [85.0, 100.0]},
 }  # fmt: skip
 CHANGELOG = {"first_release": False, "previous_version": 1, "policy_version": 2, "previous_policy_version": 1,
              "rows_before": 20, "rows_after": 30, "rows_added": 10, "rows_removed": 0, "rows_changed": 2,
@@ -256,12 +257,17 @@ def test_dataset_page_shows_schema_preview_downloads_api_report_and_changes(port
     # Schema: names, French titles, types and units.
     assert "<code>energy_kwh_sum</code>" in html and "Énergie (moyenne par contributeur)" in html
     assert "kWh" in html and "date et heure" in html
-    # Preview: Antibes cells come first and are secret, shown as such and never as 0.
+    # Preview: published cells first, the latest day first; why the others are secret, with the thresholds.
     table = html.split('<table class="od-preview">')[1].split("</table>")[0]
-    antibes = [row for row in table.split("<tr>") if ">06004<" in row]
-    assert antibes and all('class="od-secret">secret<' in row for row in antibes)
-    assert all(">0<" not in row for row in antibes)
+    rows = table.split("<tbody>")[1].split("<tr>")[1:]
+    assert len(rows) == 20 and not any("od-secret" in row for row in rows)
+    assert all("2026-10-03" in row for row in rows[:8]) and "2026-10-03" not in rows[8]
     assert "Les 20 premières lignes sur 30." in html
+    assert "Les cellules publiées viennent d&#39;abord" in html
+    assert (
+        "6 des 30 cellules sont secrètes : une cellule n&#39;est publiée que si au moins 3 (10 pour certaines "
+        "catégories) contributeurs y participent et qu&#39;aucun ne pèse plus de 85 % de son total"
+    ) in html
     # Licence link, release, downloads.
     assert 'href="https://www.etalab.gouv.fr/licence-ouverte-open-licence/"' in html
     for href in ("csv", "csv?bom=true", "json", "geojson", "parquet"):
@@ -368,3 +374,21 @@ def test_row_level_records_release_maps_row_counts(portal_world: World) -> None:
     assert "chart" not in config and config["map"]["values"] == {NICE: 3, CANNES: 2}
     assert "Nombre de lignes par commune." in html and "2026-01-05" in html
     assert "where=key = &#39;S0&#39;" in html and "group_by=opened" in html
+
+
+def test_preview_shows_secret_cells_last_and_never_as_zero(tmp_path: Any) -> None:
+    """A release with few published cells: they come first, then the secret ones, shown as « secret »."""
+    rows = energy_rows()
+    path = tmp_path / "cells.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    layout = portal.Layout(str(path), "area", "period", "energy_kwh_sum", "area_code", True, "area_name",
+                           tuple(rows[0]))  # fmt: skip
+    first = portal.preview(layout)
+    secret = [r for r in first if r["secret"]]
+    assert len(first) == portal.PREVIEW_ROWS and not secret  # 24 published rows: enough for the preview
+    published = [r for r in rows if not r["secret"]]
+    pq.write_table(pa.Table.from_pylist([*[r for r in rows if r["secret"]], *published[:3]]), path)
+    portal.figures.cache_clear()
+    mixed = portal.preview(layout)
+    assert [r["secret"] for r in mixed] == [False] * 3 + [True] * 6
+    assert all(r["energy_kwh_sum"] is None for r in mixed[3:])

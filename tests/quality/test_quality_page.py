@@ -25,14 +25,14 @@ def client_for(ctx: Context) -> TestClient:
     return TestClient(app)
 
 
-def prepared(world: World) -> TestClient:
+def prepared(world: World, role: str = "steward") -> TestClient:
     """Lights (private, two scored days) and meters (open) of LightCo, scored; a client logged in at LightCo."""
     load_days(world.ctx)
     add_open_dataset(world.ctx)
     with world.ctx.session(write=True) as s:
         scores.compute_scores(s, None, [E, D])
     client = client_for(world.ctx)
-    web_login(world.ctx, client, org="lightco", role="analyst")
+    web_login(world.ctx, client, org="lightco", role=role)
     return client
 
 
@@ -57,7 +57,7 @@ def test_page_in_french_shows_operators_scores_and_offenders(world: World) -> No
     assert f"de {round(e_overall * 100)} % à 0 %" in html
     assert "4 sur 60" in html  # rows rejected over 30 days, of rows received
     assert 'href="/datasets/lights/quarantine">Quarantaine (4)</a>' in html
-    assert 'href="/api/v1/datasets/lights/report?format=html"' in html
+    assert 'href="/datasets/lights/report"' in html
     assert "Points d&#39;attention" in html and "Sources les plus en retard" in html
     assert '<svg class="sparkline"' in html
     assert_csp_friendly(html)
@@ -91,3 +91,19 @@ def test_page_pieces() -> None:
     days = scores.last_days(3)
     s = sparkline(days, {days[0]: 1.0, days[2]: 0.5})
     assert s.path.count("M") == 2 and s.days == 2 and s.first == 1.0 and s.last == 0.5
+
+
+def test_no_link_to_a_quarantine_the_visitor_may_not_open(world: World) -> None:
+    """An analyst reads the scores but not the rejected rows: no link leads to a refusal (issue 15, item 9)."""
+    client = prepared(world, role="analyst")
+    html = client.get("/quality?lang=fr").text
+    assert "Street lights" in html and "/quarantine" not in html and "/report" not in html
+    page = client.get("/datasets/lights?lang=fr").text
+    assert "/datasets/lights/quarantine" not in page and "/datasets/lights/report" not in page
+    refused = client.get("/datasets/lights/report?lang=fr")
+    assert refused.status_code == 403
+    assert "rapport qualité de « Street lights »" in refused.text and "quarantaine" not in refused.text
+    assert "demandez à un administrateur de LightCo" in refused.text
+    refused = client.get("/datasets/lights/quarantine?lang=en")
+    assert refused.status_code == 403 and "quarantine of “Street lights”" in refused.text
+    assert "ask an administrator of LightCo" in refused.text

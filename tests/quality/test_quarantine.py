@@ -337,5 +337,5 @@ def test_quarantine_page_outside_the_demo(qw: World) -> None:
     r = qw.client.get("/datasets/lights/quarantine?lang=en")
     assert r.status_code == 401 and "owner only" in r.text
     r = qw.client.get("/datasets/lights/quarantine?lang=fr", headers=qw.other)
-    assert r.status_code == 403 and "Seul le producteur" in r.text
+    assert r.status_code == 403 and "Vous ne pouvez pas ouvrir la quarantaine" in r.text
     assert qw.client.get("/datasets/lights/quarantine", headers=qw.operator).status_code == 200

@@ -118,6 +118,11 @@ def check_read(principal: Principal, ds: Dataset) -> bool:
     return True
 
 
+def may_handle_quarantine(principal: Principal, ds: Dataset) -> bool:
+    """Whether links to the dataset's quarantine and quality reports lead somewhere (nothing is noted)."""
+    return decide(principal, ds, Capability.QUARANTINE).allowed
+
+
 def can_read(principal: Principal, ds: Dataset) -> bool:
     """True when the principal may read the dataset (nothing is noted)."""
     return decide(principal, ds, Capability.READ).allowed

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from territoria import i18n
 from territoria.access.personal import view_of
+from territoria.access.policy import may_handle_quarantine
 from territoria.access.principal import Principal
 from territoria.catalog.errors import DatasetNotFound
 from territoria.catalog.models import Dataset
@@ -131,6 +132,7 @@ def dataset_page(
         "chart": chart,
         "config": map_config([ds], lang, single=True),
         "publication": publish_panel(session, principal, ds),
+        "can_quarantine": may_handle_quarantine(principal, ds),
         "published": request.query_params.get("published", ""),
         "publish_error": request.query_params.get("publish_error", ""),
         "failed_version": request.query_params.get("version", ""),

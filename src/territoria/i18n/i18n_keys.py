@@ -328,4 +328,7 @@ KEYS = (
     N_("finding.MQTT.not_json"),
     N_("finding.MQTT.not_object"),
     N_("finding.PARSE.json"),
+    N_("denied.quarantine"),
+    N_("denied.report"),
+    N_("denied.batch"),
 )

@@ -215,7 +215,23 @@ def report_view(report: dict[str, Any], lang: str) -> dict[str, Any]:
         "delay_days": report.get("delay_days"),
         "noise": noise,
         "outside": report.get("excluded_outside_territory"),
+        **thresholds(report, lang),
     }
+
+
+def thresholds(report: dict[str, Any], lang: str) -> dict[str, str | None]:
+    """The release's secrecy thresholds in words: the fewest contributors a published cell needs (a range
+    when category rules differ, e.g. 3 for businesses and 10 for households) and the largest share one
+    contributor may weigh (None when no rule limits it)."""
+    rules = report.get("rules") or {}
+    k, p = rules.get("k") or [None, None], rules.get("p") or [None, None]
+    k_text = None
+    if k[0] is not None and k[1] is not None:
+        low, high = i18n.number(k[0], lang), i18n.number(k[1], lang)
+        k_text = low if k[0] == k[1] else i18n.t("od.range", lang, low=low, high=high)
+    strict = [v for v in p if v is not None and v < 100]
+    p_text = i18n.number(min(strict), lang) if strict else None
+    return {"k_text": k_text, "p_text": p_text}
 
 
 def _iso_day(value: Any, lang: str, *, half_open: bool = False) -> str:

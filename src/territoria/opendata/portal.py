@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from territoria.opendata.tables import ReleaseTable
@@ -145,11 +146,28 @@ def _read(layout: Layout, columns: list[str | None], where: Any = None) -> pa.Ta
     return pq.read_table(layout.path, columns=wanted, filters=where)
 
 
+def _head(layout: Layout, where: Any, count: int) -> list[dict[str, Any]]:
+    """The first `count` rows matching `where`: the scan stops once it has them (never the whole file)."""
+    if count <= 0:
+        return []
+    rows: list[dict[str, Any]] = (
+        pads.dataset(layout.path, format="parquet").head(count, filter=where).to_pylist()
+    )
+    return rows
+
+
 def preview(layout: Layout) -> list[dict[str, Any]]:
-    """The first rows of the release, read batch by batch (never the whole file)."""
-    batches = pq.ParquetFile(layout.path).iter_batches(batch_size=PREVIEW_ROWS)
-    first = next(iter(batches), None)
-    return [] if first is None else first.to_pylist()[:PREVIEW_ROWS]
+    """The rows a visitor reads first: for cells, the published ones of the latest period, then other
+    published ones, then secret ones (a preview of 20 secret cells teaches nothing); else the first rows."""
+    if not layout.aggregated:
+        return _head(layout, None, PREVIEW_ROWS)
+    published = ~pc.field("secret")
+    where, latest = _latest(layout, published)
+    rows = _head(layout, where, PREVIEW_ROWS)
+    if latest is not None:  # then the published cells of the other periods
+        rows += _head(layout, published & (pc.field("period") != latest), PREVIEW_ROWS - len(rows))
+    rows += _head(layout, pc.field("secret"), PREVIEW_ROWS - len(rows))
+    return rows
 
 
 def series(layout: Layout) -> Series | None:

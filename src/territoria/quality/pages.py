@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from territoria.access.policy import readable
+from territoria.access.policy import may_handle_quarantine, readable
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import list_datasets
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
@@ -177,6 +177,7 @@ def quality_page(
     values = {
         "blocks": blocks,
         "offenders": offenders(blocks),
+        "handles": {ds.slug for ds in datasets if may_handle_quarantine(principal, ds)},
         "components": scores.COMPONENTS,
         "weights": scores.WEIGHTS,
         "band": band,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from territoria import i18n
 from territoria.access.policy import quarantine_token, require_owner
 from territoria.access.principal import Principal
 from territoria.catalog.models import Dataset
@@ -26,7 +27,7 @@ from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.ingest.models import Batch
 from territoria.quality import quarantine, reports
 from territoria.validation.model import error_message
-from territoria.web.render import render
+from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 PAGE_SIZE = 50
@@ -39,7 +40,7 @@ def _allowed(session: Session, principal: Principal, slug: str) -> Dataset | int
     A feed's ingest-only token handles its rejections without reading the dataset; a visitor who may
     not even read the dataset gets 404, as if it did not exist.
     """
-    ds = session.scalar(select(Dataset).where(Dataset.slug == slug))
+    ds = _dataset(session, slug)
     if ds is None:
         return 404
     try:
@@ -53,12 +54,39 @@ def _allowed(session: Session, principal: Principal, slug: str) -> Dataset | int
     return ds
 
 
-def _denied(request: Request, ctx: Context, slug: str, status: int) -> HTMLResponse:
-    """The page saying why the quarantine is not shown."""
+def _dataset(session: Session, slug: str) -> Dataset | None:
+    """The dataset of this slug, if any."""
+    return session.scalar(select(Dataset).where(Dataset.slug == slug))
+
+
+def _denied(
+    request: Request,
+    ctx: Context,
+    slug: str,
+    status: int,
+    *,
+    what: str = "quarantine",
+    ds: Dataset | None = None,
+) -> HTMLResponse:
+    """The page saying what is refused (the quarantine or a quality report) and who may grant it."""
     if status == 404:
         return render(request, ctx, "not_found.html", {"slug": slug, "nav": ""}, status_code=404)
+    if status == 403 and ds is not None:  # the visitor may see the dataset (else 404): no secret in it
+        return denied_page(request, ctx, what, ds)
     values = {"slug": slug, "denied": status, "nav": ""}
     return render(request, ctx, "quarantine.html", values, status_code=status)
+
+
+def denied_page(request: Request, ctx: Context, what: str, ds: Dataset) -> HTMLResponse:
+    """403: what the visitor asked for and who can grant it (the owner organisation's administrators)."""
+    lang = page_lang(request)
+    values = {
+        "what": i18n.t(f"denied.{what}", lang, title=ds.title, owner=ds.owner.name),
+        "who": i18n.t("denied.who_owner", lang, owner=ds.owner.name),
+        "back": f"/datasets/{quote(ds.slug)}",
+        "nav": "",
+    }
+    return render(request, ctx, "denied.html", values, status_code=403)
 
 
 def _same_origin(request: Request) -> bool:
@@ -89,7 +117,7 @@ def quarantine_page(
     """Rejected rows of a dataset with their reasons, filters, the CSV link and the forms."""
     ds = _allowed(session, principal, slug)
     if isinstance(ds, int):
-        return _denied(request, ctx, slug, ds)
+        return _denied(request, ctx, slug, ds, ds=_dataset(session, slug))
     f = quarantine.QuarantineFilter(
         batch=batch or None,
         code=code or None,
@@ -223,7 +251,7 @@ def dataset_report_page(
     """The quality report of a dataset over a period (same rule as the quarantine page)."""
     ds = _allowed(session, principal, slug)
     if isinstance(ds, int):
-        return _denied(request, ctx, slug, ds)
+        return _denied(request, ctx, slug, ds, what="report", ds=_dataset(session, slug))
     first, last = reports.period(start, end)
     report = reports.dataset_report(session, ds, first, last)
     return render(request, ctx, "dataset_report.html", {"report": report, "nav": ""})
@@ -240,7 +268,7 @@ def batch_report_page(
     if batch is not None and quarantine_token(principal) not in (None, batch.token_id):
         ds = 404  # a batch another token sent: an ingest-only token sees its own only
     if batch is None or isinstance(ds, int):
-        return _denied(request, ctx, batch_id, ds if isinstance(ds, int) else 404)
+        return _denied(request, ctx, batch_id, ds if isinstance(ds, int) else 404, what="batch", ds=owner)
     report = reports.batch_report(session, batch, ds)
     return render(
         request, ctx, "batch_report.html", {"report": report, "nav": "", "error_text": error_message}
