@@ -150,3 +150,14 @@ def web_login(
         csrf = result.session.csrf_token
     client.cookies.set(COOKIE, result.cookie)
     return csrf
+
+
+@pytest.fixture(autouse=True)
+def _english_command_line(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The command line speaks English unless a test asks otherwise, whatever the machine's locale is."""
+    from territoria.cli import lang as cli_lang
+
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    cli_lang._chosen.clear()  # a `--lang` run must not leak into the next test's direct calls

@@ -26,10 +26,15 @@ def cli_context(*, migrate: bool = True, **overrides: object) -> Context:
     return ctx
 
 
+def print_error(message: str) -> None:
+    """Print an error on the standard error, after the word "error:" in the run's language."""
+    word = say("cli.error")
+    console.print(f"[bold red]{word}[/] {message}")
+
+
 def fail(problem: str | DomainError) -> typer.Exit:
     """Print an error that says what to do (a refusal with its reasons), to be raised: exit status 1."""
-    message = problem.message if isinstance(problem, DomainError) else problem
-    console.print(f"[bold red]{say('cli.error')}[/] {message}")
+    print_error(problem.message if isinstance(problem, DomainError) else problem)
     return typer.Exit(1)
 
 
@@ -38,6 +43,6 @@ def day_option(value: str, option: str) -> date:
     try:
         return check_day(date.fromisoformat(value), option)
     except ValueError as exc:
-        raise typer.BadParameter(f"'{value}' is not a date: use YYYY-MM-DD", param_hint=option) from exc
+        raise typer.BadParameter(say("cli.not_a_date", value=value), param_hint=option) from exc
     except Invalid as exc:  # 9999-12-31 would overflow once its end of day is computed
         raise typer.BadParameter(exc.message, param_hint=option) from exc

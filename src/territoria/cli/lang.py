@@ -42,3 +42,8 @@ def lang() -> str:
 def say(key: str, **values: object) -> str:
     """The CLI message `key` in this run's language."""
     return i18n.t(key, lang(), **values)
+
+
+def num(value: float, decimals: int | None = None) -> str:
+    """A count or a measure as this run's language writes it (1,234 in English, 1 234 in French)."""
+    return i18n.number(value, lang(), decimals)

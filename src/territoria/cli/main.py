@@ -17,12 +17,12 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from territoria import plugins
+from territoria import i18n, plugins
 from territoria.access.clients import forwarded_allow_ips
 from territoria.access.retention import start_retention_schedule
 from territoria.cli.common import cli_context, console, fail
 from territoria.cli.lang import choose as choose_lang
-from territoria.cli.lang import say
+from territoria.cli.lang import num, say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError
@@ -72,7 +72,10 @@ def main(
     try:
         choose_lang(lang)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--lang") from exc
+        choices = ", ".join(i18n.langs())
+        raise typer.BadParameter(
+            say("cli.lang_unknown", code=lang, choices=choices), param_hint="--lang"
+        ) from exc
 
 
 def context(**overrides: object) -> Context:
@@ -107,12 +110,17 @@ def territory_load(
     except DomainError as exc:
         raise fail(exc.message) from exc
     console.print(
-        f"{report.loaded} areas loaded at level {report.level}, {report.with_population} with population"
+        say(
+            "cli.territory.loaded",
+            loaded=num(report.loaded),
+            level=report.level,
+            with_population=num(report.with_population),
+        )
     )
     if report.population_unmatched:
-        console.print(
-            f"[yellow]population rows with no area:[/] {', '.join(report.population_unmatched[:10])}"
-        )
+        codes = ", ".join(report.population_unmatched[:10])
+        unmatched = say("cli.territory.population_unmatched")
+        console.print(f"[yellow]{unmatched}[/] {codes}")
 
 
 @territory_app.command("load-groups")
@@ -137,17 +145,20 @@ def territory_load_groups(
         raise fail(exc.message) from exc
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    console.print(f"{report.groups} areas at level {report.level}, grouping {report.communes} communes")
+    console.print(
+        say(
+            "cli.territory.grouped",
+            groups=num(report.groups),
+            level=report.level,
+            communes=num(report.communes),
+        )
+    )
     if report.unknown_communes:
-        console.print(
-            f"[yellow]{len(report.unknown_communes)} commune(s) of the file are not in the territory:[/] "
-            + ", ".join(report.unknown_communes[:10])
-        )
+        unknown = say("cli.territory.unknown_communes", n=num(len(report.unknown_communes)))
+        console.print(f"[yellow]{unknown}[/] " + ", ".join(report.unknown_communes[:10]))
     if report.ungrouped_communes:
-        console.print(
-            f"[yellow]{len(report.ungrouped_communes)} commune(s) of the territory are in no group:[/] "
-            + ", ".join(report.ungrouped_communes[:10])
-        )
+        ungrouped = say("cli.territory.ungrouped_communes", n=num(len(report.ungrouped_communes)))
+        console.print(f"[yellow]{ungrouped}[/] " + ", ".join(report.ungrouped_communes[:10]))
 
 
 @org_app.command("create")
@@ -174,7 +185,7 @@ def org_create(
             create_organisation(session, body)
     except DomainError as exc:
         raise fail(exc.message) from exc
-    console.print(f"organisation {slug} created")
+    console.print(say("cli.org.created", slug=slug))
 
 
 @token_app.command("create")
@@ -199,7 +210,7 @@ def token_create(
             )
     except DomainError as exc:
         raise fail(exc.message) from exc
-    console.print(f"token for {org} with scopes {', '.join(scope)} (shown once, store it now):")
+    console.print(say("cli.token.created", org=org, scopes=", ".join(scope)))
     print(secret)
 
 
@@ -226,35 +237,49 @@ def import_cmd(
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
-        TextColumn("{task.fields[rows]:,} rows"),
+        TextColumn(say("cli.import.rows", rows="{task.fields[rows]}")),
         TimeRemainingColumn(),
     )
     try:
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task(f"import {file.name}", total=size, rows=0)
+            task = progress.add_task(say("cli.import.task", file=file.name), total=size, rows=num(0))
             report = import_file(
                 ctx,
                 file,
                 dataset,
                 encoding=None if encoding == "auto" else encoding,
-                on_progress=lambda done, rows: progress.update(task, completed=done, rows=rows),
+                on_progress=lambda done, rows: progress.update(task, completed=done, rows=num(rows)),
             )
             progress.update(task, completed=size)
     except DomainError as exc:
         raise fail(exc.message) from exc
     if report.encoding:
-        console.print(f"{file.name}: encoding {report.encoding}, separator {report.separator!r}")
-    console.print(
-        f"received {report.received:,}, accepted {report.accepted:,} ({report.duplicates:,} already stored), "
-        f"rejected {report.rejected:,} in {len(report.batches)} batch(es)"
-        + (f", {report.skipped_batches} already imported" if report.skipped_batches else "")
+        console.print(
+            say(
+                "cli.import.encoding",
+                file=file.name,
+                encoding=report.encoding,
+                separator=repr(report.separator),
+            )
+        )
+    counts = say(
+        "cli.import.summary",
+        received=num(report.received),
+        accepted=num(report.accepted),
+        duplicates=num(report.duplicates),
+        rejected=num(report.rejected),
+        batches=num(len(report.batches)),
     )
+    if report.skipped_batches:
+        counts += say("cli.import.skipped", n=num(report.skipped_batches))
+    console.print(counts)
     for err in report.sample_errors[:10]:
-        console.print(f"  row {err.get('row')}: [yellow]{err.get('code')}[/] {err.get('message')}")
+        row = say("cli.import.row", row=err.get("row"))
+        console.print(f"  {row} [yellow]{err.get('code')}[/] {err.get('message')}")
     if report.rejected and report.target == "rows":
-        console.print(f"rejected rows are in quarantine: GET /api/v1/datasets/{dataset}/quarantine")
+        console.print(say("cli.import.quarantine", dataset=dataset))
     elif report.target == "assets":
-        console.print(f"assets registered from the features: GET /api/v1/datasets/{dataset}/assets")
+        console.print(say("cli.import.assets", dataset=dataset))
     json.dump(
         {
             "batches": len(report.batches),
@@ -431,10 +456,12 @@ def demo(
     feed.start()
     schedule = _start_quality_schedule(ctx)
     retention = start_retention_schedule(ctx)
-    console.print(f"\n[bold green]Territoria demo[/] on http://127.0.0.1:{port}/  (API docs: /api/docs)")
+    where = say("cli.demo.where", url=f"http://127.0.0.1:{port}/")
+    title = say("cli.demo.title")
+    console.print(f"\n[bold green]{title}[/] {where}")
     for line in people_lines(people, port):
         console.print(line, soft_wrap=True, highlight=False)
-    console.print("admin token (platform administrator, valid 30 days):")
+    console.print(say("cli.demo.admin_token"))
     print(token, flush=True)
     try:
         web = create_app(context=ctx)

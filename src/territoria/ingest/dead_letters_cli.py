@@ -8,7 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from territoria.cli.common import cli_context, console, out
+from territoria.cli.common import cli_context, out, print_error
+from territoria.cli.lang import num, say
 from territoria.errors import DomainError
 from territoria.ingest.dead_letters import (
     DeadLetterLine,
@@ -34,15 +35,15 @@ def _preview(text: str) -> str:
 
 def letters_table(letters: list[DeadLetterLine], total: int) -> Table:
     """One line per letter, newest first."""
-    table = Table(title=f"Dead letters ({len(letters)} of {total}, newest first)")
+    table = Table(title=say("cli.dead_letters.title", shown=num(len(letters)), total=num(total)))
     for name, justify in (
-        ("id", "right"),
-        ("when (UTC)", "left"),
-        ("topic", "left"),
-        ("dataset", "left"),
-        ("attempts", "right"),
-        ("error", "left"),
-        ("payload bytes", "right"),
+        (say("cli.column.id"), "right"),
+        (say("cli.column.at_utc"), "left"),
+        (say("cli.dead_letters.topic"), "left"),
+        (say("cli.column.dataset"), "left"),
+        (say("cli.dead_letters.attempts"), "right"),
+        (say("cli.dead_letters.error"), "left"),
+        (say("cli.dead_letters.payload_bytes"), "right"),
     ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for letter in letters:
@@ -53,7 +54,7 @@ def letters_table(letters: list[DeadLetterLine], total: int) -> Table:
             escape(letter.dataset),
             str(letter.attempts),
             escape(_preview(letter.error)),
-            f"{letter.payload_bytes:,}",
+            num(letter.payload_bytes),
         )
     return table
 
@@ -71,12 +72,17 @@ def list_command(
             letters = list_dead_letters(session, dataset=dataset, limit=limit)
     finally:
         ctx.engine.dispose()
-    where = f" for dataset {dataset}" if dataset else ""
     if not total:
-        typer.echo(f"no dead letters{where} / aucun message en souffrance")
+        typer.echo(
+            say("cli.dead_letters.none_in", dataset=dataset) if dataset else say("cli.dead_letters.none")
+        )
         return
     out.print(letters_table(letters, total))
-    typer.echo(f"{total} dead letter(s){where}, {len(letters)} shown")
+    shown = num(len(letters))
+    if dataset:
+        typer.echo(say("cli.dead_letters.count_in", n=num(total), dataset=dataset, shown=shown))
+    else:
+        typer.echo(say("cli.dead_letters.count", n=num(total), shown=shown))
 
 
 @dead_letters_app.command("replay")
@@ -87,10 +93,10 @@ def replay_command(
 ) -> None:
     """Ingest letters again through the MQTT worker's path; each leaves the table once its batch committed."""
     if bool(ids) == all_:
-        console.print("[bold red]error:[/] give the ids of the letters to replay, or --all (not both)")
+        print_error(say("cli.dead_letters.ids_or_all"))
         raise typer.Exit(2)
     if dataset is not None and not all_:
-        console.print("[bold red]error:[/] --dataset goes with --all")
+        print_error(say("cli.dead_letters.dataset_needs_all"))
         raise typer.Exit(2)
     ctx = cli_context()
     try:
@@ -101,22 +107,29 @@ def replay_command(
     finally:
         ctx.engine.dispose()
     if not outcomes:
-        typer.echo("no dead letters to replay / aucun message à rejouer")
+        typer.echo(say("cli.dead_letters.nothing_to_replay"))
         return
     for outcome in outcomes:
         if outcome.status == "stored" and outcome.result is not None:
             r = outcome.result
-            typer.echo(
-                f"{outcome.id}: stored in batch {r.batch_id}: received {r.received}, accepted {r.accepted} "
-                f"({r.duplicates} already stored), rejected {r.rejected}"
-                + (f" (in quarantine: GET /api/v1/datasets/{r.dataset}/quarantine)" if r.rejected else "")
+            line = say(
+                "cli.dead_letters.stored",
+                id=outcome.id,
+                batch=r.batch_id,
+                received=num(r.received),
+                accepted=num(r.accepted),
+                duplicates=num(r.duplicates),
+                rejected=num(r.rejected),
             )
+            if r.rejected:
+                line += say("cli.dead_letters.in_quarantine", dataset=r.dataset)
+            typer.echo(line)
         elif outcome.status == "missing":
-            typer.echo(f"{outcome.id}: not found")
+            typer.echo(say("cli.dead_letters.not_found", id=outcome.id))
         else:
-            typer.echo(f"{outcome.id}: still failing, kept: {outcome.error}")
+            typer.echo(say("cli.dead_letters.still_failing", id=outcome.id, error=outcome.error))
     stored = sum(o.status == "stored" for o in outcomes)
-    typer.echo(f"{stored} of {len(outcomes)} replayed and removed")
+    typer.echo(say("cli.dead_letters.replayed", stored=num(stored), n=num(len(outcomes))))
     if stored < len(outcomes):
         raise typer.Exit(1)
 
@@ -131,14 +144,14 @@ def discard_command(
     try:
         done, missing = discard(ctx, ids, reason=reason)
     except DomainError as exc:
-        console.print(f"[bold red]error:[/] {exc.message}")
+        print_error(exc.message)
         raise typer.Exit(1) from exc
     finally:
         ctx.engine.dispose()
     for letter_id in done:
-        typer.echo(f"{letter_id}: discarded")
+        typer.echo(say("cli.dead_letters.discarded", id=letter_id))
     for letter_id in missing:
-        typer.echo(f"{letter_id}: not found")
-    typer.echo(f"{len(done)} discarded")
+        typer.echo(say("cli.dead_letters.not_found", id=letter_id))
+    typer.echo(say("cli.dead_letters.discarded_count", n=num(len(done))))
     if missing:
         raise typer.Exit(1)

@@ -13,6 +13,7 @@ from rich.table import Table
 from territoria.analytics.definitions import check_yaml_shape
 from territoria.catalog.service import get_dataset
 from territoria.cli.common import console, fail, out
+from territoria.cli.lang import num, say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError, Invalid
@@ -33,18 +34,18 @@ def _read_policy(path: Path | None, preset: str | None) -> dict[str, Any]:
     if path is None:
         if preset is None:
             names = sorted([*PRESETS, *domain_sources()])  # domain modules are imported only on this error
-            raise fail(f"give a policy FILE (JSON or YAML) or --preset ({', '.join(names)})")
+            raise fail(say("cli.policy.file_or_preset", presets=", ".join(names)))
         return {"preset": preset}
     try:
         text = path.read_text(encoding="utf-8")
         check_yaml_shape(text, str(path))  # bounded depth and aliases before safe_load recurses
         raw = yaml.safe_load(text)
     except (OSError, UnicodeError, yaml.YAMLError) as exc:
-        raise fail(f"cannot read {path}: {exc}") from None
+        raise fail(say("cli.policy.unreadable", path=str(path), error=str(exc))) from None
     except Invalid as exc:
         raise fail(exc.message) from None
     if not isinstance(raw, dict):
-        raise fail(f"{path} must hold one mapping (the policy), not {type(raw).__name__}")
+        raise fail(say("cli.policy.not_a_mapping", path=str(path), type=type(raw).__name__))
     if preset:
         raw.setdefault("preset", preset)
     return raw
@@ -52,10 +53,11 @@ def _read_policy(path: Path | None, preset: str | None) -> dict[str, Any]:
 
 def report_table(release: Release) -> Table:
     """The disclosure-control checks of a release, one row each."""
-    table = Table(title=f"Release v{release.version} — {release.status} ({release.rows} rows / lignes)")
-    table.add_column("check / contrôle")
-    table.add_column("checked", justify="right")
-    table.add_column("failures", justify="right")
+    title = say("cli.publish.title", version=release.version, status=release.status, rows=num(release.rows))
+    table = Table(title=title)
+    table.add_column(say("cli.publish.check"))
+    table.add_column(say("cli.publish.checked"), justify="right")
+    table.add_column(say("cli.publish.failures"), justify="right")
     table.add_column("")
     for item in release.report.get("checks", []):
         mark = "[green]✓[/]" if item.get("passed") else "[red]✗[/]"
@@ -89,7 +91,7 @@ def policy_set(
         raise fail(exc.message) from None
     finally:
         ctx.engine.dispose()
-    console.print(f"privacy policy of '{dataset}' is now version {version} / version {version} enregistrée")
+    console.print(say("cli.policy.stored", dataset=dataset, version=version))
 
 
 @policy_app.command("show")
@@ -100,7 +102,7 @@ def policy_show(dataset: Annotated[str, typer.Argument(help="Dataset slug")]) ->
         with ctx.session() as session:
             row = current_policy(session, get_dataset(session, dataset))
             if row is None:
-                raise fail(f"'{dataset}' has no privacy policy: territoria policy set {dataset} FILE")
+                raise fail(say("cli.policy.none", dataset=dataset))
             out.print_json(json.dumps({"version": row.version, "policy": row.body}))
     except DomainError as exc:
         raise fail(exc.message) from None
@@ -122,7 +124,7 @@ def publish_command(
             ds = get_dataset(session, dataset)
             if preset and current_policy(session, ds) is None:
                 set_policy(session, ds, {"preset": preset}, None, "set by territoria publish --preset")
-        building = console.status(f"building the release of '{dataset}' / construction de la publication…")
+        building = console.status(say("cli.publish.building", dataset=dataset))
         with building, ctx.session(write=True) as session:
             outcome = publish(session, ctx.settings, get_dataset(session, dataset), None)
             release = outcome.release
@@ -136,12 +138,8 @@ def publish_command(
     finally:
         ctx.engine.dispose()
     if status != "published":
-        raise fail(
-            f"release v{version} of '{dataset}' FAILED its disclosure checks: nothing is published. "
-            "Tighten the policy (k, totals, categories) and publish again."
-        )
-    console.print(
-        f"[green]published[/] '{dataset}' v{version}: {rows} rows, {secret} secret cells / "
-        f"publié : {rows} lignes, {secret} cellules secrètes"
-    )
+        raise fail(say("cli.publish.failed", version=version, dataset=dataset))
+    detail = say("cli.publish.detail", dataset=dataset, version=version, rows=num(rows), secret=num(secret))
+    published = say("cli.publish.published")
+    console.print(f"[green]{published}[/] {detail}")
     out.print(f"/opendata/{dataset}")

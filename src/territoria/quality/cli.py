@@ -8,8 +8,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from territoria.cli.common import console
-from territoria.cli.lang import lang
+from territoria.cli.common import console, print_error
+from territoria.cli.lang import lang, num, say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.quality.rules import RULES
@@ -22,15 +22,16 @@ quality_app = typer.Typer(help="Data quality: series and asset rules.", no_args_
 
 def summary(report: RunReport) -> Table:
     """The findings of a run per rule code: seen in this run, and of those, new."""
-    table = Table(title=f"Quality run: {', '.join(report.datasets) or 'no time-series dataset'}")
-    table.add_column("code")
-    table.add_column("rule")
-    table.add_column("found", justify="right")
-    table.add_column("new", justify="right")
+    datasets = ", ".join(report.datasets) or say("cli.quality.no_series_dataset")
+    table = Table(title=say("cli.quality.title", datasets=datasets))
+    table.add_column(say("cli.column.code"))
+    table.add_column(say("cli.quality.rule"))
+    table.add_column(say("cli.quality.found"), justify="right")
+    table.add_column(say("cli.quality.new"), justify="right")
     for code in sorted(report.found):
         title = RULES[code].title(lang()) if code in RULES else ""
-        table.add_row(code, title, str(report.found[code]), str(report.new[code]))
-    table.add_row("total", "", str(report.total), str(sum(report.new.values())), style="bold")
+        table.add_row(code, title, num(report.found[code]), num(report.new[code]))
+    table.add_row(say("cli.total"), "", num(report.total), num(sum(report.new.values())), style="bold")
     return table
 
 
@@ -58,12 +59,17 @@ def run(
 
         report = run_quality(ctx, dataset, full=full, progress=on_progress)
     if dataset is not None and not report.datasets:
-        console.print(f"[bold red]error:[/] no time-series dataset '{dataset}': see GET /api/v1/datasets")
+        print_error(say("cli.quality.unknown_dataset", dataset=dataset))
         raise typer.Exit(1)
     with ctx.session(write=True) as session:
         refresh_scores(session, days=2)
     console.print(summary(report))
     console.print(
-        f"{report.series} series, {report.points} points and {report.assets} assets checked "
-        f"in {report.seconds:.1f} s"
+        say(
+            "cli.quality.checked",
+            series=num(report.series),
+            points=num(report.points),
+            assets=num(report.assets),
+            seconds=num(report.seconds, 1),
+        )
     )

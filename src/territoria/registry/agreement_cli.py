@@ -13,6 +13,7 @@ from rich.table import Table
 from territoria.access import agreements
 from territoria.catalog.service import get_organisation
 from territoria.cli.common import cli_context, console, day_option, fail, out
+from territoria.cli.lang import say
 from territoria.errors import DomainError
 
 agreement_app = typer.Typer(help="Data-sharing agreements between organisations.", no_args_is_help=True)
@@ -45,8 +46,17 @@ def create_command(
         raise fail(exc) from exc
     finally:
         ctx.engine.dispose()
-    shared = ", ".join(fields) if fields else "every field"
-    console.print(f"agreement {ident}: {dataset} shared with {org} ({shared}) until {until.isoformat()}")
+    shared = ", ".join(fields) if fields else say("cli.agreement.every_field")
+    console.print(
+        say(
+            "cli.agreement.created",
+            id=ident,
+            dataset=dataset,
+            org=org,
+            fields=shared,
+            until=until.isoformat(),
+        )
+    )
     print(ident)
 
 
@@ -59,11 +69,22 @@ def list_command(
 ) -> None:
     """Show agreements, newest first."""
     if status is not None and status not in agreements.STATUSES:
-        raise typer.BadParameter(f"choose among {', '.join(agreements.STATUSES)}", param_hint="--status")
+        choices = ", ".join(agreements.STATUSES)
+        raise typer.BadParameter(say("cli.choose_among", choices=choices), param_hint="--status")
     wanted = next((s for s in agreements.STATUSES if s == status), None)
     ctx = cli_context()
-    table = Table(title="Data-sharing agreements")
-    for name in ("id", "dataset", "owner", "recipient", "purpose", "fields", "starts", "expires", "status"):
+    table = Table(title=say("cli.agreement.title"))
+    for name in (
+        say("cli.column.id"),
+        say("cli.column.dataset"),
+        say("cli.agreement.owner"),
+        say("cli.agreement.recipient"),
+        say("cli.agreement.purpose"),
+        say("cli.agreement.fields"),
+        say("cli.agreement.starts"),
+        say("cli.agreement.expires"),
+        say("cli.column.status"),
+    ):
         table.add_column(name, overflow="fold")
     try:
         with ctx.session() as session:
@@ -75,7 +96,7 @@ def list_command(
                     a.dataset.owner.slug,
                     a.organisation.slug,
                     a.purpose,
-                    ", ".join(a.fields) if a.fields else "all",
+                    ", ".join(a.fields) if a.fields else say("cli.agreement.all_fields"),
                     a.starts_at.strftime("%Y-%m-%d %H:%M"),
                     a.expires_at.strftime("%Y-%m-%d %H:%M"),
                     agreements.status_of(a),
@@ -99,4 +120,7 @@ def revoke_command(agreement_id: Annotated[int, typer.Argument(help="the agreeme
         raise fail(exc) from exc
     finally:
         ctx.engine.dispose()
-    console.print(f"agreement {agreement_id} revoked" + (f" ({when.isoformat()})" if when else ""))
+    if when is None:
+        console.print(say("cli.agreement.revoked", id=agreement_id))
+    else:
+        console.print(say("cli.agreement.revoked_at", id=agreement_id, when=when.isoformat()))

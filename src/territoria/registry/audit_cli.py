@@ -9,6 +9,7 @@ from rich.table import Table
 
 from territoria.access.audit import audit_table_row, list_events, verify
 from territoria.cli.common import cli_context, console, out
+from territoria.cli.lang import num, say
 
 audit_app = typer.Typer(help="Audit trail: HMAC-chained security events.", no_args_is_help=True)
 
@@ -23,20 +24,20 @@ def verify_command() -> None:
     finally:
         ctx.engine.dispose()
     if report.ok:
-        typer.echo(f"{report.checked} events, chain intact / chaîne intacte")
+        typer.echo(say("cli.audit.intact", n=num(report.checked)))
         if report.legacy:
-            typer.echo(f"{report.legacy} of them from before the keyed chain (SHA-256) / antérieurs à la clé")
-        typer.echo(f"{report.checkpoints} signed checkpoints / points de contrôle signés")
+            typer.echo(say("cli.audit.legacy", n=num(report.legacy)))
+        typer.echo(say("cli.audit.checkpoints", n=num(report.checkpoints)))
         if report.head_hash:
             typer.echo(f"head {report.head_hash}")
         return
     if report.first_bad_id is None:  # the table disagrees with the checkpoints as a whole
-        console.print(f"[bold red]audit trail tampered / journal d'audit altéré[/]: {report.reason}")
+        tampered = say("cli.audit.tampered")
+        console.print(f"[bold red]{tampered}[/] {report.reason}")
     else:
-        console.print(
-            f"[bold red]chain broken / chaîne rompue[/] at event {report.first_bad_id} "
-            f"({report.checked} events intact before it): {report.reason}"
-        )
+        where = say("cli.audit.broken_at", id=report.first_bad_id, n=num(report.checked))
+        broken = say("cli.audit.broken")
+        console.print(f"[bold red]{broken}[/] {where} {report.reason}")
     raise typer.Exit(1)
 
 
@@ -54,11 +55,12 @@ def list_command(
             events = list_events(session, action=action, limit=limit)
     finally:
         ctx.engine.dispose()
-    table = Table(title=f"Audit trail ({len(events)} events, newest first)")
-    for name, justify in (("id", "right"), ("at (UTC)", "left"), ("actor", "left"), ("action", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    table.add_column("target")
-    table.add_column("details", overflow="fold")
+    table = Table(title=say("cli.audit.title", n=num(len(events))))
+    table.add_column(say("cli.column.id"), justify="right")
+    for name in (say("cli.column.at_utc"), say("cli.audit.actor"), say("cli.audit.action")):
+        table.add_column(name)
+    table.add_column(say("cli.audit.target"))
+    table.add_column(say("cli.audit.details"), overflow="fold")
     for event in events:
         table.add_row(*audit_table_row(event))
     out.print(table)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from territoria.access.retention import RetentionReport, run_retention
 from territoria.cli.common import console, out
+from territoria.cli.lang import num, say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.settings import Settings
@@ -18,13 +19,18 @@ retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=
 
 def summary(report: RetentionReport) -> Table:
     """One line per dataset: its period, the cut-off and what was (or would be) purged."""
-    verb = "would purge / serait purgé" if report.dry_run else "purged / purgé"
-    table = Table(title=f"Retention {report.at:%Y-%m-%d %H:%M} UTC — {verb}")
-    table.add_column("dataset")
-    table.add_column("days / jours", justify="right")
-    table.add_column("before / avant (UTC)")
-    table.add_column("personal fields / champs personnels", overflow="fold")
-    for name in ("measurements", "records", "quarantine"):
+    at = f"{report.at:%Y-%m-%d %H:%M}"
+    title = say("cli.retention.title_dry", at=at) if report.dry_run else say("cli.retention.title", at=at)
+    table = Table(title=title)
+    table.add_column(say("cli.column.dataset"))
+    table.add_column(say("cli.retention.days"), justify="right")
+    table.add_column(say("cli.retention.before"))
+    table.add_column(say("cli.retention.personal_fields"), overflow="fold")
+    for name in (
+        say("cli.retention.measurements"),
+        say("cli.retention.records"),
+        say("cli.retention.quarantine"),
+    ):
         table.add_column(name, justify="right")
     for d in report.datasets:
         table.add_row(
@@ -32,9 +38,9 @@ def summary(report: RetentionReport) -> Table:
             str(d.retention_days),
             f"{d.cutoff:%Y-%m-%d %H:%M}",
             ", ".join(d.personal_fields) or "—",
-            str(d.measurements),
-            str(d.records),
-            str(d.quarantine),
+            num(d.measurements),
+            num(d.records),
+            num(d.quarantine),
         )
     return table
 
@@ -53,11 +59,8 @@ def run_command(
     finally:
         ctx.engine.dispose()
     if not report.datasets:
-        console.print(
-            "no dataset has a retention period / aucun jeu de données n'a de durée de conservation "
-            '(set one with PATCH /api/v1/datasets/{slug} {"retention_days": …})'
-        )
+        console.print(say("cli.retention.none"))
         return
     out.print(summary(report))
-    what = "would be purged / seraient purgées" if dry_run else "purged / purgées"
-    console.print(f"{report.total} row(s) {what}")
+    total = num(report.total)
+    console.print(say("cli.retention.total_dry", n=total) if dry_run else say("cli.retention.total", n=total))

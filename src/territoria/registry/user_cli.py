@@ -22,16 +22,19 @@ from territoria.access.users import (
 )
 from territoria.catalog.service import get_organisation
 from territoria.cli.common import cli_context, console, fail, out
+from territoria.cli.lang import num, say
 from territoria.errors import Conflict, DomainError
 
 user_app = typer.Typer(help="People who log in to the web pages.", no_args_is_help=True)
 ACTOR = "cli"
-NO_MAIL = "no mail server is configured, send this link to the person"
 
 
-def _print_link(url: str, hours: int, what: str) -> None:
-    """The link, alone on the last line of the standard output."""
-    console.print(f"{what} valid {hours} hours ({NO_MAIL}):")
+def _print_link(url: str, hours: int, purpose: str) -> None:
+    """The link (an invitation or a password reset), alone on the last line of the standard output."""
+    if purpose == "invite":
+        console.print(say("cli.user.invite_link", hours=num(hours)))
+    else:
+        console.print(say("cli.user.reset_link", hours=num(hours)))
     print(url)
 
 
@@ -39,7 +42,7 @@ def _read_password() -> str:
     """One line of standard input, without its line ending."""
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        raise fail('no password on standard input (one line, e.g. `echo "$PASSWORD" | territoria …`)')
+        raise fail(say("cli.user.no_password"))
     return password
 
 
@@ -76,11 +79,12 @@ def create(
         raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
-    console.print(
-        f"user {address} created, {role} of {org}" + (" (platform admin)" if platform_admin else "")
-    )
+    if platform_admin:
+        console.print(say("cli.user.created_admin", email=address, role=role, org=org))
+    else:
+        console.print(say("cli.user.created", email=address, role=role, org=org))
     if issued is not None:
-        _print_link(issued.url(ctx.settings.public_url), ctx.settings.invite_hours, "invitation link")
+        _print_link(issued.url(ctx.settings.public_url), ctx.settings.invite_hours, "invite")
 
 
 @user_app.command("invite")
@@ -91,16 +95,13 @@ def invite(email: str) -> None:
         with ctx.session(write=True) as session:
             user = get_user(session, email)
             if user.password_hash is not None:
-                raise Conflict(
-                    f"'{user.email}' already accepted an invitation: "
-                    f"send a reset link instead (territoria user reset-link {user.email})"
-                )
+                raise Conflict(say("cli.user.already_accepted", email=user.email))
             issued = issue_link(session, user, "invite", hours=ctx.settings.invite_hours, actor=ACTOR)
     except DomainError as exc:
         raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
-    _print_link(issued.url(ctx.settings.public_url), ctx.settings.invite_hours, "invitation link")
+    _print_link(issued.url(ctx.settings.public_url), ctx.settings.invite_hours, "invite")
 
 
 @user_app.command("reset-link")
@@ -115,7 +116,7 @@ def reset_link(email: str) -> None:
         raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
-    _print_link(issued.url(ctx.settings.public_url), ctx.settings.reset_hours, "password-reset link")
+    _print_link(issued.url(ctx.settings.public_url), ctx.settings.reset_hours, "reset")
 
 
 @user_app.command("role")
@@ -127,7 +128,7 @@ def role_command(
 ) -> None:
     """Give a person a role in an organisation, or take them out of it with --remove."""
     if remove == (role is not None):
-        raise fail("give either --role ROLE or --remove")
+        raise fail(say("cli.user.role_or_remove"))
     ctx = cli_context()
     try:
         with ctx.session(write=True) as session:
@@ -141,18 +142,21 @@ def role_command(
         raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
-    console.print(f"{email} removed from {org}" if role is None else f"{email} is now {role} of {org}")
+    if role is None:
+        console.print(say("cli.user.removed", email=email, org=org))
+    else:
+        console.print(say("cli.user.role_set", email=email, role=role, org=org))
 
 
 def _status(user: User, now: datetime) -> str:
     """One word for the state of an account."""
     if not user.active:
-        return "disabled"
+        return say("cli.user.status.disabled")
     if user.password_hash is None:
-        return "invited"
+        return say("cli.user.status.invited")
     if user.locked_until is not None and user.locked_until > now:
-        return "locked"
-    return "active"
+        return say("cli.user.status.locked")
+    return say("cli.user.status.active")
 
 
 @user_app.command("list")
@@ -173,7 +177,7 @@ def list_command(
                     user.email,
                     user.name,
                     ", ".join(f"{m.organisation.slug}:{m.role}" for m in user.memberships),
-                    "yes" if user.platform_admin else "",
+                    say("cli.yes") if user.platform_admin else "",
                     _status(user, now),
                     user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "",
                 )
@@ -183,8 +187,18 @@ def list_command(
         raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
-    table = Table(title=f"People ({len(rows)})" + (f" of {org}" if org else ""))
-    for column in ("e-mail", "name", "organisations", "platform admin", "status", "last login (UTC)"):
+    count = num(len(rows))
+    table = Table(
+        title=say("cli.user.title_org", n=count, org=org) if org else say("cli.user.title", n=count)
+    )
+    for column in (
+        say("cli.user.email"),
+        say("cli.user.name"),
+        say("cli.user.organisations"),
+        say("cli.user.platform_admin"),
+        say("cli.column.status"),
+        say("cli.user.last_login"),
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
@@ -201,7 +215,7 @@ def _set_active(email: str, active: bool) -> None:
         raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
-    console.print(f"{email} {'enabled' if active else 'disabled (its sessions ended)'}")
+    console.print(say("cli.user.enabled", email=email) if active else say("cli.user.disabled", email=email))
 
 
 @user_app.command("disable")
@@ -227,4 +241,6 @@ def unlock_command(email: str) -> None:
         raise fail(exc.message) from exc
     finally:
         ctx.engine.dispose()
-    console.print(f"{email} unlocked" if was_locked else f"{email} was not locked (failure count reset)")
+    console.print(
+        say("cli.user.unlocked", email=email) if was_locked else say("cli.user.not_locked", email=email)
+    )

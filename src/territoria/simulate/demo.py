@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from territoria.access.service import create_token
 from territoria.catalog.service import get_organisation
+from territoria.cli.lang import num, say
 from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.ingest.models import Batch
@@ -43,7 +44,7 @@ def populate(ctx: Context, plan: DemoPlan, console: Console) -> City:
     upgrade(ctx.engine)
     loaded = ensure_territory(ctx)
     if loaded:
-        console.print(f"territory: {loaded} communes of the Alpes-Maritimes loaded")
+        console.print(say("cli.demo.territory", n=num(loaded)))
     city = build_city(plan.assets, plan.seed)
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=plan.days)
@@ -53,7 +54,7 @@ def populate(ctx: Context, plan: DemoPlan, console: Console) -> City:
     with ctx.session() as session:
         has_history = (session.scalar(select(func.count()).select_from(Batch)) or 0) > 0
     if has_history:
-        console.print("history: already loaded (delete the data directory to start afresh)")
+        console.print(say("cli.demo.history_loaded"))
         return city
     total = rows_count(city, start, end, faults)
     columns = (
@@ -63,7 +64,9 @@ def populate(ctx: Context, plan: DemoPlan, console: Console) -> City:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task(f"history: {plan.days} days × {len(city.assets):,} assets", total=total)
+        task = progress.add_task(
+            say("cli.demo.history_task", days=num(plan.days), assets=num(len(city.assets))), total=total
+        )
         totals = load_history(
             ctx,
             city,
@@ -74,15 +77,24 @@ def populate(ctx: Context, plan: DemoPlan, console: Console) -> City:
             on_progress=lambda n: progress.advance(task, n),
         )
     console.print(
-        f"history: {totals.received:,} measurements received, {totals.accepted:,} stored, "
-        f"{totals.rejected:,} quarantined (injected faults) in {totals.batches} batches"
+        say(
+            "cli.demo.history",
+            received=num(totals.received),
+            accepted=num(totals.accepted),
+            rejected=num(totals.rejected),
+            batches=num(totals.batches),
+        )
     )
-    with console.status("quality: series and asset rules, daily scores"):
+    with console.status(say("cli.demo.quality_running")):
         report = run_quality(ctx, full=True)
         with ctx.session(write=True) as session:
             refresh_scores(session, days=plan.days + 1)
-    found = ", ".join(f"{code} {n}" for code, n in sorted(report.found.items())) or "nothing"
-    console.print(f"quality: {found} found in {report.seconds:.1f} s")
+    found = ", ".join(f"{code} {num(n)}" for code, n in sorted(report.found.items()))
+    seconds = num(report.seconds, 1)
+    if found:
+        console.print(say("cli.demo.quality", found=found, seconds=seconds))
+    else:
+        console.print(say("cli.demo.quality_nothing", seconds=seconds))
     return city
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from territoria.catalog.service import get_dataset
+from territoria.cli.lang import num, say
 from territoria.context import Context
 from territoria.errors import Invalid
 from territoria.opendata.policies import current_policy, set_policy
@@ -70,12 +71,19 @@ def publish_releases(ctx: Context, console: Console, items: Sequence[DemoRelease
             if latest_release(session, ds.id) is not None:
                 continue
         try:
-            with console.status(f"open data: publishing {item.dataset}"), ctx.session(write=True) as session:
+            publishing = console.status(say("cli.demo.publishing", dataset=item.dataset))
+            with publishing, ctx.session(write=True) as session:
                 outcome = publish(session, ctx.settings, get_dataset(session, item.dataset), None)
                 release = outcome.release
                 console.print(
-                    f"open data: {item.dataset} v{release.version} {release.status}, {release.rows:,} rows, "
-                    f"{release.report.get('secret', 0):,} secret cells"
+                    say(
+                        "cli.demo.published",
+                        dataset=item.dataset,
+                        version=release.version,
+                        status=release.status,
+                        rows=num(release.rows),
+                        secret=num(release.report.get("secret", 0)),
+                    )
                 )
         except Invalid as exc:  # e.g. a demo of less than two days: no whole day older than the delay
-            console.print(f"open data: {item.dataset} not published: {exc}")
+            console.print(say("cli.demo.not_published", dataset=item.dataset, error=str(exc)))

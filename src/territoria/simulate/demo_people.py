@@ -14,6 +14,7 @@ from territoria.access.passwords import hash_password
 from territoria.access.users import create_user, find_user, set_membership
 from territoria.catalog.schemas import OrganisationCreate
 from territoria.catalog.service import ensure_organisation, get_dataset, get_organisation
+from territoria.cli.lang import say
 from territoria.context import Context
 from territoria.simulate import networks
 
@@ -141,8 +142,6 @@ def add_share(session: Session, share: DemoShare, now: datetime) -> None:
 
 def people_lines(users: list[DemoUser], port: int) -> list[str]:
     """The demo accounts, one per line (never truncated, whatever the terminal's width)."""
-    lines = [
-        f"Log in at http://127.0.0.1:{port}/login with one of these accounts (password: {DEMO_PASSWORD}):"
-    ]
+    lines = [say("cli.demo.log_in", url=f"http://127.0.0.1:{port}/login", password=DEMO_PASSWORD)]
     lines += [f"  {u.email:<28} {u.role:<9} {u.org} — {u.about}" for u in users]
     return lines
