@@ -148,9 +148,9 @@ def export_caption(
 
 
 def source_names(session: Session, kpi: KpiDefinition) -> list[str]:
-    """The datasets a KPI reads, as « title (owner) »."""
+    """The datasets a KPI reads, as « title – owner »."""
     pairs = kpis.sources(session, kpi)
-    return list(dict.fromkeys(f"{ds.title} ({ds.owner.name})" for ds, _ in pairs))
+    return list(dict.fromkeys(f"{ds.title} – {ds.owner.name}" for ds, _ in pairs))
 
 
 def time_chart(kpi: KpiDefinition, points: Sequence[dash.Point], scope: Scope, lang: str) -> dict[str, Any]:
