@@ -327,7 +327,10 @@ def test_kpi_charts_render_with_data_and_download(site: Site) -> None:
     with page.expect_download() as png:
         page.click("[data-png='chart-time']")
     assert png.value.suggested_filename == "no2_mean-territory-month.png"
-    assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Path(png.value.path()).read_bytes()
+    assert image[:8] == b"\x89PNG\r\n\x1a\n"
+    # The report figure is drawn off screen at 1,200 px (× 2) with its caption, whatever the window.
+    assert int.from_bytes(image[16:20], "big") == 2400 and int.from_bytes(image[20:24], "big") >= 1120
     with page.expect_download() as csv:
         page.click("#time-title ~ figure a[download], a[href^='/kpis/no2_mean.csv?level=territory']")
     text = Path(csv.value.path()).read_bytes().decode("utf-8")

@@ -21,9 +21,16 @@ def test_load_163_communes_with_population(ctx: Context) -> None:
     with ctx.session() as s:
         nice = s.scalar(select(Area).where(Area.code == "06088"))
         assert nice is not None and nice.name == "Nice" and nice.population == 348085
-    # Loading again updates in place.
+        # The official names (INSEE, in the population file), not the outlines' names without article.
+        names = {
+            a.code: a.name for a in s.scalars(select(Area).where(Area.code.in_(["06030", "06149", "06057"])))
+        }
+        assert names == {"06030": "Le Cannet", "06149": "La Trinité", "06057": "L'Escarène"}
+    # Loading again updates in place, and keeps the official names.
     with ctx.session(write=True) as s:
         assert load_areas(s, DEFAULT_GEOJSON).loaded == 163
+    with ctx.session() as s:
+        assert s.scalar(select(Area.name).where(Area.code == "06030")) == "Le Cannet"
 
 
 def test_locator_assigns_known_places(ctx: Context) -> None:

@@ -189,13 +189,29 @@ def test_csv_download_has_the_api_rows(site: Site) -> None:
     rows = list(csv.DictReader(io.StringIO(r.text)))
     api = site.elected.get(f"/api/v1/kpis/water_consumption?{query}").json()["rows"]
     assert len(rows) == len(api) > 0
-    assert [(x["area"], x["name"], x["period"], float(x["value"]), int(x["contributors"])) for x in rows] == [
-        (a["area"], a["name"], a["period"], a["value"], a["contributors"]) for a in api
+    # Values are rounded to the KPI's decimals (water consumption: whole m³).
+    assert [(x["area"], x["name"], x["period"], x["value"], int(x["contributors"])) for x in rows] == [
+        (a["area"], a["name"], a["period"], f"{a['value']:.0f}", a["contributors"]) for a in api
     ]
     assert {x["kpi"] for x in rows} == {"water_consumption"} and {x["unit"] for x in rows} == {"m³"}
     nice = site.elected.get(f"/kpis/water_consumption.csv?{query}&area=06088&bom=1")
     assert nice.content.startswith("\ufeffkpi,area,name,period,value,unit,contributors\r\n".encode())
     assert {x["area"] for x in csv.DictReader(io.StringIO(nice.content.decode("utf-8-sig")))} == {"06088"}
+
+
+def test_csv_for_french_spreadsheets_uses_semicolons_and_decimal_commas(site: Site) -> None:
+    """Issue 15, item 12: `decimal=comma` is what French Excel opens as columns; values keep the KPI's decimals."""
+    query = "level=commune&period=month&bom=1"
+    r = site.elected.get(f"/kpis/no2_mean.csv?{query}&decimal=comma")
+    assert r.status_code == 200 and "-fr.csv" in r.headers["content-disposition"]
+    text = r.content.decode("utf-8-sig")
+    assert text.startswith("kpi;area;name;period;value;unit;contributors\r\n")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    api = site.elected.get("/api/v1/kpis/no2_mean?level=commune&period=month").json()["rows"]
+    assert [x["value"] for x in rows] == [f"{a['value']:.1f}".replace(".", ",") for a in api]
+    assert any("," in x["value"] for x in rows) and not any("." in x["value"] for x in rows)
+    page = site.elected.get("/kpis/no2_mean?lang=fr").text
+    assert "decimal=comma" in page and "CSV pour Excel en français" in page
 
 
 def test_csv_download_follows_the_access_rules(site: Site) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy.orm import Session
 
 from territoria import i18n
 from territoria.analytics import service as kpis
@@ -34,8 +35,9 @@ TARGETS_ROUTE = "/api/v1/targets"
 SCRIPT_TEXTS = ("stats.", "corr.", "targets.")
 
 
-def csv_href(code: str, scope: Scope, area: str | None = None) -> str:
-    """The CSV download of a chart's rows (with a BOM, so that spreadsheets read UTF-8)."""
+def csv_href(code: str, scope: Scope, area: str | None = None, *, decimal: str = "point") -> str:
+    """The CSV download of a chart's rows (with a BOM, so that spreadsheets read UTF-8); `decimal="comma"`
+    is the variant French spreadsheets open as columns: `;` between cells, decimal commas."""
     query: dict[str, str] = {
         "level": scope.level,
         "period": scope.period,
@@ -45,7 +47,17 @@ def csv_href(code: str, scope: Scope, area: str | None = None) -> str:
     if area:
         query["area"] = area
     query["bom"] = "1"
+    if decimal == "comma":
+        query["decimal"] = "comma"
     return f"/kpis/{code}.csv?{urlencode(query)}"
+
+
+def rounded(value: float | None, decimals: int, decimal: str) -> object:
+    """A KPI value as the CSV writes it: rounded to the KPI's decimals, with a decimal comma if asked."""
+    if value is None:
+        return ""
+    text = f"{value:.{decimals}f}"
+    return text.replace(".", ",") if decimal == "comma" else text
 
 
 def _spreadsheet_row(row: Sequence[object]) -> list[object]:
@@ -53,10 +65,12 @@ def _spreadsheet_row(row: Sequence[object]) -> list[object]:
     return [safe_cell(cell) if isinstance(cell, str) else cell for cell in row]
 
 
-def _lines(header: Sequence[str], rows: Sequence[Sequence[object]], bom: bool) -> Iterator[str]:
+def _lines(
+    header: Sequence[str], rows: Sequence[Sequence[object]], bom: bool, delimiter: str = ","
+) -> Iterator[str]:
     """CSV text, a few hundred rows at a time (`bom`: for spreadsheets, formulas neutralised)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     if bom:
         buffer.write("\ufeff")
     writer.writerow(header)
@@ -83,8 +97,10 @@ def kpi_csv(
     area: Annotated[str | None, Query(max_length=16)] = None,
     bom: bool = False,
     lang: Literal["fr", "en"] = "fr",
+    decimal: Literal["point", "comma"] = "point",
 ) -> StreamingResponse:
-    """The rows of `GET /api/v1/kpis/{code}` as CSV (UTF-8; `bom=1` adds a BOM for spreadsheets)."""
+    """The rows of `GET /api/v1/kpis/{code}` as CSV (UTF-8; `bom=1` adds a BOM for spreadsheets), values
+    rounded to the KPI's decimals; `decimal=comma`: `;` between cells and decimal commas (French Excel)."""
     kpi = kpis.get_kpi(session, code)
     kpis.require_kpi(session, principal, kpi)
     scope = kpis.default_scope(period or kpi.period, start, end, level)
@@ -93,14 +109,15 @@ def kpi_csv(
     # Everything is read before streaming: the request's session is closed once the route returns.
     rows = [
         (kpi.code, r.area_code, names.get(r.area_code, r.area_code), r.period.isoformat())
-        + ("" if r.value is None else r.value, kpi.unit, r.contributors)
+        + (rounded(r.value, kpi.decimals, decimal), kpi.unit, r.contributors)
         for r in result.rows
         if area is None or r.area_code == area
     ]
     header = ("kpi", "area", "name", "period", "value", "unit", "contributors")
-    filename = f"{kpi.code}-{level}-{scope.period}-{scope.start}-{scope.end}.csv"
+    variant = "-fr" if decimal == "comma" else ""
+    filename = f"{kpi.code}-{level}-{scope.period}-{scope.start}-{scope.end}{variant}.csv"
     return StreamingResponse(
-        _lines(header, rows, bom),
+        _lines(header, rows, bom, ";" if decimal == "comma" else ","),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-cache"},
     )
@@ -114,6 +131,26 @@ def has_route(request: Request, path: str) -> bool:
 def _not_found(request: Request, ctx: ContextDep, key: str, code: str) -> HTMLResponse:
     """The dashboard's 404 page."""
     return render(request, ctx, "dashboard_not_found.html", {"key": key, "code": code}, status_code=404)
+
+
+def export_caption(
+    kpi: KpiDefinition, area: str, period: str, sources: Sequence[str], lang: str
+) -> dict[str, str]:
+    """What a chart's PNG carries so that it can go into a report as it is: the KPI, the area, the period,
+    the unit and the source (drawn above and below the chart by dashboard.js)."""
+    parts = [area, period] + ([i18n.t("export.unit", lang, unit=kpi.unit)] if kpi.unit else [])
+    day = i18n.day_text(dash.today(), lang)
+    return {
+        "title": kpi.title.get(lang),
+        "subtitle": " · ".join(parts),
+        "source": i18n.t("export.source", lang, sources=", ".join(sources), day=day),
+    }
+
+
+def source_names(session: Session, kpi: KpiDefinition) -> list[str]:
+    """The datasets a KPI reads, as « title – owner »."""
+    pairs = kpis.sources(session, kpi)
+    return list(dict.fromkeys(f"{ds.title} – {ds.owner.name}" for ds, _ in pairs))
 
 
 def time_chart(kpi: KpiDefinition, points: Sequence[dash.Point], scope: Scope, lang: str) -> dict[str, Any]:
@@ -198,6 +235,17 @@ def kpi_page(
     month, communes = dash.commune_values(ctx, kpi, names, day)
     month_scope = Scope("commune", "month", month, next_start(month, "month")) if month else None
     readable = dash.readable_kpis(session, principal)
+    named = source_names(session, kpi)
+    timeline = time_chart(kpi, points, scope, lang)
+    if points:
+        span = f"{dash.period_label(points[0].period, scope.period, lang)} – "
+        span += dash.period_label(points[-1].period, scope.period, lang)
+        timeline["export"] = export_caption(kpi, i18n.t("export.territory", lang), span, named, lang)
+    top = bar_chart(kpi, communes, lang)
+    if month is not None:
+        shown = len(top["values"])
+        area = i18n.nt("export.communes", "export.communes.plural", shown, lang, n=shown)
+        top["export"] = export_caption(kpi, area, dash.period_label(month, "month", lang), named, lang)
     values = {
         "kpi": kpi,
         "title": kpi.title.get(lang),
@@ -209,13 +257,15 @@ def kpi_page(
         "known": known,
         "scope": scope,
         "current": period_start(day, period),
-        "time_chart": time_chart(kpi, points, scope, lang),
+        "time_chart": timeline,
         "time_csv": csv_href(kpi.code, scope),
+        "time_csv_fr": csv_href(kpi.code, scope, decimal="comma"),
         "month": month,
         "communes": communes,
         "with_value": [c for c in communes if c.value is not None],
-        "bar_chart": bar_chart(kpi, communes, lang),
+        "bar_chart": top,
         "bar_csv": csv_href(kpi.code, month_scope) if month_scope else None,
+        "bar_csv_fr": csv_href(kpi.code, month_scope, decimal="comma") if month_scope else None,
         "top_bars": TOP_BARS,
         "others": [k for k in readable if k.code != kpi.code],
         "config": page_config(request, kpi, period, lang),

@@ -57,6 +57,7 @@ def _read_population(path: Path) -> dict[str, dict[str, Any]]:
                 out[row["code"].strip()] = {
                     "population": int(float(row[pop_col])) if row[pop_col] else None,
                     "area_km2": float(row["area_km2"]) if row.get("area_km2") else None,
+                    "name": (row.get("name") or row.get("nom") or "").strip() or None,
                 }
             except ValueError as exc:
                 raise TerritoryError(f"{path}, line {line}: {exc}") from exc
@@ -87,7 +88,11 @@ def load_areas(
             geom = geom.buffer(0)
         min_lon, min_lat, max_lon, max_lat = geom.bounds
         area = existing.get(code) or Area(code=code, level=level)
-        area.name = str(props.get("nom") or props.get("name") or code)
+        # The population file's name is the official one (INSEE: "Le Cannet"); the outlines may drop the
+        # article ("Cannet"), which no one in the territory would recognise: an official name, once
+        # stored, is kept when outlines are loaded again without the population file.
+        official = pops.get(code, {}).get("name") or (area.name if code in existing else None)
+        area.name = str(official or props.get("nom") or props.get("name") or code)
         area.geometry = feat["geometry"]
         area.min_lon, area.min_lat, area.max_lon, area.max_lat = min_lon, min_lat, max_lon, max_lat
         if code in pops:

@@ -204,13 +204,53 @@
     return chart;
   }
 
+  // The chart as a report figure: its KPI, area, period and unit above, its source below. It is drawn
+  // again off screen at a fixed width, so the image does not depend on the reader's window.
+  function reportImage(entry) {
+    var caption = entry.spec.export;
+    if (!caption) {
+      return entry.chart.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#ffffff" });
+    }
+    var option = OPTIONS[entry.spec.type](entry.spec);
+    var grid = option.grid || {};
+    option.grid = Object.assign({}, grid, { top: (grid.top || 8) + 64, bottom: (grid.bottom || 8) + 28 });
+    if (option.visualMap) {
+      option.visualMap.bottom = 32;
+    }
+    option.title = {
+      text: caption.title,
+      subtext: caption.subtitle,
+      left: 12,
+      top: 8,
+      textStyle: { color: INK, fontSize: 18, fontWeight: "bold" },
+      subtextStyle: { color: INK, fontSize: 13 }
+    };
+    option.graphic = [{
+      type: "text",
+      left: 12,
+      bottom: 8,
+      style: { text: caption.source, fill: "#4d5b6a", font: "12px sans-serif" }
+    }];
+    var box = document.createElement("div");
+    box.className = "chart-export";
+    box.style.width = "1200px";
+    box.style.height = Math.max(560, entry.chart.getHeight() + 120) + "px";
+    document.body.appendChild(box);
+    var copy = echarts.init(box, null, { renderer: "canvas" });
+    copy.setOption(option);
+    var url = copy.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#ffffff" });
+    copy.dispose();
+    box.remove();
+    return url;
+  }
+
   function downloadPng(id) {
     var entry = charts[id];
     if (!entry) {
       return;
     }
     var link = document.createElement("a");
-    link.href = entry.chart.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#ffffff" });
+    link.href = reportImage(entry);
     link.download = (entry.spec.filename || id) + ".png";
     document.body.appendChild(link);
     link.click();
