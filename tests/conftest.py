@@ -23,6 +23,8 @@ from territoria.settings import Settings
 from territoria.territory.service import DEFAULT_GEOJSON, DEFAULT_POPULATION, load_areas
 
 plugins.load()  # the registered domains and the stores' hooks, as the app and the CLI load them
+# No territoria.toml of a demo run in this clone (or the user's) reaches the tests; they name their databases.
+os.environ["TERRITORIA_CONFIG"] = "none"
 
 PG_URL = os.environ.get("TERRITORIA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -2,13 +2,72 @@
 
 from __future__ import annotations
 
+import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEMO_SECRET_KEY = "territoria-demo-secret-change-me"  # noqa: S105 - refused outside the demo
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+CONFIG_NAME = "territoria.toml"
+CONFIG_ENV = "TERRITORIA_CONFIG"  # one file instead of the lookup; "none": no file at all
+WRITTEN_MARK = "# Written by `territoria"  # first line of a file the demo may rewrite
+
+
+def user_config_path() -> Path:
+    """The user's configuration file: $XDG_CONFIG_HOME/territoria/territoria.toml (~/.config/…)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "territoria" / CONFIG_NAME
+
+
+def config_files() -> list[Path]:
+    """The configuration files read, strongest first: ./territoria.toml, then the user's.
+
+    TERRITORIA_CONFIG names a single file instead (``none``: read no file at all).
+    """
+    named = os.environ.get(CONFIG_ENV)
+    if named is not None:
+        return [] if named.strip().lower() in ("", "none") else [Path(named)]
+    return [Path(CONFIG_NAME), user_config_path()]
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings of one TOML file (keys are the TERRITORIA_* names in lower case, without the prefix).
+
+    A relative SQLite path is relative to the file's folder, so the file means the same database
+    wherever the command runs.
+    """
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable TOML configuration file ({exc})") from exc
+    url = values.get("database_url")
+    if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        raw = url.removeprefix("sqlite:///")
+        if raw and raw != ":memory:" and not raw.startswith("file:"):
+            values["database_url"] = f"sqlite:///{(path.parent / raw).resolve()}"
+    return {key.lower(): value for key, value in values.items()}
+
+
+class ConfigFileSource(PydanticBaseSettingsSource):
+    """Settings from territoria.toml files: below the TERRITORIA_* variables, above the defaults."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: the whole files are read at once in __call__."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """The merged values of the files found, the first file winning."""
+        merged: dict[str, Any] = {}
+        for path in reversed(config_files()):
+            if path.is_file():
+                merged.update(read_config_file(path))
+        return {k: v for k, v in merged.items() if k in self.settings_cls.model_fields}
 
 
 class Settings(BaseSettings):
@@ -31,7 +90,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     quality_interval_s: int = 300  # series rules and scores refreshed this often by serve/demo; 0: never
     retention_interval_s: int = 86_400  # personal data past retention purged this often by serve/demo
-    public_url: str = "http://127.0.0.1:8000"  # base of the invitation and password-reset links
+    # Base of every absolute link (invitations, password resets, the DCAT catalogue). Not configured:
+    # serve and demo use the address they listen on, and the demo records it in territoria.toml.
+    public_url: str = DEFAULT_PUBLIC_URL
     session_hours: int = 12  # a web session lasts this long after login
     login_max_failures: int = 5  # consecutive failures that lock an account …
     login_lockout_minutes: int = 15  # … for this long
@@ -56,6 +117,22 @@ class Settings(BaseSettings):
     audit_checkpoint_file: Path | None = None
     audit_checkpoint_every: int = 100  # a checkpoint every this many events (and at each verify, release)
     audit_refusal_interval_s: int = 60  # anonymous refusals are counted and summarised this often
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values, then TERRITORIA_* variables, then territoria.toml files, then defaults."""
+        return (init_settings, env_settings, ConfigFileSource(settings_cls))
+
+    def configured(self, name: str) -> bool:
+        """True when the setting was given (a value, a variable or a configuration file), not defaulted."""
+        return name in self.model_fields_set
 
     def require_real_secret(self) -> None:
         """Refuse the published demo secret key outside the demo."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +21,14 @@ from rich.progress import (
 from territoria import i18n, plugins
 from territoria.access.clients import forwarded_allow_ips
 from territoria.access.retention import start_retention_schedule
-from territoria.cli.common import cli_context, console, fail
+from territoria.cli.common import (
+    choose_database,
+    cli_context,
+    console,
+    fail,
+    listen_url,
+    record_config,
+)
 from territoria.cli.lang import choose as choose_lang
 from territoria.cli.lang import num, say
 from territoria.context import Context
@@ -67,6 +75,15 @@ def main(
         str | None,
         typer.Option("--lang", help="Language of the messages (fr, en…); else LANG, else English."),
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Database to work on; else TERRITORIA_DATABASE_URL, else database_url in ./territoria.toml "
+            "(written by the demo), else in ~/.config/territoria/territoria.toml, else "
+            "sqlite:///territoria-data/territoria.db.",
+        ),
+    ] = None,
 ) -> None:
     """Territoria: public control of the data of a territory's networks."""
     try:
@@ -76,17 +93,21 @@ def main(
         raise typer.BadParameter(
             say("cli.lang_unknown", code=lang, choices=choices), param_hint="--lang"
         ) from exc
+    choose_database(database_url)
 
 
-def context(**overrides: object) -> Context:
-    """A context on the environment's settings (the commands migrate explicitly when they need to)."""
-    return cli_context(migrate=False, **overrides)
+def context(*, create: bool = False, **overrides: object) -> Context:
+    """A context on the configured settings (the commands migrate explicitly when they need to).
+
+    Without `create`, a database that does not exist or has no schema is refused with what to do.
+    """
+    return cli_context(migrate=False, create=create, **overrides)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the latest version."""
-    ctx = context()
+    ctx = context(create=True)
     upgrade(ctx.engine)
     console.print(say("cli.schema_up_to_date", dialect=ctx.engine.dialect.name))
 
@@ -102,7 +123,7 @@ def territory_load(
     """Load area boundaries (and population) into the territory."""
     from territoria.territory.service import load_areas
 
-    ctx = context()
+    ctx = context(create=True)  # a set-up command: may start a new database
     upgrade(ctx.engine)
     try:
         with ctx.session(write=True) as session:
@@ -136,7 +157,7 @@ def territory_load_groups(
     """Build EPCI areas from a commune-to-EPCI table (default: the packaged Alpes-Maritimes one)."""
     from territoria.territory.groups import DEFAULT_EPCI, load_groups
 
-    ctx = context()
+    ctx = context(create=True)  # a set-up command: may start a new database
     upgrade(ctx.engine)
     try:
         with ctx.session(write=True) as session:
@@ -178,7 +199,7 @@ def org_create(
         body = OrganisationCreate(slug=slug, name=name, kind=kind, siren=siren)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
-    ctx = context()
+    ctx = context(create=True)  # a set-up command: may start a new database
     upgrade(ctx.engine)
     try:
         with ctx.session(write=True) as session:
@@ -365,7 +386,7 @@ def serve(
 
     from territoria.app import create_app
 
-    ctx = context()
+    ctx = context(create=True)
     try:
         ctx.settings.require_real_secret()
         proxies = proxy_options(ctx)  # a typo fails now, not at the first login
@@ -373,8 +394,13 @@ def serve(
         raise fail(str(exc)) from exc
     _require_free_port(host, port)
     upgrade(ctx.engine)
+    if not ctx.settings.configured("public_url"):  # links point where this server answers
+        ctx.settings.public_url = listen_url(host, port)
+    console.print(say("cli.public_url", url=ctx.settings.public_url), highlight=False)
     level = ctx.settings.log_level.lower()
     if workers > 1:  # each process builds its own context from the same environment
+        os.environ["TERRITORIA_PUBLIC_URL"] = ctx.settings.public_url
+        os.environ["TERRITORIA_DATABASE_URL"] = ctx.settings.database_url  # --database-url included
         ctx.engine.dispose()
         uvicorn.run(
             "territoria.app:app_from_env",
@@ -415,7 +441,9 @@ def simulate(
     from territoria.simulate.demo import DemoPlan, populate
 
     tune_gc()
-    city = populate(context(), DemoPlan(assets=assets, days=days, seed=seed, faults=faults), console)
+    city = populate(
+        context(create=True), DemoPlan(assets=assets, days=days, seed=seed, faults=faults), console
+    )
     if feeds_dir is not None:
         feeds_dir.mkdir(parents=True, exist_ok=True)
         for domain in plugins.load():
@@ -441,7 +469,8 @@ def demo(
     from territoria.simulate.demo_steering import install_steering
 
     _require_free_port("127.0.0.1", port)
-    ctx = context(database_url=data_dir_url(data_dir), demo=True)
+    public_url = os.environ.get("TERRITORIA_PUBLIC_URL") or listen_url("127.0.0.1", port)
+    ctx = context(create=True, database_url=data_dir_url(data_dir), demo=True, public_url=public_url)
     tune_gc()
     plan = DemoPlan(assets=assets, days=days)
     city = populate(ctx, plan, console)
@@ -456,11 +485,16 @@ def demo(
     feed.start()
     schedule = _start_quality_schedule(ctx)
     retention = start_retention_schedule(ctx)
-    where = say("cli.demo.where", url=f"http://127.0.0.1:{port}/")
+    recorded = record_config(ctx.settings, by="demo")
+    where = say("cli.demo.where", url=f"{public_url}/")
     title = say("cli.demo.title")
     console.print(f"\n[bold green]{title}[/] {where}")
-    for line in people_lines(people, port):
+    for line in people_lines(people, public_url):
         console.print(line, soft_wrap=True, highlight=False)
+    if recorded is not None:
+        console.print(say("cli.config_recorded", path=recorded), soft_wrap=True, highlight=False)
+    else:
+        console.print(say("cli.config_kept", url=ctx.settings.database_url), soft_wrap=True, highlight=False)
     console.print(say("cli.demo.admin_token"))
     print(token, flush=True)
     try:

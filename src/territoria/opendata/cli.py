@@ -12,9 +12,8 @@ from rich.table import Table
 
 from territoria.analytics.definitions import check_yaml_shape
 from territoria.catalog.service import get_dataset
-from territoria.cli.common import console, fail, out
+from territoria.cli.common import cli_context, console, fail, out
 from territoria.cli.lang import num, say
-from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.errors import DomainError, Invalid
 from territoria.opendata.models import Release
@@ -22,7 +21,6 @@ from territoria.opendata.policies import current_policy, set_policy
 from territoria.opendata.presets import PRESETS
 from territoria.opendata.service import publish
 from territoria.opendata.sources import domain_sources
-from territoria.settings import Settings
 
 policy_app = typer.Typer(
     help="Privacy policies of datasets (what may be opened, and how).", no_args_is_help=True
@@ -79,7 +77,7 @@ def policy_set(
 ) -> None:
     """Store a new version of a dataset's privacy policy (refused, with reasons, if it cannot hold)."""
     raw = _read_policy(path, preset)
-    ctx = Context(Settings())
+    ctx = cli_context(migrate=False)
     try:
         upgrade(ctx.engine)
         with ctx.session(write=True) as session:
@@ -97,7 +95,7 @@ def policy_set(
 @policy_app.command("show")
 def policy_show(dataset: Annotated[str, typer.Argument(help="Dataset slug")]) -> None:
     """Print the current privacy policy of a dataset (JSON)."""
-    ctx = Context(Settings())
+    ctx = cli_context(migrate=False)
     try:
         with ctx.session() as session:
             row = current_policy(session, get_dataset(session, dataset))
@@ -117,7 +115,7 @@ def publish_command(
     ] = None,
 ) -> None:
     """Build the next open-data release of a dataset under its privacy policy, and check every cell."""
-    ctx = Context(Settings())
+    ctx = cli_context(migrate=False)
     try:
         upgrade(ctx.engine)
         with ctx.session(write=True) as session:

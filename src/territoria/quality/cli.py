@@ -8,14 +8,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from territoria.cli.common import console, print_error
+from territoria.cli.common import cli_context, console, print_error
 from territoria.cli.lang import lang, num, say
-from territoria.context import Context
 from territoria.db.migrate import upgrade
 from territoria.quality.rules import RULES
 from territoria.quality.scores import refresh_scores
 from territoria.quality.series import RunReport, run_quality
-from territoria.settings import Settings
 
 quality_app = typer.Typer(help="Data quality: series and asset rules.", no_args_is_help=True)
 
@@ -45,7 +43,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the series rules (gaps, stuck values, spikes, …) and the asset rules, and store findings."""
-    ctx = Context(Settings())
+    ctx = cli_context(migrate=False)
     upgrade(ctx.engine)
     tasks: dict[str, TaskID] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

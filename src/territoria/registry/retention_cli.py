@@ -8,11 +8,9 @@ import typer
 from rich.table import Table
 
 from territoria.access.retention import RetentionReport, run_retention
-from territoria.cli.common import console, out
+from territoria.cli.common import cli_context, console, out
 from territoria.cli.lang import num, say
-from territoria.context import Context
 from territoria.db.migrate import upgrade
-from territoria.settings import Settings
 
 retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
 
@@ -52,7 +50,7 @@ def run_command(
     ] = False,
 ) -> None:
     """Delete old raw readings and quarantined rows, and null old personal fields of records."""
-    ctx = Context(Settings())
+    ctx = cli_context(migrate=False)
     try:
         upgrade(ctx.engine)
         report = run_retention(ctx, dry_run=dry_run, actor="cli")

@@ -140,8 +140,8 @@ def add_share(session: Session, share: DemoShare, now: datetime) -> None:
     )
 
 
-def people_lines(users: list[DemoUser], port: int) -> list[str]:
+def people_lines(users: list[DemoUser], base_url: str) -> list[str]:
     """The demo accounts, one per line (never truncated, whatever the terminal's width)."""
-    lines = [say("cli.demo.log_in", url=f"http://127.0.0.1:{port}/login", password=DEMO_PASSWORD)]
+    lines = [say("cli.demo.log_in", url=f"{base_url}/login", password=DEMO_PASSWORD)]
     lines += [f"  {u.email:<28} {u.role:<9} {u.org} — {u.about}" for u in users]
     return lines

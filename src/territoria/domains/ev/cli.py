@@ -24,9 +24,9 @@ from sqlalchemy import select
 from territoria import i18n
 from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_organisation
+from territoria.cli.common import cli_context as common_context
 from territoria.cli.lang import lang, say
 from territoria.context import Context
-from territoria.db.migrate import upgrade
 from territoria.domains.ev.consolidation import consolidate
 from territoria.domains.ev.status import STATUS_DATASET, ensure_status_dataset, import_dynamic, sync_assets
 from territoria.errors import DomainError, Invalid
@@ -39,11 +39,8 @@ PROGRESS_ROWS = 10_000
 
 
 def cli_context() -> Context:
-    from territoria.settings import Settings
-
-    ctx = Context(Settings())
-    upgrade(ctx.engine)
-    return ctx
+    """The configured database, which must exist (no command of the observatory creates one)."""
+    return common_context()
 
 
 def num(value: float, decimals: int = 0) -> str:
