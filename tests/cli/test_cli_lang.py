@@ -21,6 +21,9 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path}/cli.db"
     monkeypatch.setenv("TERRITORIA_DATABASE_URL", url)
     monkeypatch.setenv("COLUMNS", "200")  # tables on one line per row
+    ctx = Context(Settings(database_url=url))  # commands other than set-up never create a database
+    upgrade(ctx.engine)
+    ctx.engine.dispose()
     return url
 
 
