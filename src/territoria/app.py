@@ -16,8 +16,10 @@ from territoria.analytics.steering_api import router as steering_router
 from territoria.analytics.steering_pages import router as steering_pages_router
 from territoria.context import Context
 from territoria.contract import Domain
+from territoria.dashboard.exports import router as dataset_export_router
 from territoria.dashboard.kpi_pages import router as kpi_pages_router
 from territoria.dashboard.pages import router as dashboard_router
+from territoria.dashboard.search import router as search_router
 from territoria.http import errors, security
 from territoria.http.deps import flush_refusals
 from territoria.http.json_depth import JsonDepthLimit
@@ -106,6 +108,8 @@ def create_app(
     mount_web(app)
     app.include_router(dashboard_router)
     app.include_router(kpi_pages_router)
+    app.include_router(dataset_export_router)
+    app.include_router(search_router)
     app.include_router(access_pages_router)
     app.include_router(admin_pages_router)
     app.include_router(link_pages_router)

@@ -252,6 +252,7 @@ GET    /contracts/{contract_id}                             401 404 404 404 404 
 GET    /contracts/{contract_id}/report                      401 404 404 404 404 404
 GET    /datasets/{slug}                                     404 404 404  ok  ok 404
 GET    /datasets/{slug}/assets.geojson                      404 404 404  ok  ok 404
+GET    /datasets/{slug}/export.csv                          404 404 404  ok  ok 404
 GET    /datasets/{slug}/quarantine                          404 404 404 403  ok 404
 GET    /datasets/{slug}/report                              404 404 404 403  ok 404
 GET    /docs/oauth2-redirect                                 ok  ok  ok  ok  ok  ok
@@ -268,6 +269,7 @@ GET    /opendata/catalog.jsonld                              ok  ok  ok  ok  ok 
 GET    /opendata/catalog.rdf                                 ok  ok  ok  ok  ok  ok
 GET    /opendata/catalog.ttl                                 ok  ok  ok  ok  ok  ok
 GET    /opendata/{slug}                                      ok  ok  ok  ok  ok  ok
+GET    /search                                               ok  ok  ok  ok  ok  ok
 GET    /password-reset/{secret}                             404 404 404 404 404 404
 GET    /quality                                              ok  ok  ok  ok  ok  ok
 GET    /static/{path}                                        ok  ok  ok  ok  ok  ok

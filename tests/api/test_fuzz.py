@@ -137,6 +137,7 @@ DATE_ROUTES = [
     ("/api/v1/kpis/lights_power_sum", ("start", "end")),
     ("/api/v1/kpis/lights_power_sum/correlation?with=lights_power_sum", ("start", "end")),
     ("/kpis/lights_power_sum.csv", ("start", "end")),
+    ("/datasets/lights/export.csv", ("start", "end")),
     ("/api/v1/datasets/lights/quality", ("start", "end")),
     ("/api/v1/datasets/lights/report", ("start", "end")),
     ("/datasets/lights/report", ("start", "end")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -281,3 +283,37 @@ def test_static_files_are_served(site: Site) -> None:
     ):
         assert site.demo.get(path).status_code == 200, path
     assert site.demo.get("/static/nope.js").status_code == 404
+
+
+def test_a_readable_dataset_downloads_from_its_page(site: Site) -> None:
+    """Issue 15, item 15: a logged-in (non-open) dataset exports from its page, under the access rules."""
+    page = site.demo.get("/datasets/lights?lang=fr").text
+    assert 'action="/datasets/lights/export.csv"' in page and "Moyennes journalières" in page
+    assert '<option value="comma" selected>' in page  # French spreadsheets by default on a French page
+    r = site.demo.get("/datasets/lights/export.csv?resolution=hour")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="lights-hour-' in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == ["asset", "metric", "time", "value"]
+    hourly = [row for row in rows[1:] if row[1] == "power"]
+    assert len(hourly) == HOURS and {row[0] for row in hourly} == {"L00"}
+    assert sorted(float(row[3]) for row in hourly) == [100.0 + n for n in range(HOURS)]
+    french = site.demo.get("/datasets/lights/export.csv?resolution=hour&decimal=comma")
+    text = french.content.decode("utf-8-sig")
+    assert text.startswith("asset;metric;time;value\r\n") and ";100,0\r\n" in text
+    # Someone who may not read it gets what the API would answer: as if the dataset did not exist.
+    assert site.public.get("/datasets/lights/export.csv").status_code == 404
+    assert site.public.get("/datasets/air/export.csv").status_code == 200
+
+
+def test_search_finds_datasets_indicators_and_communes_the_visitor_may_see(site: Site) -> None:
+    """Issue 15, item 15: one search box outside the open-data portal, accents and case ignored."""
+    html = site.demo.get("/search?q=eclairage&lang=fr").text
+    assert 'href="/datasets/lights"' in html and "1 résultat pour « eclairage »" in html
+    html = site.demo.get("/search?q=cannes&lang=en").text
+    assert 'href="/communes/06029"' in html and "Cannes" in html
+    assert 'href="/search"' in html  # the navigation leads to it from every page
+    # A visitor of the public server does not find the private lighting dataset.
+    public = site.public.get("/search?q=eclairage&lang=fr").text
+    assert 'href="/datasets/lights"' not in public and "Rien de ce que vous pouvez voir" in public
+    assert site.public.get("/search?q=" + "x" * 201).status_code == 422

@@ -133,6 +133,7 @@ def dataset_page(
         "config": map_config([ds], lang, single=True),
         "publication": publish_panel(session, principal, ds),
         "can_quarantine": may_handle_quarantine(principal, ds),
+        "decimal_comma": i18n.decimal_comma(page_lang(request)),
         "published": request.query_params.get("published", ""),
         "publish_error": request.query_params.get("publish_error", ""),
         "failed_version": request.query_params.get("version", ""),

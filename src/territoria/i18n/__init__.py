@@ -19,7 +19,7 @@ from babel import Locale, negotiate_locale
 from babel.dates import format_date, format_datetime, get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol
 from babel.support import Translations
 
 DOMAIN = "territoria"
@@ -203,6 +203,11 @@ def _by_quality(header: str) -> list[str]:
 def locale(lang: str) -> Locale:
     """The Babel locale of a language code."""
     return Locale.parse(lang.replace("-", "_"))
+
+
+def decimal_comma(lang: str) -> bool:
+    """Whether the language writes decimals with a comma (its spreadsheets then separate cells by `;`)."""
+    return bool(get_decimal_symbol(lang) == ",")
 
 
 def number(value: float, lang: str, decimals: int | None = None) -> str:
