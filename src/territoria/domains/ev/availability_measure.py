@@ -30,7 +30,7 @@ from territoria.analytics.periods import midnight, period_start
 from territoria.catalog.models import Asset, Dataset, Metric, Series
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP, DailyAvailability, daily_availability, total
 from territoria.domains.ev.status import ETAT_METRIC, status_events
-from territoria.timeseries.models import measurement
+from territoria.timeseries.models import rollup_day
 
 AVAILABILITY_PROVIDER = "ev_availability"
 COVERAGE_PROVIDER = "ev_status_coverage"
@@ -78,16 +78,20 @@ def located_points(session: Session, ds: Dataset) -> dict[str, str]:
 
 
 def first_report(session: Session, ds: Dataset) -> datetime | None:
-    """The time of the feed's first status report (None: no report yet)."""
+    """00:00 UTC of the day of the feed's first status report (None: no report yet).
+
+    Read from the daily rollups (one row per point and day): the minimum over the raw reports would
+    scan them all on SQLite.
+    """
+    etat = select(Series.id).join(Metric, Metric.id == Series.metric_id)
+    etat = etat.where(Metric.dataset_id == ds.id, Metric.name == ETAT_METRIC)
     first: datetime | None = session.scalar(
-        select(func.min(measurement.c.ts))
-        .join(Series, Series.id == measurement.c.series_id)
-        .join(Metric, Metric.id == Series.metric_id)
-        .where(Metric.dataset_id == ds.id, Metric.name == ETAT_METRIC)
+        select(func.min(rollup_day.c.bucket)).where(rollup_day.c.series_id.in_(etat))
     )
     if first is None:
         return None
-    return first if first.tzinfo is not None else first.replace(tzinfo=UTC)
+    first = first if first.tzinfo is not None else first.replace(tzinfo=UTC)
+    return midnight(first.astimezone(UTC).date())
 
 
 def point_days(
@@ -112,7 +116,7 @@ def point_days(
     now = now or datetime.now(UTC)
     if first is None or not area_of:
         return PointDays(area_of, [])
-    start = max(start, midnight(first.astimezone(UTC).date()))
+    start = max(start, first)
     end = min(end, now)
     if end <= start:
         return PointDays(area_of, [])

@@ -244,10 +244,11 @@ def status_view(
     located = {p.id_pdc for p in points if p.area_code}
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=TREND_DAYS)
-    # The one measure (availability_measure): the same points and times as the KPI and the contracts.
-    window = measure.point_days(session, ds, start, end, now=now)
-    days = history.by_day(window.rows)
-    months = measure.point_days(session, ds, month_floor(end, MONTHS_SHOWN), now, now=now)
+    # The one measure (availability_measure): the same points and times as the KPI and the contracts,
+    # read once for the months shown; the 30-day window is its whole days from `start` to `end`.
+    months = measure.point_days(session, ds, min(start, month_floor(end, MONTHS_SHOWN)), now, now=now)
+    in_window = [r for r in months.rows if start.date() <= r.day < end.date()]
+    days = history.by_day(in_window)
     recent = status_events(session, ds, now - timedelta(days=OUTAGE_LOOKBACK_DAYS), now)
     by_id = {p.id_pdc: p for p in points}
     outages = [
@@ -257,7 +258,7 @@ def status_view(
         "status": {
             "counts": Counter(states[p] for p in located if p in states),
             "days": days,
-            "window": measure.summed(window.rows, start.date()),
+            "window": measure.summed(in_window, start.date()),
             "months": measure.by_period(months, "month")[::-1],
             "outages": sorted(outages, key=lambda item: item[0].since),
             "outage_days": OUTAGE_DAYS,
