@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from territoria.access.retention import PurgeHook
+    from territoria.analytics.providers import KpiProvider
     from territoria.context import Context
     from territoria.ingest.observers import RecordsObserver
     from territoria.opendata.sources import DomainSource
@@ -67,6 +68,8 @@ class Domain:
     purges: Sequence[PurgeHook] = ()  # retention of the domain's own stores
     schemas: Mapping[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)  # named Table Schemas
     kpi_files: Sequence[Path] = ()  # KPI definitions (YAML, same format as analytics/kpis.yaml)
+    # Computations named by `aggregation: provided` KPIs (analytics/providers.py), by provider name.
+    kpi_providers: Mapping[str, KpiProvider] = field(default_factory=dict)
     templates: Path | None = None  # Jinja templates (names unique across the platform)
     static: Path | None = None  # served under /static/<name>/
     locale: Path | None = None  # gettext catalogues: <locale>/<lang>/LC_MESSAGES/territoria.po

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from territoria import i18n
 from territoria.access.retention import register_purge
+from territoria.analytics.providers import register_provider
 from territoria.analytics.service import register_kpi_file
 from territoria.catalog.schemas import register_schema
 from territoria.contract import Domain
@@ -98,6 +99,8 @@ def install(domain: Domain) -> None:
         register_purge(hook)
     for name, factory in domain.schemas.items():
         register_schema(name, factory)
+    for name, provider in domain.kpi_providers.items():
+        register_provider(name, provider)
     for path in domain.kpi_files:
         register_kpi_file(path)
     if domain.locale is not None:

@@ -97,7 +97,9 @@ def _worst(
 def _kpi_cells(ctx: Context, clause: ContractClause, months: list[date]) -> dict[date, _Cell]:
     """The clause's KPI at territory level per month (its dataset alone), with its worst day."""
     with ctx.session() as session:
-        kpi = service.get_kpi(session, clause.indicator)
+        kpi = service.registry(session).get(clause.indicator)
+    if kpi is None:  # a KPI no longer defined (e.g. its domain left out): the clause has no data
+        return {}
     end = next_start(months[-1], "month")
     monthly = service.kpi_rows(ctx, kpi, Scope(TERRITORY, "month", months[0], end)).rows
     daily: dict[date, list[tuple[date, float]]] = defaultdict(list)

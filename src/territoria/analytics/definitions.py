@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from territoria.errors import Invalid
 
-Aggregation = Literal["sum", "avg", "min", "max", "count", "distinct", "twa", "share", "ratio"]
+Aggregation = Literal["sum", "avg", "min", "max", "count", "distinct", "twa", "share", "ratio", "provided"]
 Normalise = Literal["none", "per_inhabitant", "per_1000", "per_100000", "per_km2"]
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 Period = Literal["day", "week", "month", "year"]
@@ -76,6 +76,8 @@ class KpiDefinition(BaseModel):
     condition: Condition | None = None
     numerator: KpiCode | None = None
     denominator: KpiCode | None = None
+    # For aggregation "provided": the name of the computation a domain registered (analytics/providers.py).
+    provider: KpiCode | None = None
     unit: Annotated[str, Field(max_length=32)] = ""
     decimals: Annotated[int, Field(ge=0, le=6)] = 1
     direction: Direction = "neutral"
@@ -88,12 +90,16 @@ class KpiDefinition(BaseModel):
         if self.aggregation == "ratio":
             if not (self.numerator and self.denominator):
                 raise ValueError("a ratio needs `numerator` and `denominator` KPI codes")
-            if self.dataset or self.metric:
-                raise ValueError("a ratio is computed from two KPIs: leave `dataset` and `metric` out")
+            if self.dataset or self.metric or self.provider:
+                raise ValueError(
+                    "a ratio is computed from two KPIs: leave `dataset`, `metric` and `provider` out"
+                )
             return self
         if not self.dataset:
             raise ValueError(f"aggregation '{self.aggregation}' needs a `dataset`")
-        if not self.metric and self.aggregation != "distinct":
+        if (self.aggregation == "provided") != (self.provider is not None):
+            raise ValueError("`provider` goes with aggregation 'provided', and 'provided' needs one")
+        if not self.metric and self.aggregation not in ("distinct", "provided"):
             raise ValueError(f"aggregation '{self.aggregation}' needs a `metric`")
         if (self.aggregation == "share") != (self.condition is not None):
             raise ValueError("`condition` goes with aggregation 'share', and 'share' needs one")

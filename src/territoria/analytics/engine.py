@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Float, Select, bindparam, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from territoria.analytics import providers
 from territoria.analytics.definitions import Condition, KpiDefinition
 from territoria.analytics.periods import as_date, midnight, period_start_sql
 from territoria.catalog.models import Asset, Dataset, Metric, Series
@@ -44,6 +45,7 @@ class Partial:
     met: int = 0  # assets meeting a share's condition
     assets: set[int] = field(default_factory=set)  # for shares: the assets judged
     contributors: int = 0  # distinct assets with data (an asset sits in one commune: counts add up)
+    weight: float = 0.0  # for a provided KPI: the denominator of total / weight (e.g. observed seconds)
 
     def add(self, other: Partial) -> None:
         """Fold another partial into this one."""
@@ -56,6 +58,7 @@ class Partial:
         self.met += other.met
         self.assets |= other.assets
         self.contributors += other.contributors
+        self.weight += other.weight
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,9 @@ def partials(
     session: Session, ds: Dataset, kpi: KpiDefinition, scope: Scope
 ) -> dict[tuple[str, date], Partial]:
     """Partial aggregates per (commune, period start)."""
+    if kpi.aggregation == "provided":  # a domain's own computation (analytics/providers.py)
+        assert kpi.provider is not None
+        return providers.provider(kpi.provider)(session, ds, kpi, scope)
     sub = _per_series(session, ds, kpi, scope)
     p = sub.c
     out: dict[tuple[str, date], Partial] = defaultdict(Partial)
@@ -234,6 +240,8 @@ def value_of(kpi: KpiDefinition, part: Partial) -> float | None:
         return 100.0 * part.met / len(part.assets) if part.assets else None
     if agg == "distinct":
         return float(part.contributors)
+    if agg == "provided":
+        return part.total / part.weight if part.weight else None
     if part.n == 0:
         return None
     return {

@@ -50,7 +50,8 @@ def hourly_series(
     session: Session, kpi: KpiDefinition, area: str, level: str
 ) -> tuple[list[datetime], list[float]]:
     """Hourly means of the KPI's source metric over the last weeks, for the profile (none for ratios)."""
-    if kpi.aggregation == "ratio" or kpi.metric is None:
+    # A ratio has no one metric; a provided KPI's metric holds codes whose hourly mean means nothing.
+    if kpi.aggregation in ("ratio", "provided") or kpi.metric is None:
         return [], []
     ds, _ = sources(session, kpi)[0]
     metric_id = session.scalar(select(Metric.id).where(Metric.dataset_id == ds.id, Metric.name == kpi.metric))

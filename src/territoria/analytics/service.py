@@ -18,6 +18,7 @@ from territoria.access import policy
 from territoria.access.audit import record
 from territoria.access.principal import Principal
 from territoria.access.roles import Capability
+from territoria.analytics import providers
 from territoria.analytics.definitions import KpiDefinition, load_yaml, shipped
 from territoria.analytics.engine import KpiRow, Scope, compute_simple, ratio
 from territoria.analytics.models import KpiCache, KpiDefinitionRow
@@ -200,6 +201,8 @@ def create_kpi(session: Session, principal: Principal, kpi: KpiDefinition) -> Kp
     if kpi.aggregation == "ratio":
         for code in (kpi.numerator, kpi.denominator):
             get_kpi(session, str(code))
+    if kpi.provider is not None:
+        providers.provider(kpi.provider)  # refused when no domain registered it
     require_kpi(session, principal, kpi)
     for ds, metric in sources(session, kpi):
         if metric and metric not in {m.name for m in ds.metrics}:

@@ -475,11 +475,11 @@ def demo(
     plan = DemoPlan(assets=assets, days=days)
     city = populate(ctx, plan, console)
     people = install_people(ctx)
-    install_steering(ctx)
     install_opendata(ctx, console)
     for domain in plugins.load():
         if domain.demo is not None:
             domain.demo.install(ctx, city, days, console)
+    install_steering(ctx)  # after the domains: a contract clause may read a domain's dataset
     token = admin_token(ctx)
     feed = LiveFeed(ctx, city, plan.seed, live_period)
     feed.start()

@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from territoria.analytics.contracts import check_contract, store_contract
+from territoria.analytics import service
+from territoria.analytics.contracts import DELIVERY, check_contract, store_contract
 from territoria.analytics.models import Contract, PlanTarget
 from territoria.analytics.steering_schemas import ClauseCreate, ContractCreate, TargetCreate
 from territoria.analytics.targets import check_target, progress_or_none, store_target
+from territoria.catalog.models import Dataset
 from territoria.catalog.service import get_organisation
 from territoria.context import Context
 from territoria.errors import DomainError
@@ -29,6 +31,8 @@ ELECTRICITY_FALLBACK = 2300.0
 # The share of the 2024 consumption already saved: less than the straight line to −20 % in 2030 asks for,
 # so the demo shows a target running late.
 ELECTRICITY_SAVED = 0.03
+# The EV domain's availability KPI and the status feed it reads (a clause left out without the domain).
+EV_AVAILABILITY, EV_STATUS = "ev_availability", "ev-status"
 
 
 def _current(ctx: Context, kpi: str, level: str, code: str) -> float | None:
@@ -129,11 +133,12 @@ def contracts() -> list[DemoContract]:
             "Délégation de service public : bornes de recharge (démo)",
             networks.EV_OPERATOR,
             [
+                # Measured on the operator's IRVE status feed, as on /ev (docs/ev.md, "Availability").
                 _clause(
                     "availability",
-                    "Points de recharge sans panne sur le mois",
-                    "ev_charge_points_available",
-                    ev.slug,
+                    "Disponibilité des points de recharge sur le mois",
+                    EV_AVAILABILITY,
+                    EV_STATUS,
                     ">=",
                     95,
                 ),
@@ -200,9 +205,17 @@ def _install_contracts(ctx: Context) -> int:
     start = date(today.year - 1, 1, 1)
     with ctx.session(write=True) as session:
         authority = get_organisation(session, networks.METROPOLE.slug)
+        known = service.registry(session)
+        datasets = set(session.scalars(select(Dataset.slug)))
         for spec in contracts():
             if session.scalar(select(Contract.id).where(Contract.reference == spec.reference)) is not None:
                 continue
+            # A KPI clause whose KPI or dataset is missing (its domain left out) is dropped, not the contract.
+            clauses = [
+                c
+                for c in spec.clauses
+                if c.indicator in DELIVERY or (c.indicator in known and c.dataset in datasets)
+            ]
             body = ContractCreate(
                 reference=spec.reference,
                 title=spec.title,
@@ -210,7 +223,7 @@ def _install_contracts(ctx: Context) -> int:
                 starts_on=start,
                 ends_on=date(start.year + spec.years, 12, 31),
                 description=spec.description,
-                clauses=spec.clauses,
+                clauses=clauses,
             )
             try:
                 operator = check_contract(session, body)

@@ -16,6 +16,7 @@ from territoria import i18n
 from territoria.access.policy import can_read, read_scope
 from territoria.access.principal import Principal
 from territoria.catalog.models import Dataset
+from territoria.domains.ev import availability_measure as measure
 from territoria.domains.ev import history, indicators, live
 from territoria.domains.ev.api import _communes, _facts, afir_by_level
 from territoria.domains.ev.availability import DEFAULT_MAX_GAP, out_of_service_since
@@ -39,6 +40,7 @@ CLASSES = [*indicators.POWER_CLASSES, indicators.UNKNOWN]
 # ColorBrewer YlOrRd (low power pale, high power dark) and grey for an unknown power.
 CLASS_COLOURS = ["#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026", "#800026", "#9aa3ad"]
 TREND_DAYS = 30  # availability chart window (whole UTC days)
+MONTHS_SHOWN = 13  # months of availability listed on /ev (the current one and twelve complete ones)
 STATION_DAYS = 7  # station timeline window
 OUTAGE_DAYS = 7  # "out of service for more than N days"
 OUTAGE_LOOKBACK_DAYS = 90  # status history read to date outages (the import horizon)
@@ -242,7 +244,11 @@ def status_view(
     located = {p.id_pdc for p in points if p.area_code}
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=TREND_DAYS)
-    days = history.daily_figures(session, ds, located, start, end) if located else []
+    # The one measure (availability_measure): the same points and times as the KPI and the contracts,
+    # read once for the months shown; the 30-day window is its whole days from `start` to `end`.
+    months = measure.point_days(session, ds, min(start, month_floor(end, MONTHS_SHOWN)), now, now=now)
+    in_window = [r for r in months.rows if start.date() <= r.day < end.date()]
+    days = history.by_day(in_window)
     recent = status_events(session, ds, now - timedelta(days=OUTAGE_LOOKBACK_DAYS), now)
     by_id = {p.id_pdc: p for p in points}
     outages = [
@@ -252,10 +258,20 @@ def status_view(
         "status": {
             "counts": Counter(states[p] for p in located if p in states),
             "days": days,
+            "window": measure.summed(in_window, start.date()),
+            "months": measure.by_period(months, "month")[::-1],
             "outages": sorted(outages, key=lambda item: item[0].since),
             "outage_days": OUTAGE_DAYS,
         }
     }
+
+
+def month_floor(day: datetime, back: int) -> datetime:
+    """00:00 UTC on the first day of the month `back - 1` months before the one holding `day`."""
+    year, month = day.year, day.month - (back - 1)
+    while month < 1:
+        year, month = year - 1, month + 12
+    return datetime(year, month, 1, tzinfo=UTC)
 
 
 def trend_config(points: list[ChargePoint], days: list[history.DayFigures], now: datetime) -> dict[str, Any]:
@@ -384,7 +400,13 @@ def membership_view(session: Session, station: Station, principal: Principal) ->
 def ev_page(request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
     """The EV observatory: figures, station map, commune map, breakdowns, coverage, defects, conflicts."""
     lang = page_lang(request)
-    values: dict[str, Any] = {"nav": "ev", "help": IMPORT_HELP, "empty": not irve_slugs(session, principal)}
+    values: dict[str, Any] = {
+        "nav": "ev",
+        "help": IMPORT_HELP,
+        "empty": not irve_slugs(session, principal),
+        "month_label": lambda day: i18n.month_name(day, lang),
+        "current_month": datetime.now(UTC).date().replace(day=1),
+    }
     if not values["empty"]:
         values.update(_territory_view(session, lang, principal))
         values["empty"] = not values["territory"].charge_points and not values["outside"]

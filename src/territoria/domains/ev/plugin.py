@@ -11,6 +11,7 @@ from territoria.cli.lang import say
 from territoria.context import Context
 from territoria.contract import DemoStep, Domain, FeedWriter, NavEntry
 from territoria.domains.ev import api, api_history, api_import, cli_import, pages
+from territoria.domains.ev.availability_measure import PROVIDERS
 from territoria.domains.ev.cli import ev_app
 from territoria.domains.ev.demo import IRVE_DATASET, install_ev
 from territoria.domains.ev.feeds import write_feeds
@@ -58,6 +59,7 @@ DOMAIN = Domain(
     sources=SOURCES,
     schemas={"irve-statique": irve_static_schema, "irve-dynamique": irve_dynamic_schema},
     kpi_files=(HERE / "kpis.yaml",),
+    kpi_providers=PROVIDERS,
     templates=HERE / "templates",
     static=HERE / "static",
     locale=HERE / "locale",

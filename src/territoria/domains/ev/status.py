@@ -35,7 +35,6 @@ from territoria.domains.ev.availability import (
     DEFAULT_MAX_GAP,
     DailyAvailability,
     StatusEvent,
-    daily_availability,
     total,
 )
 from territoria.domains.ev.model import ChargePoint
@@ -419,20 +418,17 @@ def availability_by_area(
 ) -> list[AreaAvailability]:
     """Availability and occupancy per commune (the asset's area), per EPCI or for the whole territory.
 
-    Only charge points inside the territory count; those without any report add unknown time.
-    Reports up to `max_gap` before `start` set the state at `start`.
+    The points and times are those of the one measure (`availability_measure.point_days`): active
+    points inside the territory; those without any report add unknown time. Reports up to `max_gap`
+    before `start` set the state at `start`.
     """
+    # The measure reads the status store defined here: imported when called, not at import time.
+    from territoria.domains.ev.availability_measure import point_days  # noqa: PLC0415
+
     if level not in LEVELS:
         raise Invalid(f"level must be one of {', '.join(LEVELS)}")
-    area_of: dict[str, str] = {}
-    located = select(Asset.external_id, Asset.area_code).where(
-        Asset.dataset_id == ds.id, Asset.area_code.is_not(None), Asset.active.is_(True)
-    )
-    for pdc, code in session.execute(located):
-        if code is not None:
-            area_of[pdc] = code
-    events = [e for e in status_events(session, ds, start - max_gap, end) if e.id_pdc in area_of]
-    rows = daily_availability(events, start, end, max_gap=max_gap, id_pdcs=area_of)
+    found = point_days(session, ds, start, end, max_gap=max_gap)
+    area_of, rows = found.area_of, found.rows
     groups: dict[str, list[DailyAvailability]] = defaultdict(list)
     members: dict[str, set[str]] = defaultdict(set)
     owner = group_of(session) if level == "epci" else {}
@@ -440,9 +436,9 @@ def availability_by_area(
         if level == "territory":
             key = TERRITORY_CODE
         elif level == "epci":
-            if (found := owner.get(area_of[r.id_pdc])) is None:
+            if (epci := owner.get(area_of[r.id_pdc])) is None:
                 continue  # a commune in no EPCI
-            key = found
+            key = epci
         else:
             key = area_of[r.id_pdc]
         groups[key].append(r)
