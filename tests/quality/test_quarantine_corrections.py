@@ -110,7 +110,7 @@ def test_correction_form_of_a_csv_row(qw: World, tmp_path: Path) -> None:  # noq
     r = qw.client.post(url, data={**cells, "cell:value": "abc", "csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303 and "attempt=" in r.headers["location"], r.text
     again = qw.client.get(r.headers["location"] + "&lang=en")
-    assert again.status_code == 422 and 'role="alert"' in again.text
+    assert again.status_code == 200 and 'role="alert"' in again.text
     main = again.text.split("<main", 1)[1].split("</main>", 1)[0]
     assert 'value="abc"' in main and ">TYPE<" not in main and 'class="field-error"' in main
     assert quarantined(qw, status="open")[0]["id"] == row["id"]

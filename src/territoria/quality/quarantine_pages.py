@@ -256,6 +256,7 @@ def correction_page(
     shown = failed or q
     values, readable = corrections.stored_cells(shown, ds)
     original = session.get(Batch, q.batch_id)
+    fields = corrections.form_fields(ds, q, lang, errors=list(shown.errors), values=values)
     values_out: dict[str, Any] = {
         "ds": ds,
         "q": q,
@@ -263,12 +264,13 @@ def correction_page(
         "readable": readable,
         "raw": shown.raw,
         "from_csv": original is not None and quarantine.is_csv(original.content_type),
-        "fields": corrections.form_fields(ds, q, lang, errors=list(shown.errors), values=values),
+        "fields": fields,
+        "labels": {f.name: f.label for f in fields},
         "general": corrections.general_reasons(ds, list(shown.errors), lang),
         "error_text": error_message,
         "nav": "",
     }
-    return render(request, ctx, "quarantine_row.html", values_out, status_code=422 if failed else 200)
+    return render(request, ctx, "quarantine_row.html", values_out)
 
 
 async def _cells(request: Request) -> dict[str, str]:
