@@ -119,8 +119,15 @@ def quarantine_page(
         "codes": codes,
         "nav": "",
         "error_text": error_message,
+        "cells_of": lambda q: _cells_shown(q, ds),
     }
     return render(request, ctx, "quarantine.html", values)
+
+
+def _cells_shown(q: QuarantinedRow, ds: Dataset) -> list[tuple[str, str]] | None:
+    """A rejected row's values per column as the list shows them (None: shown as received)."""
+    cells, readable = corrections.stored_cells(q, ds)
+    return [(str(k), corrections.form_value(v)) for k, v in cells.items()] if readable and cells else None
 
 
 def _back(slug: str, **params: Any) -> RedirectResponse:
