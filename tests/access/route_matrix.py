@@ -135,6 +135,7 @@ def sample(s: Setup, method: str, path: str) -> tuple[str, Any]:
         "fmt": "csv",
         "path": "territoria.css",
         "answer": "decline",
+        "row_id": "999",
     }
     values["path"] = STATIC_FILES.get(path, "territoria.css")
     url = path.format(**values) + QUERIES.get((method, path), "")
@@ -312,6 +313,8 @@ POST   /logout                                               ok  ok  ok  ok  ok 
 POST   /password-reset/{secret}                             404 404 404 404 404 404
 PUT    /api/v1/datasets/{slug}/privacy-policy               404 404 404 403  ok 404
 PUT    /api/v1/organisations/{org}/members/{email}          401 403 403 403  ok  ok
+GET    /datasets/{slug}/quarantine/rows/{row_id}            404 404 404 403 404 404
+POST   /datasets/{slug}/quarantine/rows/{row_id}            404 404 404 403  ok 404
 """
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session
 
@@ -36,7 +38,7 @@ from territoria.spreadsheet import safe_cell
 from territoria.territory.index import AreaLocator
 from territoria.validation.limits import row_problem, safe_text
 from territoria.validation.model import error_message
-from territoria.validation.tabular import split_line
+from territoria.validation.tabular import Chunk, split_line
 
 STATUSES = ("open", "resubmitted", "discarded")
 MAX_ITEMS = 5000
@@ -139,6 +141,14 @@ def list_rows(
     if after_id is not None:
         stmt = stmt.where(QuarantinedRow.id > after_id)
     return list(session.scalars(stmt.limit(limit).offset(offset)))
+
+
+def get_row(session: Session, ds: Dataset, row_id: int, token: int | None = None) -> QuarantinedRow | None:
+    """One quarantined row of the dataset (of `token`'s batches only, for a caller limited to them)."""
+    stmt = select(QuarantinedRow).where(
+        *_where(session, ds, QuarantineFilter(token=token)), QuarantinedRow.id == row_id
+    )
+    return session.scalar(stmt)
 
 
 def count_rows(session: Session, ds: Dataset, f: QuarantineFilter) -> int:
@@ -302,12 +312,42 @@ def _corrected(c: Correction, q: QuarantinedRow, ds: Dataset) -> tuple[dict[str,
     return parse_raw(text, c.header or canonical_columns(ds)), not text.strip().startswith("{")
 
 
-def _is_csv(content_type: str) -> bool:
-    """The batch came as CSV (its values were text)."""
+def is_csv(content_type: str) -> bool:
+    """The batch came as CSV (its values were text): HTTP says its content type, file imports 'csv'."""
+    if content_type == "csv":
+        return True
     try:
         return bool(content_type) and format_of(content_type) == "csv"
     except Invalid:
         return False
+
+
+def text_cell(value: Any) -> str:
+    """A value as a CSV cell holds it: text (a missing value is an empty cell)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return safe_text(value)
+
+
+def _text_chunk(ds: Dataset, rows: list[Row]) -> Chunk:
+    """Corrected rows of a CSV batch as a CSV chunk of the dataset's columns, so that they are typed by
+    the very path of a CSV file (Table Schema typing of text cells, decimal commas, missing values).
+
+    A corrected cell is one value: it is read as a cell of a file not separated by commas (`12,5` is
+    12.5 in a number column). Names outside the schema are left out, as for any corrected row.
+    """
+    header = canonical_columns(ds)
+    good = [(n, r) for n, r in rows if not isinstance(r, BadRow)]
+    bad = [(n, r) for n, r in rows if isinstance(r, BadRow)]
+    columns = [pa.array([text_cell(r.get(name)) for _, r in good], pa.string()) for name in header]
+    numbers = np.array([n for n, _ in good], dtype=np.int64)
+    return Chunk(header, ";", "utf-8", numbers, columns, bad)
 
 
 def _ingest(
@@ -319,13 +359,16 @@ def _ingest(
     future_tolerance_s: int,
     locator: AreaLocator,
 ) -> BatchResult:
-    """The same batch service as any other batch of this dataset."""
+    """The same batch service as any other batch of this dataset (text rows: the CSV path)."""
     # safe_text: a corrected row may hold what orjson refuses to write (a lone surrogate, \\ud800).
     checksum = hashlib.sha256("\x1e".join(safe_text(r) for _, r in rows).encode()).hexdigest()
     if ds.kind == "timeseries":
         return ingest_measurements(
             session, ds, rows, origin, checksum=checksum, future_tolerance_s=future_tolerance_s
         )
+    if origin.from_text and canonical_columns(ds):
+        chunk = _text_chunk(ds, rows)
+        return records.ingest_records(session, ds, chunk, origin, checksum=checksum, locator=locator)
     return records.ingest_records(session, ds, rows, origin, checksum=checksum, locator=locator)
 
 
@@ -343,7 +386,7 @@ def _replay_group(
     """Resubmit the rows of one original batch as one new batch pointing at it."""
     corrected = [_corrected(c, q, ds) for c, q in items]
     rows: list[Row] = [(n, row) for n, (row, _) in enumerate(corrected, start=1)]
-    from_text = _is_csv(original.content_type) or any(text for _, text in corrected)
+    from_text = is_csv(original.content_type) or any(text for _, text in corrected)
     origin = Origin(
         source="http",
         organisation_id=principal.organisation_id,

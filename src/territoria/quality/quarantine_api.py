@@ -134,17 +134,23 @@ def owned(session: SessionDep, slug: str, principal: Principal, what: str = WHAT
     return ds
 
 
-Status = Literal["open", "resubmitted", "discarded"]
+Status = Literal["open", "resubmitted", "discarded", "all"]
 BatchQ = Annotated[str | None, Query(max_length=36)]
 CodeQ = Annotated[str | None, Query(max_length=64)]
 FieldQ = Annotated[str | None, Query(max_length=200)]
 
 
-def _filter(
-    batch: BatchQ = None, code: CodeQ = None, status: Status | None = None, field: FieldQ = None
-) -> Any:
-    """The quarantine filter of a request's query parameters."""
-    return quarantine.QuarantineFilter(batch=batch, code=code, status=status, field=field)
+StatusQ = Annotated[
+    Status | None,
+    Query(description="open, resubmitted or discarded rows; `all` (as no status given): every row"),
+]
+
+
+def _filter(batch: BatchQ = None, code: CodeQ = None, status: StatusQ = None, field: FieldQ = None) -> Any:
+    """The quarantine filter of a request's query parameters (`status=all`: no status filter, as the
+    quarantine page's "All")."""
+    chosen = None if status == "all" else status
+    return quarantine.QuarantineFilter(batch=batch, code=code, status=chosen, field=field)
 
 
 FilterDep = Annotated[quarantine.QuarantineFilter, Depends(_filter)]

@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,13 +24,15 @@ from territoria.context import Context
 from territoria.dates import QueryInstant
 from territoria.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
-from territoria.ingest.models import Batch
-from territoria.quality import quarantine, reports
+from territoria.ingest.models import Batch, QuarantinedRow
+from territoria.quality import corrections, quarantine, reports
 from territoria.validation.model import error_message
 from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 PAGE_SIZE = 50
+CELL_PREFIX = "cell:"
+MAX_CELLS = 500
 CODE = re.compile(r"[A-Z0-9_]{1,64}")
 
 
@@ -145,8 +147,15 @@ def quarantine_page(
         "codes": codes,
         "nav": "",
         "error_text": error_message,
+        "cells_of": lambda q: _cells_shown(q, ds),
     }
     return render(request, ctx, "quarantine.html", values)
+
+
+def _cells_shown(q: QuarantinedRow, ds: Dataset) -> list[tuple[str, str]] | None:
+    """A rejected row's values per column as the list shows them (None: shown as received)."""
+    cells, readable = corrections.stored_cells(q, ds)
+    return [(str(k), corrections.form_value(v)) for k, v in cells.items()] if readable and cells else None
 
 
 def _back(slug: str, **params: Any) -> RedirectResponse:
@@ -231,11 +240,117 @@ def resubmit_form(
             )
     except (Conflict, Invalid, NotFound) as exc:
         return _back(slug, error=_error_key(exc))
+    return _outcome(slug, id, result)
+
+
+def _outcome(slug: str, row_id: int, result: quarantine.ResubmitResult) -> RedirectResponse:
+    """Back to the list when the row left quarantine, else to its form with the new reasons."""
     outcome = result.rows[0]
     if outcome.status == "resubmitted":
         return _back(slug, done="resubmitted", n=1)
-    codes = ", ".join(sorted({c for e in outcome.errors if CODE.fullmatch(c := str(e.get("code")))}))
-    return _back(slug, error="failed_again", codes=codes)
+    query = urlencode({"attempt": outcome.replay_batch})
+    return RedirectResponse(f"/datasets/{slug}/quarantine/rows/{row_id}?{query}", status_code=303)
+
+
+RowIdP = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _attempt(session: Session, q: QuarantinedRow, batch_id: str | None) -> QuarantinedRow | None:
+    """The failed attempt at correcting `q` carried by the batch `batch_id` (its latest replay)."""
+    if not batch_id or batch_id != q.replay_batch_id:
+        return None
+    return session.scalar(
+        select(QuarantinedRow)
+        .where(QuarantinedRow.batch_id == batch_id, QuarantinedRow.dataset_id == q.dataset_id)
+        .where(QuarantinedRow.resolution_reason.contains(f" {q.id},"))
+        .order_by(QuarantinedRow.id)
+        .limit(1)
+    )
+
+
+@router.get("/datasets/{slug}/quarantine/rows/{row_id}", response_class=HTMLResponse)
+def correction_page(
+    slug: str,
+    row_id: RowIdP,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    attempt: Annotated[str | None, Query(max_length=36)] = None,
+) -> HTMLResponse:
+    """One quarantined row as a form: a field per column with its hint, the failing ones marked with
+    their reason; after a failed resubmission, the values sent and the reasons they were refused."""
+    ds = _allowed(session, principal, slug)
+    if isinstance(ds, int):
+        return _denied(request, ctx, slug, ds)
+    q = quarantine.get_row(session, ds, row_id, quarantine_token(principal))
+    if q is None:
+        return render(request, ctx, "not_found.html", {"slug": slug, "nav": ""}, status_code=404)
+    lang = page_lang(request)
+    failed = _attempt(session, q, attempt)
+    shown = failed or q
+    values, readable = corrections.stored_cells(shown, ds)
+    original = session.get(Batch, q.batch_id)
+    fields = corrections.form_fields(ds, q, lang, errors=list(shown.errors), values=values)
+    values_out: dict[str, Any] = {
+        "ds": ds,
+        "q": q,
+        "failed": failed,
+        "readable": readable,
+        "raw": shown.raw,
+        "from_csv": original is not None and quarantine.is_csv(original.content_type),
+        "fields": fields,
+        "labels": {f.name: f.label for f in fields},
+        "general": corrections.general_reasons(ds, list(shown.errors), lang),
+        "error_text": error_message,
+        "nav": "",
+    }
+    return render(request, ctx, "quarantine_row.html", values_out)
+
+
+async def _cells(request: Request) -> dict[str, str]:
+    """The form's column fields (`cell:<column>`), as text."""
+    form = await request.form(max_fields=MAX_CELLS + 10)
+    return {
+        k[len(CELL_PREFIX) :]: v
+        for k, v in form.multi_items()
+        if k.startswith(CELL_PREFIX) and isinstance(v, str)
+    }
+
+
+@router.post("/datasets/{slug}/quarantine/rows/{row_id}", response_model=None)
+def correction_form(
+    slug: str,
+    row_id: RowIdP,
+    request: Request,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    cells: Annotated[dict[str, str], Depends(_cells)],
+) -> Response:
+    """Resubmit one row from its form: typed like the batch that carried it (CSV: text cells)."""
+    allowed = _act(request, ctx, principal, slug)
+    if isinstance(allowed, Response):
+        return allowed
+    try:
+        with ctx.session(write=True) as session:
+            ds = _reloaded(session, allowed, slug)
+            q = quarantine.get_row(session, ds, row_id, quarantine_token(principal))
+            if q is None:
+                raise NotFound(f"no quarantined row {row_id}")
+            original = session.get(Batch, q.batch_id)
+            from_text = original is not None and quarantine.is_csv(original.content_type)
+            row = corrections.typed_row(ds, cells, from_text=from_text)
+            result = quarantine.resubmit(
+                session,
+                ds,
+                [quarantine.Correction(row_id, row=row)],
+                principal,
+                future_tolerance_s=ctx.settings.future_tolerance_s,
+                locator=ctx.locator(),
+            )
+    except (Conflict, Invalid, NotFound) as exc:
+        return _back(slug, error=_error_key(exc))
+    return _outcome(slug, row_id, result)
 
 
 @router.get("/datasets/{slug}/report", response_class=HTMLResponse)
