@@ -328,4 +328,8 @@ KEYS = (
     N_("finding.MQTT.not_json"),
     N_("finding.MQTT.not_object"),
     N_("finding.PARSE.json"),
+    N_("map.base.plan-ign"),
+    N_("map.base.ortho-ign"),
+    N_("map.base.osm"),
+    N_("map.base.custom"),
 )
