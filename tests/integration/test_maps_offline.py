@@ -146,7 +146,7 @@ def legend_ranges(texts: list[str]) -> list[tuple[str, str]]:
 
 
 def inside_viewport(page: Page, selector: str) -> bool:
-    box = page.locator(selector).bounding_box()
+    box = page.locator(selector).first.bounding_box()
     size = page.viewport_size
     assert box is not None and size is not None
     return (
@@ -187,7 +187,7 @@ def test_the_asset_map_draws_the_communes_and_one_clustered_layer_offline(offlin
     items = page.locator("[data-choropleth-legend] li").all_inner_texts()
     ranges = legend_ranges(items)
     assert ranges and all(low != high for low, high in ranges), items
-    assert inside_viewport(page, "details.legend")
+    assert inside_viewport(page, "details.legend") and inside_viewport(page, "details.legend--layers")
     shot(page, "map-fr")
     assert errors == [], errors
     page.close()
@@ -197,7 +197,7 @@ def test_the_asset_map_draws_the_communes_and_one_clustered_layer_offline(offlin
     page.select_option("[data-choropleth-select]", "")
     fills = page.eval_on_selector_all("path.commune-area", "ps => ps.map(p => p.getAttribute('stroke'))")
     assert all(fills)
-    assert "Networks shown" in page.inner_text("details.legend")
+    assert "Networks shown" in page.inner_text("details.legend--layers")
     shot(page, "map-en")
     assert errors == [], errors
     page.close()
@@ -208,9 +208,16 @@ def test_the_map_and_its_legend_fit_a_phone_offline(offline: Offline) -> None:
     ctx = context(offline, width=390, height=844)
     page, errors = open_page(ctx, "/map?kpi=daily_traffic")
     page.wait_for_function(f"() => document.querySelectorAll('path.commune-area').length === {COMMUNES}")
-    assert page.evaluate("() => document.querySelector('details.legend').open") is False
+    assert page.evaluate("() => [...document.querySelectorAll('details.legend')].map(d => d.open)") == [
+        False,
+        False,
+    ]
     shot(page, "map-phone-folded")
-    page.click("details.legend summary")
+    page.click("details.legend--layers summary")
+    assert inside_viewport(page, "details.legend--layers")
+    shot(page, "map-phone-layers")
+    page.click("details.legend--layers summary")
+    page.click("details.legend summary >> nth=0")
     assert inside_viewport(page, "details.legend")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0

@@ -73,3 +73,16 @@ def test_the_map_page_uses_the_configured_background(tmp_path: object) -> None:
         tiles = _config(response.text, "map-config")["tiles"]
         assert isinstance(tiles, dict) and tiles["name"] == "ortho-ign"
         assert "leaflet.markercluster.js" in response.text
+
+
+def test_the_areas_are_cached_by_the_browser(tmp_path: object) -> None:
+    ctx = Context(Settings(database_url=f"sqlite:///{tmp_path}/t.db", demo=True))
+    upgrade(ctx.engine)
+    with TestClient(create_app(context=ctx)) as client:
+        first = client.get("/api/v1/areas?level=commune")
+        assert first.status_code == 200 and first.json()["type"] == "FeatureCollection"
+        assert "max-age" in first.headers["cache-control"] and first.headers["etag"]
+        again = client.get("/api/v1/areas?level=commune", headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and not again.content
+        other = client.get("/api/v1/areas?level=commune", headers={"If-None-Match": '"x"'})
+        assert other.status_code == 200
