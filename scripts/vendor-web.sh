@@ -7,6 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENDOR="$ROOT/src/territoria/web/static/vendor"
 LEAFLET_VERSION="1.9.4"
 ECHARTS_VERSION="5.6.0"
+MARKERCLUSTER_VERSION="1.5.3"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -68,5 +69,36 @@ vendor_echarts() {
     echo "echarts $ECHARTS_VERSION -> ${dest#"$ROOT"/}"
 }
 
+# Leaflet.markercluster: the asset layers of the maps group their points into clusters.
+vendor_markercluster() {
+    local dest="$VENDOR/leaflet.markercluster"
+    (cd "$tmp" && npm pack --silent "leaflet.markercluster@$MARKERCLUSTER_VERSION" >/dev/null)
+    local tarball="$tmp/leaflet.markercluster-$MARKERCLUSTER_VERSION.tgz"
+    mkdir -p "$tmp/markercluster"
+    tar -xzf "$tarball" -C "$tmp/markercluster"
+    local pkg="$tmp/markercluster/package"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    cp "$pkg/dist/leaflet.markercluster.js" "$pkg/dist/MarkerCluster.css" "$pkg/dist/MarkerCluster.Default.css" "$dest/"
+    cp "$pkg/MIT-LICENCE.txt" "$dest/LICENSE"
+    # The source map is not shipped: drop the comment that points to it (no 404 in the browser tools).
+    sed -i '/^\/\/# sourceMappingURL=/d' "$dest/leaflet.markercluster.js"
+    local tarball_sha
+    tarball_sha="$(sha256sum "$tarball" | cut -d' ' -f1)"
+    {
+        echo "# Leaflet.markercluster $MARKERCLUSTER_VERSION"
+        echo
+        echo "From the npm registry: \`npm pack leaflet.markercluster@$MARKERCLUSTER_VERSION\`"
+        echo "(tarball sha256 \`$tarball_sha\`). Fetched by \`scripts/vendor-web.sh\`; do not edit by hand."
+        echo "Licence: MIT (LICENSE). The source-map comment is removed from leaflet.markercluster.js."
+        echo
+        echo '```'
+        (cd "$dest" && find . -type f ! -name VERSIONS.md | LC_ALL=C sort | sed 's|^\./||' | xargs sha256sum)
+        echo '```'
+    } >"$dest/VERSIONS.md"
+    echo "leaflet.markercluster $MARKERCLUSTER_VERSION -> ${dest#"$ROOT"/}"
+}
+
 vendor_leaflet
 vendor_echarts
+vendor_markercluster

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -69,6 +69,23 @@ class ConfigFileSource(PydanticBaseSettingsSource):
                 merged.update(read_config_file(path))
         return {k: v for k, v in merged.items() if k in self.settings_cls.model_fields}
 
+# The maps' background presets (their URLs and attributions are in territoria.web.basemap).
+MAP_BASE_PRESETS = ("plan-ign", "ortho-ign", "osm", "none")
+
+
+def check_map_base(value: str) -> str:
+    """A preset name or an http(s) XYZ tile URL with {z}, {x} and {y}; else ValueError saying so."""
+    if value in MAP_BASE_PRESETS:
+        return value
+    scheme, _, rest = value.partition("://")
+    placeholders = all(p in value for p in ("{z}", "{x}", "{y}"))
+    if scheme in ("https", "http") and rest.split("/", 1)[0] and placeholders:
+        return value
+    raise ValueError(
+        f"map_base must be one of {', '.join(MAP_BASE_PRESETS)} or an http(s) tile URL with {{z}}, {{x}} "
+        f"and {{y}}; got {value!r}"
+    )
+
 
 class Settings(BaseSettings):
     """Runtime configuration; every field can be set with a TERRITORIA_<NAME> variable."""
@@ -117,6 +134,15 @@ class Settings(BaseSettings):
     audit_checkpoint_file: Path | None = None
     audit_checkpoint_every: int = 100  # a checkpoint every this many events (and at each verify, release)
     audit_refusal_interval_s: int = 60  # anonymous refusals are counted and summarised this often
+    # Background of the maps: plan-ign, ortho-ign (IGN Géoplateforme), osm, none, or an XYZ tile URL
+    # with {z}, {x}, {y} (then give its attribution too). Commune outlines are always drawn on top.
+    map_base: str = "osm"
+    map_base_attribution: str = ""  # plain text, shown in the map's corner for a URL of your own
+
+    @field_validator("map_base")
+    @classmethod
+    def _known_map_base(cls, value: str) -> str:
+        return check_map_base(value.strip())
 
     @classmethod
     def settings_customise_sources(

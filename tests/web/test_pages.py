@@ -190,7 +190,7 @@ def test_accept_language_chooses_the_page_language(site: Site, header: str, lang
 
 
 def test_map_page_configures_one_layer_per_dataset(site: Site) -> None:
-    for lang, word in (("fr", "Légende"), ("en", "Legend")):
+    for lang, word in (("fr", "Réseaux affichés"), ("en", "Networks shown")):
         r = site.demo.get(f"/map?lang={lang}")
         assert r.status_code == 200 and word in r.text
         html = r.text

@@ -23,33 +23,37 @@ from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.opendata.publish_pages import publish_panel
 from territoria.quality.pages import band
 from territoria.web.chart import line_chart
-from territoria.web.colours import domain_colour
-from territoria.web.render import TILES_ATTRIBUTION, TILES_URL, page_lang, render
+from territoria.web.colours import domain_colour, layer_colour
+from territoria.web.render import map_tiles, page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
-def map_config(datasets: list[Dataset], lang: str, *, single: bool = False) -> dict[str, Any]:
-    """What the map script needs: data URLs, tiles, colours and the popup labels."""
+def map_config(ctx: Context, datasets: list[Dataset], lang: str, *, single: bool = False) -> dict[str, Any]:
+    """What the map script needs: data URLs, background, one distinct colour per layer, the labels."""
     keys = ("id", "commune", "kind", "network", "outside", "dataset")
+    tiles = map_tiles(ctx)
     return {
         "areasUrl": "/api/v1/areas?level=commune",
-        "tiles": {"url": TILES_URL, "attribution": TILES_ATTRIBUTION},
+        "tiles": tiles,
         "fit": "assets" if single else "areas",
         "datasets": [
             {
                 "slug": ds.slug,
                 "title": ds.title,
-                "colour": domain_colour(ds.domain),
+                "colour": domain_colour(ds.domain) if single else layer_colour(i),
                 "assetsUrl": f"/datasets/{ds.slug}/assets.geojson",
                 "page": f"/datasets/{ds.slug}",
             }
-            for ds in datasets
+            for i, ds in enumerate(datasets)
         ],
         "labels": {
             **{k: i18n.t(f"popup.{k}", lang) for k in keys},
             "communes": i18n.t("map.communes", lang),
             "error": i18n.t("map.error", lang),
+            "loading": i18n.t("map.loading", lang),
+            "base": i18n.t(f"map.base.{tiles['name']}", lang),
+            "noBase": i18n.t("map.base.none", lang),
         },
     }
 
@@ -98,11 +102,16 @@ def choropleth_config(
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, ctx: ContextDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
     """Full-page map: communes coloured by a KPI, and one layer of assets per visible dataset."""
-    datasets = service.visible_datasets(session, principal)
-    counts = service.asset_counts(session, datasets)
-    legend = [{"ds": ds, "count": counts.get(ds.id, 0)} for ds in datasets]
+    visible = service.visible_datasets(session, principal)
+    counts = service.asset_counts(session, visible)
+    datasets = [ds for ds in visible if counts.get(ds.id, 0)]  # a layer without points draws nothing
     lang = page_lang(request)
-    config = map_config(datasets, lang)
+    config = map_config(ctx, datasets, lang)
+    colours = [d["colour"] for d in config["datasets"]]
+    legend = [
+        {"ds": ds, "count": counts.get(ds.id, 0), "colour": c}
+        for ds, c in zip(datasets, colours, strict=True)
+    ]
     choropleth = choropleth_config(request, ctx, session, principal, lang)
     if choropleth is not None:
         config["choropleth"] = choropleth
@@ -130,7 +139,7 @@ def dataset_page(
         "owner": ds.owner.name,
         "spread": service.asset_spread(session, ds),
         "chart": chart,
-        "config": map_config([ds], lang, single=True),
+        "config": map_config(ctx, [ds], lang, single=True),
         "publication": publish_panel(session, principal, ds),
         "can_quarantine": may_handle_quarantine(principal, ds),
         "decimal_comma": i18n.decimal_comma(page_lang(request)),

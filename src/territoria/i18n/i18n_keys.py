@@ -331,4 +331,8 @@ KEYS = (
     N_("denied.quarantine"),
     N_("denied.report"),
     N_("denied.batch"),
+    N_("map.base.plan-ign"),
+    N_("map.base.ortho-ign"),
+    N_("map.base.osm"),
+    N_("map.base.custom"),
 )

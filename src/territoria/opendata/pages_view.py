@@ -12,7 +12,7 @@ from territoria.catalog.models import Dataset
 from territoria.opendata import portal
 from territoria.opendata.models import Release
 from territoria.opendata.tables import ReleaseColumn, ReleaseTable
-from territoria.web.render import TILES_ATTRIBUTION, TILES_URL
+from territoria.web.render import map_tiles
 
 LICENCES: dict[str, tuple[str, str]] = {
     "etalab-2.0": (
@@ -88,10 +88,13 @@ def chart_config(table: ReleaseTable, series: portal.Series | None, lang: str) -
     }
 
 
-def map_config(table: ReleaseTable, figures: portal.Figures, lang: str) -> dict[str, Any] | None:
+def map_config(
+    table: ReleaseTable, figures: portal.Figures, lang: str, tiles: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     """What opendata.js needs to draw the map: commune values (choropleth) or markers."""
     labels = {k: i18n.t(f"od.map.{k}", lang) for k in ("secret", "no_data", "rows", "error", "value")}
-    base = {"tiles": {"url": TILES_URL, "attribution": TILES_ATTRIBUTION}, "lang": lang, "labels": labels}
+    no_tiles = {"name": "none", "url": None, "attribution": "", "maxZoom": 19}
+    base = {"tiles": tiles or no_tiles, "lang": lang, "labels": labels}
     if figures.areas is not None:
         areas = figures.areas
         return {
@@ -262,7 +265,8 @@ def dataset_values(
         size = None
     config: dict[str, Any] = {}
     chart = chart_config(table, figures.series if figures else None, lang)
-    geo = map_config(table, figures, lang) if figures is not None else None
+    tiles = map_tiles(request.app.state.context)
+    geo = map_config(table, figures, lang, tiles) if figures is not None else None
     if chart is not None:
         config["chart"] = chart
     if geo is not None:

@@ -23,3 +23,27 @@ def domain_colour(domain: str) -> str:
     if domain in DOMAIN_COLOURS:
         return DOMAIN_COLOURS[domain]
     return FALLBACK_COLOURS[sum(domain.encode()) % len(FALLBACK_COLOURS)]
+
+
+# The layers of one map, in the order of its layer list: colour-blind-safe and distinct from each other
+# (Okabe & Ito's eight without the yellow, then Paul Tol's muted scheme). territoria-map.js holds the
+# same list for maps drawn without a server-side legend.
+LAYER_PALETTE = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#882255",
+    "#999933",
+    "#332288",
+    "#44AA99",
+    "#000000",
+    "#DDCC77",
+)
+
+
+def layer_colour(index: int) -> str:
+    """The colour of the index-th layer of a map's list (the palette repeats past its end)."""
+    return LAYER_PALETTE[index % len(LAYER_PALETTE)]

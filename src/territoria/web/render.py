@@ -18,27 +18,39 @@ from markupsafe import Markup
 
 from territoria import __version__, i18n
 from territoria.context import Context
+from territoria.settings import Settings
+from territoria.web.basemap import base_layer
 from territoria.web.colours import domain_colour
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
-TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-TILES_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
-# Scripts and styles come from our own files only; map tiles are the one outside origin.
-CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: https://tile.openstreetmap.org",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
+# Scripts and styles come from our own files only; the map background's tile server (a setting, see
+# territoria.web.basemap) is the one outside origin, and only for images.
+CSP_PARTS = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:{tiles}",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
 )
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The pages' CSP, allowing images from the configured map background's origin."""
+    origin = base_layer(settings.map_base, settings.map_base_attribution).origin()
+    return "; ".join(CSP_PARTS).format(tiles=f" {origin}" if origin else "")
+
+
+def map_tiles(ctx: Context) -> dict[str, Any]:
+    """The map background of the settings, as the map scripts take it (`tiles` in their config)."""
+    return base_layer(ctx.settings.map_base, ctx.settings.map_base_attribution).config()
+
+
 LANG_COOKIE_AGE = 365 * 24 * 3600
 FALLBACK_CENTRE = (46.6, 2.4)  # maps open on metropolitan France until a territory is loaded
 
@@ -152,7 +164,7 @@ def render(
         response = templates.TemplateResponse(request, template, context, status_code=status_code)
     finally:
         _rendering.reset(token)
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Security-Policy"] = content_security_policy(ctx.settings)
     response.headers["Content-Language"] = lang
     response.headers["Vary"] = "Accept-Language, Cookie"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -30,7 +30,7 @@ from territoria.domains.ev.status import status_events
 from territoria.domains.ev.status_access import STATUS_METRICS
 from territoria.domains.ev.visibility import consolidation_for, fleet_for, irve_slugs
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
-from territoria.web.render import TILES_ATTRIBUTION, TILES_URL, page_lang, render
+from territoria.web.render import map_tiles, page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 TOP_COMMUNES = 20
@@ -114,12 +114,13 @@ def map_config(
     rows: list[indicators.AreaIndicators],
     lang: str,
     afir: dict[str, indicators.AfirRatio] | None = None,
+    tiles: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What ev.js needs: stations, commune values per indicator, colours and labels."""
+    """What ev.js needs: background, stations, commune values per indicator, colours and labels."""
     located = [s for s in stations.values() if s.lon is not None and s.lat is not None]
     return {
         "lang": lang,
-        "tiles": {"url": TILES_URL, "attribution": TILES_ATTRIBUTION},
+        "tiles": tiles or {"name": "none", "url": None, "attribution": "", "maxZoom": 19},
         "areasUrl": "/api/v1/areas?level=commune",
         "classes": CLASSES,
         "classColours": CLASS_COLOURS,
@@ -166,6 +167,9 @@ def map_config(
             "month": i18n.t("ev.trend.month", lang),
             "availability": i18n.t("ev.trend.availability", lang),
             "occupancy": i18n.t("ev.trend.occupancy", lang),
+            # The background's name in the map's layer control (platform messages).
+            "base": i18n.t(f"map.base.{(tiles or {}).get('name', 'none')}", lang),
+            "noBase": i18n.t("map.base.none", lang),
         },
     }
 
@@ -304,7 +308,9 @@ def sessions_view(session: Session, principal: Principal, now: datetime) -> dict
     return {"sessions": {"hidden": False, "days": stats.days, "row": row, "excluded": stats.excluded_by_code}}
 
 
-def _territory_view(session: Session, lang: str, principal: Principal) -> dict[str, Any]:
+def _territory_view(
+    session: Session, lang: str, principal: Principal, tiles: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Every figure, table and map setting of the observatory page."""
     result = consolidation_for(session, principal)
     areas = _communes(session)
@@ -338,7 +344,7 @@ def _territory_view(session: Session, lang: str, principal: Principal) -> dict[s
         "conflict_total": len(result.conflicts),
         "operators": sorted({s.operator for s in stations.values() if s.operator}),
         "config": {
-            "map": map_config(stations, rows, lang, afir),
+            "map": map_config(stations, rows, lang, afir, tiles),
             "chart": chart_config(territory, lang),
             "trend": trend_config(result.points, days, now),
         },
@@ -408,7 +414,7 @@ def ev_page(request: Request, ctx: ContextDep, session: SessionDep, principal: P
         "current_month": datetime.now(UTC).date().replace(day=1),
     }
     if not values["empty"]:
-        values.update(_territory_view(session, lang, principal))
+        values.update(_territory_view(session, lang, principal, map_tiles(ctx)))
         values["empty"] = not values["territory"].charge_points and not values["outside"]
     return render(request, ctx, "ev.html", values)
 

@@ -10,7 +10,6 @@
   var MUTED = "#4f5d6b";
   var SECRET_FILL = "url(#od-secret-hatch)";
   var SECRET_POINT = "#9aa3ad";
-  var TERRITORY_CENTRE = (document.body.dataset.centre || "46.6,2.4").split(",").map(Number); // the territory's centre, set by the page
   // ColorBrewer YlGnBu: sequential and readable by colour-blind people, light (low) to dark (high).
   var PALETTES = {
     1: ["#2c7fb8"],
@@ -207,13 +206,13 @@
   }
 
   function drawMap(element, spec) {
-    if (!element || typeof L === "undefined") {
+    if (!element || typeof L === "undefined" || !window.TerritoriaMap) {
       return;
     }
     var status = document.querySelector("[data-od-map-status]");
     var format = formatter(spec.lang);
-    var map = L.map(element, { preferCanvas: spec.kind === "point", zoomSnap: 0.5 }).setView(TERRITORY_CENTRE, 9);
-    L.tileLayer(spec.tiles.url, { maxZoom: 19, attribution: spec.tiles.attribution }).addTo(map);
+    // The platform's map ground: background of the settings, the commune outlines beneath the data.
+    var map = window.TerritoriaMap.create(element, spec.tiles, { areasUrl: spec.areasUrl }).map;
     var values = [];
     if (spec.kind === "area") {
       Object.keys(spec.values).forEach(function (code) {

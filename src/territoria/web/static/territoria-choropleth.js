@@ -19,52 +19,23 @@
 
   function formatter(lang, decimals) {
     return new Intl.NumberFormat(lang === "en" ? "en-GB" : "fr-FR", {
-      minimumFractionDigits: decimals,
+      minimumFractionDigits: 0,
       maximumFractionDigits: decimals
     });
   }
 
-  // Quantile classes over the values: each class holds about as many communes, and its legend shows
-  // the lowest and highest value it really holds (no invented bounds).
+  // Classes at the values' quantiles with rounded, distinct bounds (the shared map toolkit's breaks).
   function classify(values) {
-    var sorted = values.slice().sort(function (a, b) {
-      return a - b;
-    });
-    var unique = sorted.filter(function (v, i) {
-      return i === 0 || v !== sorted[i - 1];
-    });
-    var k = Math.min(CLASSES, unique.length);
-    var classes = [];
-    if (!k) {
-      return classes;
-    }
-    for (var i = 0; i < k; i += 1) {
-      var from = Math.floor((i * sorted.length) / k);
-      var to = Math.floor(((i + 1) * sorted.length) / k) - 1;
-      var low = sorted[from];
-      var high = sorted[to];
-      var previous = classes[classes.length - 1];
-      if (previous && low <= previous.high) {
-        // Equal values never straddle two classes: extend the previous one instead.
-        previous.high = Math.max(previous.high, high);
-        continue;
-      }
-      classes.push({ low: low, high: high });
-    }
-    var palette = PALETTES[classes.length];
-    classes.forEach(function (c, j) {
+    var result = window.TerritoriaMap.classes(values, CLASSES);
+    var palette = PALETTES[result.classes.length];
+    result.classes.forEach(function (c, j) {
       c.colour = palette[j];
     });
-    return classes;
+    return result;
   }
 
   function classOf(classes, value) {
-    for (var i = classes.length - 1; i >= 0; i -= 1) {
-      if (value >= classes[i].low) {
-        return classes[i];
-      }
-    }
-    return classes[0];
+    return classes[window.TerritoriaMap.classIndex(classes, value)];
   }
 
   function swatch(fill) {
@@ -90,7 +61,7 @@
     config.layers.forEach(function (layer) {
       layers[layer.code] = layer;
     });
-    var state = { layer: layers[config.selected] || null, classes: [] };
+    var state = { layer: layers[config.selected] || null, classes: [], decimals: 0 };
     var select = panel && panel.querySelector("[data-choropleth-select]");
     var legend = panel && panel.querySelector("[data-choropleth-legend]");
     var month = panel && panel.querySelector("[data-choropleth-month]");
@@ -104,7 +75,9 @@
           values.push(state.layer.values[code]);
         });
       }
-      state.classes = classify(values);
+      var result = classify(values);
+      state.classes = result.classes;
+      state.decimals = result.decimals;
     }
 
     function renderLegend() {
@@ -118,7 +91,8 @@
         return;
       }
       var layer = state.layer;
-      var fmt = formatter(config.lang, layer.decimals);
+      // As many decimals as the rounded bounds need (the KPI's own may hide the differences).
+      var fmt = formatter(config.lang, state.decimals);
       var count = Object.keys(layer.values).length;
       month.textContent = layer.monthLabel
         ? layer.monthLabel + " · " + config.labels.kpi_count.replace("{n}", count)

@@ -5,7 +5,6 @@
 (function () {
   "use strict";
 
-  var CENTRE = (document.body.dataset.centre || "46.6,2.4").split(",").map(Number); // the territory's centre, set by the page
   var BRAND = "#0b4f8a";
   var INK = "#1c2733";
   var NONE_FILL = "#e8eaed";
@@ -45,10 +44,13 @@
     list.appendChild(li);
   }
 
-  function baseMap(element, spec) {
-    var map = L.map(element, { preferCanvas: true, zoomSnap: 0.5 }).setView(CENTRE, 9);
-    L.tileLayer(spec.tiles.url, { maxZoom: 19, attribution: spec.tiles.attribution }).addTo(map);
-    return map;
+  // The platform's map ground (background of the settings, commune outlines beneath the data).
+  function baseMap(element, spec, areas) {
+    return window.TerritoriaMap.create(element, spec.tiles, {
+      areasUrl: spec.areasUrl,
+      labels: spec.labels,
+      areas: areas
+    });
   }
 
   function stationMap(spec) {
@@ -91,7 +93,7 @@
         legendItem(legend, colourOf[c], c === "unknown" ? spec.labels.unknown : c + " kW", true);
       });
     }
-    var map = baseMap(element, spec);
+    var map = baseMap(element, spec).map;
     var group = L.featureGroup().addTo(map);
     var markers = spec.stations.map(function (s) {
       var marker = L.circleMarker([s.lat, s.lon], {
@@ -150,24 +152,6 @@
     }
   }
 
-  // Quantile breaks over the communes that have a value above zero.
-  function breaks(values) {
-    var sorted = values.filter(function (v) {
-      return v !== null && v > 0;
-    }).sort(function (a, b) {
-      return a - b;
-    });
-    if (!sorted.length) {
-      return [];
-    }
-    var n = Math.min(RAMP.length, sorted.length);
-    var out = [];
-    for (var i = 1; i <= n; i += 1) {
-      out.push(sorted[Math.min(sorted.length - 1, Math.ceil((i * sorted.length) / n) - 1)]);
-    }
-    return out;
-  }
-
   function choropleth(spec) {
     var element = document.getElementById("ev-choro");
     var select = document.querySelector("[data-ev-indicator]");
@@ -177,9 +161,8 @@
       return;
     }
     var format = formatter(spec.lang);
-    var map = baseMap(element, spec);
     var layer = null;
-    var limits = [];
+    var bins = [];
 
     function key() {
       return select ? select.value : "cp_per_100k";
@@ -193,32 +176,35 @@
       if (v === null || v === undefined) {
         return "#c9ccd1";
       }
-      for (var i = 0; i < limits.length; i += 1) {
-        if (v <= limits[i]) {
-          return RAMP[RAMP.length - limits.length + i];
-        }
+      if (!bins.length) {
+        return NONE_FILL;
       }
-      return RAMP[RAMP.length - 1];
+      return RAMP[RAMP.length - bins.length + window.TerritoriaMap.classIndex(bins, v)];
+    }
+
+    function styleOf(feature) {
+      return { color: "#3d4650", weight: 0.6, opacity: 0.9, fillColor: fill(spec.communes[feature.id]), fillOpacity: 0.8 };
     }
 
     function redraw() {
       var k = key();
-      limits = breaks(Object.keys(spec.communes).map(function (code) {
-        return spec.communes[code].cp ? spec.communes[code][k] : null;
-      }));
+      // Classes over the communes with a value above zero, with rounded, distinct bounds.
+      var result = window.TerritoriaMap.classes(Object.keys(spec.communes).map(function (code) {
+        var row = spec.communes[code];
+        return row.cp && row[k] > 0 ? row[k] : null;
+      }), RAMP.length);
+      bins = result.classes;
       if (legend) {
         legend.textContent = "";
-        var low = 0;
-        limits.forEach(function (limit, i) {
-          legendItem(legend, RAMP[RAMP.length - limits.length + i], format(low) + " – " + format(limit));
-          low = limit;
+        var fmt = new Intl.NumberFormat(spec.lang === "en" ? "en-GB" : "fr-FR", { maximumFractionDigits: result.decimals });
+        bins.forEach(function (c, i) {
+          var text = c.low === c.high ? fmt.format(c.low) : fmt.format(c.low) + " – " + fmt.format(c.high);
+          legendItem(legend, RAMP[RAMP.length - bins.length + i], text);
         });
         legendItem(legend, NONE_FILL, spec.labels.none);
       }
       if (layer) {
-        layer.setStyle(function (feature) {
-          return { fillColor: fill(spec.communes[feature.id]) };
-        });
+        layer.setStyle(styleOf);
       }
     }
 
@@ -226,28 +212,25 @@
     if (select) {
       select.addEventListener("change", redraw);
     }
-    fetch(spec.areasUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error(spec.areasUrl + " answered " + response.status);
-        }
-        return response.json();
-      })
-      .then(function (collection) {
-        layer = L.geoJSON(collection, {
-          style: function (feature) {
-            return { color: "#3d4650", weight: 0.6, fillColor: fill(spec.communes[feature.id]), fillOpacity: 0.8 };
-          },
-          onEachFeature: function (feature, path) {
-            path.bindTooltip(function () {
-              var row = spec.communes[feature.id];
-              var name = (row && row.name) || feature.id;
-              var text = !row || !row.cp ? spec.labels.none :
-                spec.indicators[key()] + " : " + (row[key()] === null ? spec.labels.noPopulation : format(row[key()]));
-              return tip(name + " (" + feature.id + ")", [text]);
-            }, { sticky: true });
-          }
-        }).addTo(map);
+    var made = baseMap(element, spec, {
+      pane: "ev-communes",
+      style: styleOf,
+      interactive: true,
+      className: "commune-area",
+      onEachFeature: function (feature, path) {
+        path.bindTooltip(function () {
+          var row = spec.communes[feature.id];
+          var name = (row && row.name) || feature.id;
+          var text = !row || !row.cp ? spec.labels.none :
+            spec.indicators[key()] + " : " + (row[key()] === null ? spec.labels.noPopulation : format(row[key()]));
+          return tip(name + " (" + feature.id + ")", [text]);
+        }, { sticky: true });
+      }
+    });
+    var map = made.map;
+    made.outlines
+      .then(function (communes) {
+        layer = communes;
         if (layer.getBounds().isValid()) {
           map.fitBounds(layer.getBounds(), { padding: [8, 8] });
         }
@@ -318,7 +301,7 @@
     return;
   }
   var config = JSON.parse(source.textContent);
-  if (typeof L !== "undefined") {
+  if (typeof L !== "undefined" && window.TerritoriaMap) {
     stationMap(config.map);
     choropleth(config.map);
   }
