@@ -119,3 +119,48 @@ def test_swagger_ui_and_redoc_render_their_operations_without_internet(server: t
     assert foreign == [], foreign
     assert all("cdn.redoc.ly" in v for v in violations), violations  # the rest of the pages ran
     context.close()
+
+
+def login(context: BrowserContext) -> None:
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("input[name=email]", ADMIN)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("form[action='/login'] button[type=submit]")
+    page.close()
+
+
+@pytest.mark.parametrize(("lang", "width"), [("fr", 1280), ("en", 1280), ("fr", 390)])
+def test_the_audit_trail_is_readable_folded_and_paged(
+    server: tuple[str, Browser], lang: str, width: int
+) -> None:
+    base, browser = server
+    context = browse(base, browser, width=width, lang=f"{lang}-FR")
+    login(context)
+    page = context.new_page()
+    r = page.goto(f"/admin/audit?lang={lang}", wait_until="networkidle")
+    assert r is not None and r.status == 200
+    rows = page.locator("table.audit-table tbody tr")
+    assert rows.count() == 50 and page.locator("a[rel=next]").count() == 1  # paged by 50
+    # Details are folded behind a short summary of their keys, and open on a click.
+    first = page.locator("td.audit-details details").filter(has_text="fields, n, purpose").first
+    assert (
+        first.get_attribute("open") is None and first.locator("summary").inner_text() == "fields, n, purpose"
+    )
+    assert not first.locator("pre").is_visible()
+    # Times are written in the reader's language, the ISO value kept for machines.
+    when = page.locator("td.audit-when time").first
+    text, iso = when.inner_text(), when.get_attribute("datetime") or ""
+    assert ("à" in text and "/" in text) if lang == "fr" else ("-" in text and "à" not in text)
+    assert "." not in text and iso.endswith("Z")
+    # An action code is never broken mid-word.
+    code = page.locator("code.audit-action").first
+    box = code.bounding_box()
+    assert box is not None and box["height"] < 30
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 6000, height  # 50 events, not a 17,000 px page
+    shot(page, f"audit-{lang}-{width}")
+    first.locator("summary").click()
+    assert first.get_attribute("open") is not None and '"purpose"' in first.inner_text()
+    context.close()
