@@ -8,6 +8,8 @@ VENDOR="$ROOT/src/territoria/web/static/vendor"
 LEAFLET_VERSION="1.9.4"
 ECHARTS_VERSION="5.6.0"
 MARKERCLUSTER_VERSION="1.5.3"
+SWAGGER_UI_VERSION="5.36.0"
+REDOC_VERSION="2.5.4"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -99,6 +101,41 @@ vendor_markercluster() {
     echo "leaflet.markercluster $MARKERCLUSTER_VERSION -> ${dest#"$ROOT"/}"
 }
 
+# The interactive API docs (/api/docs, /api/redoc) without any CDN: Swagger UI's bundle, styles and
+# favicon, and ReDoc's standalone bundle, each with its licence files.
+vendor_docs() {
+    local name="$1" version="$2" dest="$VENDOR/$3"
+    shift 3
+    (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null)
+    local tarball="$tmp/$name-$version.tgz"
+    mkdir -p "$tmp/$name"
+    tar -xzf "$tarball" -C "$tmp/$name"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    local file
+    for file in "$@"; do
+        cp "$tmp/$name/package/$file" "$dest/"
+    done
+    local tarball_sha
+    tarball_sha="$(sha256sum "$tarball" | cut -d' ' -f1)"
+    {
+        echo "# $name $version"
+        echo
+        echo "Version $version, from the npm registry: \`npm pack $name@$version\`"
+        echo "(https://registry.npmjs.org/$name/-/$name-$version.tgz, tarball sha256 \`$tarball_sha\`)."
+        echo "Fetched by \`scripts/vendor-web.sh\`; do not edit by hand. Licence: $LICENCE (LICENSE and the bundle's licence notes)."
+        echo
+        echo '```'
+        (cd "$dest" && find . -type f ! -name README.md | LC_ALL=C sort | sed 's|^\./||' | xargs sha256sum)
+        echo '```'
+    } >"$dest/README.md"
+    echo "$name $version -> ${dest#"$ROOT"/}"
+}
+
 vendor_leaflet
 vendor_echarts
 vendor_markercluster
+LICENCE="Apache-2.0" vendor_docs swagger-ui-dist "$SWAGGER_UI_VERSION" swagger-ui \
+    swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css favicon-32x32.png LICENSE NOTICE
+LICENCE="MIT" vendor_docs redoc "$REDOC_VERSION" redoc \
+    bundles/redoc.standalone.js bundles/redoc.standalone.js.LICENSE.txt LICENSE

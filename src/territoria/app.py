@@ -20,7 +20,7 @@ from territoria.dashboard.exports import router as dataset_export_router
 from territoria.dashboard.kpi_pages import router as kpi_pages_router
 from territoria.dashboard.pages import router as dashboard_router
 from territoria.dashboard.search import router as search_router
-from territoria.http import errors, security
+from territoria.http import api_docs, errors, security
 from territoria.http.deps import flush_refusals
 from territoria.http.json_depth import JsonDepthLimit
 from territoria.ingest.api import router as ingest_router
@@ -65,7 +65,7 @@ def create_app(
         version=__version__,
         summary="Public control of the data of a territory's networks",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served offline by api_docs (vendored Swagger UI and ReDoc)
         redoc_url=None,
     )
     app.state.context = context
@@ -73,6 +73,7 @@ def create_app(
     app.router.on_shutdown.append(lambda: flush_refusals(context))  # counted refusals reach the trail
     errors.install(app, login_page=login_required)
     security.install(app)
+    api_docs.install(app)
     self_bounded = tuple(path for domain in installed for path in domain.self_bounded_paths)
     app.add_middleware(JsonDepthLimit, self_bounded=self_bounded)  # before any route parses a JSON body
     # Added last, so outermost: every other middleware and route sees the client and scheme it settles.

@@ -198,6 +198,7 @@ GET    /account                                              ok  ok  ok  ok  ok 
 GET    /admin/audit                                          ok 403 403 403 403  ok
 GET    /agreements                                           ok  ok  ok  ok  ok  ok
 GET    /api/docs                                             ok  ok  ok  ok  ok  ok
+GET    /api/redoc                                            ok  ok  ok  ok  ok  ok
 GET    /api/v1/agreements                                   401  ok  ok  ok  ok  ok
 GET    /api/v1/agreements/{agreement_id}                    401 404 404  ok  ok  ok
 GET    /api/v1/areas                                         ok  ok  ok  ok  ok  ok

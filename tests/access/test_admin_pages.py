@@ -148,7 +148,7 @@ def test_the_audit_page_is_for_platform_admins(world: World) -> None:
         "/admin/audit?action=token.create&organisation=lightco&since=2000-01-01&until=2999-12-31&lang=en"
     )
     assert filtered.status_code == 200 and "Chain intact" in filtered.text
-    assert filtered.text.count("<code>token.create</code>") == 2  # lightco's two tokens
+    assert filtered.text.count('<code class="audit-action">token.create</code>') == 2  # lightco's two tokens
     assert "thing:1" not in filtered.text
     noted = admin.get("/admin/audit?since=yesterday&organisation=nowhere&lang=en")
     assert "is not valid" in noted.text and "Unknown organisation" in noted.text

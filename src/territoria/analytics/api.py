@@ -107,7 +107,7 @@ def kpi_values(
 
 
 def _definition(body: bytes, content_type: str) -> KpiDefinition:
-    """A definition from a JSON object or a YAML document holding one definition."""
+    """A definition from JSON or YAML: one mapping, or a list holding exactly one."""
     if "yaml" in content_type:
         kpis = load_yaml(body.decode("utf-8", errors="replace"), "body")
         if len(kpis) != 1:
@@ -117,6 +117,10 @@ def _definition(body: bytes, content_type: str) -> KpiDefinition:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Unparseable(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    if isinstance(doc, list):
+        if len(doc) != 1:
+            raise Invalid("send one KPI definition per request")
+        doc = doc[0]
     try:
         return KpiDefinition.model_validate(doc)
     except ValidationError as exc:

@@ -113,9 +113,11 @@ class KpiDefinition(BaseModel):
 
 
 def _parse(items: object, origin: str) -> list[KpiDefinition]:
-    """Definitions from parsed YAML, with every problem reported at once."""
+    """Definitions from parsed YAML (one mapping or a list of them), every problem reported at once."""
+    if isinstance(items, dict):
+        items = [items]  # a file holding one definition needs no list around it
     if not isinstance(items, list):
-        raise Invalid(f"{origin}: expected a list of KPI definitions")
+        raise Invalid(f"{origin}: expected a KPI definition (a mapping) or a list of them")
     kpis: list[KpiDefinition] = []
     errors: list[dict[str, object]] = []
     for position, item in enumerate(items, start=1):
@@ -167,7 +169,7 @@ def check_yaml_shape(text: str, origin: str) -> None:
 
 
 def load_yaml(text: str, origin: str = "KPI definitions") -> list[KpiDefinition]:
-    """Definitions from a YAML document (a list), refused with every problem listed."""
+    """Definitions from a YAML document (one mapping or a list), refused with every problem listed."""
     check_yaml_shape(text, origin)
     try:
         items = yaml.safe_load(text)

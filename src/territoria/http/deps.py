@@ -173,8 +173,10 @@ PageLimit = Annotated[int, Query(ge=1, le=paging.MAX_LIMIT, description="rows pe
 PageCursor = Annotated[str | None, Query(max_length=paging.MAX_CURSOR, description="from the previous page")]
 
 
-def link_next_page(request: Request, response: Response, cursor: str | None) -> None:
-    """Announce the next page of a list (the same query, this cursor) in the `Link` header, if any."""
-    if cursor is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), cursor)
-        paging.link_next(response.headers, url)
+def link_next_page(request: Request, response: Response, cursor: str | None) -> str | None:
+    """Announce the next page of a list (the same query, this cursor) in the `Link` header, if any;
+    returns its URL (for the answer's `next` field) or None on the last page."""
+    if cursor is None:
+        return None
+    url = paging.next_url(request.url.path, request.query_params.multi_items(), cursor)
+    return paging.link_next(response.headers, url)

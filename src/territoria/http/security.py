@@ -8,8 +8,6 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 # JSON and files are never meant to be framed or to run anything; pages set their own, richer CSP.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
-# The interactive API docs load their own script and styles from the docs page itself.
-DOCS_PATHS = ("/api/docs", "/api/docs/oauth2-redirect")
 
 
 class SecurityHeaders(BaseHTTPMiddleware):
@@ -22,7 +20,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
-        if "Content-Security-Policy" not in headers and request.url.path not in DOCS_PATHS:
+        if "Content-Security-Policy" not in headers:
             headers["Content-Security-Policy"] = API_CSP
         # Behind a trusted TLS-terminating proxy the proxy headers middleware set the scheme.
         if request.url.scheme == "https":

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from territoria import i18n
 from territoria.access import agreements, policy
 from territoria.access.audit import audit_table_row, list_events, verify
+from territoria.access.audit_models import AuditEvent
 from territoria.access.members import list_organisations
 from territoria.access.principal import Principal
 from territoria.access.roles import Capability
@@ -216,6 +218,22 @@ def _day(value: str, notes: set[str]) -> date | None:
         return None
 
 
+def _audit_row(event: AuditEvent, slugs: dict[int, str], lang: str) -> dict[str, Any]:
+    """An event for the page: its text cells, its time in the reader's language, its details folded."""
+    details = event.details or {}
+    keys = sorted(details)
+    summary = ", ".join(keys[:3]) + (f" (+{len(keys) - 3})" if len(keys) > 3 else "")
+    return {
+        "cells": audit_table_row(event),
+        "org": slugs.get(event.organisation_id or 0, ""),
+        "when": i18n.date_time(event.at.astimezone(UTC), lang),
+        "summary": summary,
+        "pretty": orjson.dumps(details, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+        if details
+        else "",
+    }
+
+
 @router.get("/admin/audit", response_model=None)
 def audit_page(
     request: Request,
@@ -267,7 +285,7 @@ def audit_page(
         "report": verify(session),
         "filters": filters,
         "organisations": orgs,
-        "rows": [{"cells": audit_table_row(e), "org": slugs.get(e.organisation_id or 0, "")} for e in events],
+        "rows": [_audit_row(e, slugs, page_lang(request)) for e in events],
         "older": urlencode({**kept, "before_id": events[-1].id}) if len(events) == PAGE_SIZE else None,
         "newest": urlencode(kept) if before_id else None,
         "csv_url": "/api/v1/audit/export?" + urlencode({"format": "csv", "bom": "true", **api}),

@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from territoria import paging
 from territoria.access.personal import view_of
 from territoria.access.policy import require_field, require_read
 from territoria.catalog.service import get_dataset
-from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.http.deps import ContextDep, PageCursor, PrincipalDep, SessionDep, link_next_page
 from territoria.http.limits import Expensive
 from territoria.timeseries.paging import parse_cursor
 from territoria.timeseries.query import MAX_POINTS, names, parse_bound, query_series
@@ -35,16 +34,15 @@ def get_measurements(
     resolution: Resolution = "raw",
     agg: Agg = "avg",
     area: Annotated[str | None, Query(max_length=1000, description="INSEE code(s) of communes")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 10_000,
-    cursor: Annotated[
-        str | None, Query(max_length=40, description="from the 'next' link of the previous page")
-    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_POINTS, description="points per page")] = 10_000,
+    cursor: PageCursor = None,
 ) -> SeriesQueryResult:
     """Raw or resampled points; hour, day and month come from rollups, never from raw scans.
 
     A metric left out of the caller's data-sharing agreement is refused when asked for and left out
     otherwise; personal asset ids are pseudonyms for anyone but the owner (filter with those).
-    Pages follow the primary key (series, time): `next` (and the `Link` header) gives the next one.
+    Pages follow the primary key (series, time), as every list of the platform: while `truncated` is
+    true, `next` (and the `Link: <...>; rel="next"` header) gives the next page; `cursor` is its key.
     """
     ds = get_dataset(session, slug)
     require_read(principal, ds)
@@ -64,7 +62,5 @@ def get_measurements(
         view=view_of(principal, ds, ctx.settings.secret_key),
         cursor=parse_cursor(cursor),
     )
-    if result.cursor is not None:
-        url = paging.next_url(request.url.path, request.query_params.multi_items(), result.cursor)
-        result.next = paging.link_next(response.headers, url)
+    result.next = link_next_page(request, response, result.cursor)
     return result

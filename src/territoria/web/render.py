@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -143,6 +144,15 @@ def render(
         """Bound number formatting for the template."""
         return i18n.number(value, lang, decimals)
 
+    def when(value: datetime | str | None, with_time: bool = True) -> str:
+        """Bound date (and time, UTC) formatting for the template; ISO text is parsed first."""
+        if value is None or value == "":
+            return "—"
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        return i18n.date_time(moment, lang) if with_time else i18n.day_text(moment, lang)
+
     # Set by PrincipalDep; pages that resolve no principal (login, one-time links) show a visitor.
     viewer = getattr(request.state, "principal", None)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -153,6 +163,7 @@ def render(
         "lang": lang,
         "label": label,
         "num": num,
+        "when": when,
         "lang_links": lang_links(request, lang),
         "demo": ctx.settings.demo,
         "centre": ",".join(map(str, ctx.locator().centre() or FALLBACK_CENTRE)),
