@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from tests.analytics.steering_world import ingest, share_with, steering  # noqa: F401 - the fixture
 from tests.conftest import LIGHTS, World, web_login
 
@@ -20,6 +20,11 @@ from territoria.quality.models import QualityScore
 BREACH = last_complete_month()
 GOOD = month_start(BREACH - timedelta(days=1))
 EMPTY = month_start(GOOD - timedelta(days=1))
+
+
+def days_in(month: date) -> int:
+    """How many days a month has."""
+    return (month_start(month + timedelta(days=31)) - month).days
 
 
 def day(month: date, n: int) -> datetime:
@@ -85,8 +90,9 @@ def contracted(steering: World) -> tuple[World, int]:  # noqa: F811
     )
     with steering.ctx.session(write=True) as s:
         ds, owner = get_dataset(s, "lights"), get_organisation(s, "lightco")
-        # GOOD: 20 days, one at 80 % complete and 3 h late; BREACH: 10 days at 90 %, 1.5 h late.
-        for n in range(1, 21):
+        # GOOD: every day, one at 80 % complete and 3 h late; BREACH: every day at 90 %, 1.5 h late.
+        # (Completeness counts every day of the month: a day without a score would count as 0 %.)
+        for n in range(1, days_in(GOOD) + 1):
             bad = n == 7
             s.add(
                 QualityScore(
@@ -97,7 +103,7 @@ def contracted(steering: World) -> tuple[World, int]:  # noqa: F811
                     delay_s=10800.0 if bad else 600.0,
                 )
             )
-        for n in range(1, 11):
+        for n in range(1, days_in(BREACH) + 1):
             s.add(
                 QualityScore(
                     dataset_id=ds.id,
@@ -136,9 +142,11 @@ def test_compliance_per_month_with_a_breach(contracted: tuple[World, int]) -> No
     assert lit_bad["evidence"]["days"] == 2 and lit_bad["evidence"]["worst_day"] == f"{ym(BREACH)}-06"
     assert lit_bad["evidence"]["worst_value"] == 0.0  # on the 6th only L002 reported, never lit
     complete_good, complete_bad = rows[("complete", ym(GOOD))], rows[("complete", ym(BREACH))]
-    assert (complete_good["value"], complete_good["ok"]) == (99.0, True)  # (19 × 100 + 80) / 20
+    n = days_in(GOOD)
+    expected = round(((n - 1) * 100 + 80) / n, 1)
+    assert (complete_good["value"], complete_good["ok"]) == (expected, True)  # ((n - 1) × 100 + 80) / n
     assert complete_good["evidence"] | {"refused": None} == {
-        "days": 20,
+        "days": n,
         "contributors": None,
         "worst_day": f"{ym(GOOD)}-07",
         "worst_value": 80.0,
@@ -146,7 +154,7 @@ def test_compliance_per_month_with_a_breach(contracted: tuple[World, int]) -> No
     }
     assert (complete_bad["value"], complete_bad["ok"]) == (90.0, False)
     delay_good, delay_bad = rows[("delay", ym(GOOD))], rows[("delay", ym(BREACH))]
-    # 95th percentile by nearest rank: the 19th of 20 sorted days is 600 s; the 3 h day is the worst.
+    # 95th percentile by nearest rank: not the one 3 h day of the month, which is the worst.
     assert (delay_good["value"], delay_good["ok"], delay_good["evidence"]["worst_value"]) == (0.17, True, 3.0)
     assert (delay_bad["value"], delay_bad["ok"], delay_bad["comparator"]) == (1.5, False, "<=")
     assert all(row["complete"] for row in rows.values())
@@ -264,3 +272,19 @@ def test_monthly_report_in_french_and_english(contracted: tuple[World, int]) -> 
     assert "@media print" in css
     assert world.client.get(f"/contracts/{cid}/report", params={"month": "2026-13"}).status_code == 422
     assert world.client.get("/contracts/99999/report").status_code == 404
+
+
+def test_completeness_counts_the_days_without_data(contracted: tuple[World, int]) -> None:
+    """A month covered in part is not 100 % complete: the days without any score count as 0 %."""
+    world, cid = contracted
+    with world.ctx.session(write=True) as s:
+        ds, owner = get_dataset(s, "lights"), get_organisation(s, "lightco")
+        s.add(QualityScore(dataset_id=ds.id, day=day(EMPTY, 20), organisation_id=owner.id, completeness=1.0))
+    try:
+        rows = compliance(world, cid, world.admin)
+        partial = rows[("complete", ym(EMPTY))]
+        assert partial["value"] == round(100 / days_in(EMPTY), 1) and partial["ok"] is False
+        assert partial["evidence"]["days"] == 1
+    finally:
+        with world.ctx.session(write=True) as s:
+            s.execute(delete(QualityScore).where(QualityScore.day == day(EMPTY, 20)))

@@ -51,8 +51,8 @@ def test_catalogue_is_complete_and_consistent():
     assert {n.domain for n in NETWORKS if n.access == "open"} == {"air_quality", "mobility"}
     assert network("lighting").owner.kind == "authority"
     assert network("electricity").owner.kind == "operator"
-    assert network("lighting").metric("power").unit == "W"
-    assert network("lighting").metric("power").max == 400
+    assert network("lighting").metric("power").unit == "kW"  # a lighting cabinet, many light points
+    assert network("lighting").metric("power").max == 25_000
     assert network("mobility").metric("vehicles").unit == "veh/15min"
     assert {m.name for m in network("air_quality").metrics} == {"no2", "pm10", "pm25"}
     assert "out of order" in network("ev_charging").metric("status").description
@@ -115,6 +115,7 @@ def test_assets_have_stable_ids_and_properties(city):
         assert asset.name
     for light in city.by_network("lighting"):
         assert 0 < light.properties["power_rating_w"] <= 400
+        assert light.properties["light_points"] >= 4
     payload = city.assets[0].payload()
     assert set(payload) == {"id", "kind", "lon", "lat", "properties"}
 

@@ -24,8 +24,10 @@ from territoria.db.migrate import upgrade
 from territoria.quality.scores import refresh_scores
 from territoria.settings import Settings
 from territoria.simulate.city import build_city
+from territoria.simulate.demo import history_start
 from territoria.simulate.demo_people import DEMO_PASSWORD, install_people
-from territoria.simulate.service import install_city, load_history
+from territoria.simulate.generator import daily_rows
+from territoria.simulate.service import install_city, load_history, load_rows
 from territoria.web.sparkline import sparkline
 
 OPEN_KPIS = {"daily_traffic", "no2_mean", "pm10_mean", "pm25_mean"}
@@ -46,7 +48,10 @@ def populate(ctx: Context, assets: int, days: int) -> None:
     city = build_city(assets, 6)
     install_city(ctx, city)
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    load_history(ctx, city, end - timedelta(days=days), end, seed=6)
+    start = (end - timedelta(days=days)).replace(hour=0)
+    load_history(ctx, city, start, end, seed=6)
+    # Before that, as the demo does: 13 months of one reading a day.
+    load_rows(ctx, city, daily_rows(city, history_start(end, 13), start, 6))
     install_people(ctx)
     with ctx.session(write=True) as s:
         refresh_scores(s, days=2)
@@ -287,10 +292,12 @@ def test_figures_windows_and_sparklines() -> None:
     assert dash.change_of(kpi, 25.01, 25.0).tone == "stable"
     assert dash.change_of(SHIPPED["street_lights_per_km2"], 2.0, 1.0).tone == "up"  # neutral
     assert dash.change_of(kpi, 1.0, None).tone == "none"
+    values = [None] * 22 + [4.0, 5.0, 9.0]
     points = [
-        dash.Point(p, v) for p, v in zip(dash.periods_of(scope), [None] * 22 + [4.0, 5.0, 9.0], strict=True)
+        dash.Point(p, v, "partial" if p >= date(2026, 11, 1) else "complete")
+        for p, v in zip(dash.periods_of(scope), values, strict=True)
     ]
-    fig = dash.figure_of(kpi, points, date(2026, 11, 1))
+    fig = dash.figure_of(kpi, points)
     assert fig.latest == dash.Point(date(2026, 10, 1), 5.0) and fig.previous == dash.Point(
         date(2026, 9, 1), 4.0
     )
@@ -328,7 +335,7 @@ def test_the_change_reads_with_arrow_percentage_and_words() -> None:
     macros = templates.env.get_template("_dashboard.html").module
     kpi = SHIPPED["no2_mean"]
     points = [dash.Point(date(2026, 9, 1), 20.0), dash.Point(date(2026, 10, 1), 25.0)]
-    fig = dash.figure_of(kpi, points, date(2026, 11, 1))
+    fig = dash.figure_of(kpi, points)
     for lang, figure, words, month in (
         ("fr", "+25,0 %", "en dégradation", "septembre 2026"),
         ("en", "+25.0 %", "worsening", "September 2026"),
@@ -344,3 +351,35 @@ def test_the_change_reads_with_arrow_percentage_and_words() -> None:
         html = str(macros.change(fig, num, translate, label, dash.period_label, lang))  # type: ignore[attr-defined]
         assert "kpi-change--worse" in html and "↗" in html
         assert figure in html and words in html and month in html
+
+
+def test_home_cards_name_a_complete_month_with_a_full_12_month_trend(site: Site) -> None:
+    html = site.elected.get("/").text
+    card = html.split('data-kpi="electricity_per_inhabitant"')[1].split("</li>")[0]
+    # The data covers last month from its first day to its last: it is complete, and named.
+    assert f'data-state="complete">{dash.period_label(last_month(), "month", "fr")}</p>' in card
+    assert "mois partiel" not in card
+    assert 'aria-label="Tendance sur 12 mois' in card
+    english = site.elected.get("/", cookies={"lang": "en"}).text
+    card = english.split('data-kpi="electricity_per_inhabitant"')[1].split("</li>")[0]
+    assert dash.period_label(last_month(), "month", "en") in card and "12-month trend" in card
+
+
+def test_kpi_page_has_13_complete_months_and_draws_the_running_one_as_partial(site: Site) -> None:
+    html = site.elected.get("/kpis/electricity_per_inhabitant").text
+    chart = json_block(html, "chart-time-data")
+    assert isinstance(chart, dict)
+    values, partial = chart["values"], chart["partial"]
+    complete = [v for v, p in zip(values, partial, strict=True) if v is not None and not p]
+    assert len(complete) == 13  # 13 whole months of history, each covered by the data
+    assert partial[-1] is True and values[-1] is not None  # the running month: drawn dashed
+    assert chart["partialLabel"] == "Période partielle"
+    current = dash.period_label(period_start(date.today(), "month"), "month", "fr")
+    assert f"{current} (partiel)" in html  # and named so in the values table
+    assert "Une période est complète quand elle est terminée" in html
+    # Per inhabitant and per month: the order of magnitude of French consumption (docs/demo-calibration.md).
+    assert all(150 <= v <= 900 for v in complete)
+    english = site.elected.get("/kpis/electricity_per_inhabitant", cookies={"lang": "en"}).text
+    assert (
+        "(partial)" in english and json_block(english, "chart-time-data")["partialLabel"] == "Partial period"
+    )

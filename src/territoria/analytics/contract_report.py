@@ -123,8 +123,21 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def _delivery_cells(session: Session, clause: ContractClause, months: list[date]) -> dict[date, _Cell]:
-    """Completeness (mean of the daily scores, %) or delivery delay (hours) per month."""
+def expected_days(month: date, today: date) -> int:
+    """The days of a month whose readings are expected by today (the whole month once it has ended)."""
+    end = min(next_start(month, "month"), today)
+    return max(0, (end - month).days)
+
+
+def _delivery_cells(
+    session: Session, clause: ContractClause, months: list[date], today: date
+) -> dict[date, _Cell]:
+    """Completeness (%) or delivery delay (hours) per month.
+
+    Completeness counts the readings expected over the whole month (up to today while it runs): a day
+    without any score (no data received) counts as 0 %, so a month the data covers in part is partial,
+    never 100 %. A month without any scored day has no value (no data).
+    """
     dataset_id = session.scalar(select(Dataset.id).where(Dataset.slug == clause.dataset))
     q = QualityScore
     rows = session.execute(
@@ -146,7 +159,10 @@ def _delivery_cells(session: Session, clause: ContractClause, months: list[date]
         values = [v for _, v in days]
         # Delays: the 95th percentile rather than the maximum, so that one outage day (shown as the worst
         # day) does not alone decide a month, while more than one bad day in twenty does.
-        value = sum(values) / len(values) if clause.indicator == "completeness" else p95(values)
+        if clause.indicator == "completeness":
+            value = sum(values) / max(len(values), expected_days(month, today))
+        else:
+            value = p95(values)
         worst_day, worst_value = _worst(days, clause.comparator, DECIMALS[clause.indicator])
         evidence = Evidence(len(days), None, worst_day, worst_value)
         cells[month] = _Cell(round(value, DECIMALS[clause.indicator]), evidence)
@@ -178,7 +194,7 @@ def compliance(
             per_clause[clause.code] = {m: _Cell(None, Evidence(refused=refused[clause.code])) for m in months}
         elif clause.indicator in DELIVERY:
             with ctx.session() as session:
-                per_clause[clause.code] = _delivery_cells(session, clause, months)
+                per_clause[clause.code] = _delivery_cells(session, clause, months, today)
         else:
             per_clause[clause.code] = _kpi_cells(ctx, clause, months)
     results = []

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from territoria.errors import Invalid
 
-Aggregation = Literal["sum", "avg", "min", "max", "count", "distinct", "twa", "share", "ratio", "provided"]
+Aggregation = Literal[
+    "sum", "avg", "min", "max", "count", "distinct", "twa", "integral", "share", "ratio", "provided"
+]
 Normalise = Literal["none", "per_inhabitant", "per_1000", "per_100000", "per_km2"]
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 Period = Literal["day", "week", "month", "year"]

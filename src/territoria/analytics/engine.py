@@ -22,6 +22,7 @@ from territoria.territory.models import Area
 from territoria.timeseries.models import rollup_day
 
 TERRITORY = "territory"
+HOURS_PER_DAY = 24.0
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -122,7 +123,7 @@ def _per_series(session: Session, ds: Dataset, kpi: KpiDefinition, scope: Scope)
         func.max(r.max).label("high"),
         func.count().label("days"),
     ]
-    if kpi.aggregation == "twa":  # the mean of daily means, only when asked: it costs a division per row
+    if kpi.aggregation in ("twa", "integral"):  # daily means, only when asked: a division per row
         columns.append(func.sum(cast(r.sum, Float) / r.n).label("means"))
     return (
         select(*columns)
@@ -178,7 +179,7 @@ def partials(
             part.assets.add(asset_id)
             part.met += _met(kpi.condition, int(n), float(total), float(low), float(high))
         return out
-    means = func.sum(p.means) if kpi.aggregation == "twa" else literal_column("0.0")
+    means = func.sum(p.means) if kpi.aggregation in ("twa", "integral") else literal_column("0.0")
     cols = [
         func.sum(p.n),
         func.sum(p.total),
@@ -251,6 +252,9 @@ def value_of(kpi: KpiDefinition, part: Partial) -> float | None:
         "max": part.high,
         "count": float(part.n),
         "twa": part.means / part.days if part.days else None,
+        # Σ over series-days of (the day's mean × 24 h): energy from power, volume from flow, whatever
+        # the reporting interval (a day read every 15 min or once gives the same value).
+        "integral": part.means * HOURS_PER_DAY,
     }[agg]
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Integer, cast, func, literal_column
 from sqlalchemy.orm import Session
@@ -67,3 +68,30 @@ def next_start(start: date, period: str) -> date:
 def midnight(day: date) -> datetime:
     """00:00 UTC of a day."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The UTC days a KPI's data spans: its first and its last day with data (both included)."""
+
+    first: date
+    last: date
+
+
+PeriodState = Literal["complete", "partial", "empty"]
+
+
+def period_state(start: date, period: str, coverage: Coverage | None, today: date) -> PeriodState:
+    """How far the data covers a period.
+
+    A period is complete when it has ended (its last day is before today) and the data span covers
+    it from its first day to its last; partial when the data covers part of it (or it is still running);
+    empty when no data falls in it.
+    """
+    end = next_start(start, period)
+    if coverage is None or coverage.last < start or coverage.first >= end:
+        return "empty"
+    ended = end <= today
+    if ended and coverage.first <= start and coverage.last >= end - timedelta(days=1):
+        return "complete"
+    return "partial"

@@ -22,13 +22,14 @@ from territoria.analytics import providers
 from territoria.analytics.definitions import KpiDefinition, load_yaml, shipped
 from territoria.analytics.engine import KpiRow, Scope, compute_simple, ratio
 from territoria.analytics.models import KpiCache, KpiDefinitionRow
-from territoria.analytics.periods import next_start, period_start
-from territoria.catalog.models import Dataset
+from territoria.analytics.periods import Coverage, as_date, next_start, period_start
+from territoria.catalog.models import Asset, Dataset, Series
 from territoria.catalog.service import get_dataset
 from territoria.context import Context
 from territoria.dates import check_day
 from territoria.errors import Conflict, Invalid, NotFound
 from territoria.ingest.models import Batch
+from territoria.timeseries.models import rollup_day
 
 MAX_PERIODS = {"day": 800, "week": 530, "month": 240, "year": 50}
 DEFAULT_PERIODS = {"day": 31, "week": 26, "month": 12, "year": 5}
@@ -224,3 +225,38 @@ def create_kpi(session: Session, principal: Principal, kpi: KpiDefinition) -> Kp
         details={"sources": kpi.sources(), "aggregation": kpi.aggregation},
     )
     return row
+
+
+# Coverage of each dataset, keyed by (dataset id, batches, last batch): computed again after a batch.
+_COVERAGE: dict[tuple[int, int, str], Coverage | None] = {}
+
+
+def dataset_coverage(session: Session, dataset_id: int) -> Coverage | None:
+    """The first and last UTC days with data of a dataset (from its daily rollups), None if empty."""
+    count, last = session.execute(
+        select(func.count(), func.max(Batch.created_at)).where(Batch.dataset_id == dataset_id)
+    ).one()
+    key = (dataset_id, int(count), last.isoformat() if last else "-")
+    if key in _COVERAGE:
+        return _COVERAGE[key]
+    series = select(Series.id).join(Asset, Asset.id == Series.asset_id).where(Asset.dataset_id == dataset_id)
+    low, high = session.execute(
+        select(func.min(rollup_day.c.bucket), func.max(rollup_day.c.bucket)).where(
+            rollup_day.c.series_id.in_(series)
+        )
+    ).one()
+    found = None if low is None else Coverage(as_date(low), as_date(high))
+    if len(_COVERAGE) > 1000:
+        _COVERAGE.clear()
+    _COVERAGE[key] = found
+    return found
+
+
+def coverage(session: Session, kpi: KpiDefinition) -> Coverage | None:
+    """The days a KPI's sources all cover (a ratio needs both of its KPIs' data), None without data."""
+    spans = [dataset_coverage(session, ds.id) for ds, _ in sources(session, kpi)]
+    if not spans or any(s is None for s in spans):
+        return None
+    first = max(s.first for s in spans if s is not None)
+    last = min(s.last for s in spans if s is not None)
+    return Coverage(first, last) if first <= last else None

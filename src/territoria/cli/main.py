@@ -430,6 +430,9 @@ def simulate(
     days: Annotated[int, typer.Option(help="days of history up to now")] = 30,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same city)")] = 6,
     faults: Annotated[bool, typer.Option(help="inject faults for the quality stage")] = True,
+    months: Annotated[
+        int, typer.Option(help="months of older history, one reading a day, before the full-resolution days")
+    ] = 0,
     feeds_dir: Annotated[
         Path | None,
         typer.Option(
@@ -441,9 +444,8 @@ def simulate(
     from territoria.simulate.demo import DemoPlan, populate
 
     tune_gc()
-    city = populate(
-        context(create=True), DemoPlan(assets=assets, days=days, seed=seed, faults=faults), console
-    )
+    plan = DemoPlan(assets=assets, days=days, months=months, seed=seed, faults=faults)
+    city = populate(context(create=True), plan, console)
     if feeds_dir is not None:
         feeds_dir.mkdir(parents=True, exist_ok=True)
         for domain in plugins.load():
@@ -456,7 +458,10 @@ def demo(
     port: Annotated[int, typer.Option(help="port of the web server")] = 8000,
     data_dir: Annotated[Path, typer.Option(help="where the SQLite database lives")] = Path("territoria-data"),
     assets: Annotated[int, typer.Option(help="number of simulated assets")] = 2000,
-    days: Annotated[int, typer.Option(help="days of history")] = 30,
+    days: Annotated[int, typer.Option(help="days of full-resolution history")] = 30,
+    months: Annotated[
+        int, typer.Option(help="months of older history, one reading a day, before the full-resolution days")
+    ] = 13,
     live_period: Annotated[float, typer.Option(help="seconds between two live readings")] = 30.0,
 ) -> None:
     """Run the demo on the embedded default: SQLite, simulated city, web server, live feed."""
@@ -472,7 +477,7 @@ def demo(
     public_url = os.environ.get("TERRITORIA_PUBLIC_URL") or listen_url("127.0.0.1", port)
     ctx = context(create=True, database_url=data_dir_url(data_dir), demo=True, public_url=public_url)
     tune_gc()
-    plan = DemoPlan(assets=assets, days=days)
+    plan = DemoPlan(assets=assets, days=days, months=months)
     city = populate(ctx, plan, console)
     people = install_people(ctx)
     install_opendata(ctx, console)

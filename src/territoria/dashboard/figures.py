@@ -20,7 +20,7 @@ from territoria.access.principal import Principal
 from territoria.analytics import service as kpis
 from territoria.analytics.definitions import KpiDefinition
 from territoria.analytics.engine import TERRITORY, KpiRow, Scope
-from territoria.analytics.periods import next_start, period_start
+from territoria.analytics.periods import Coverage, PeriodState, next_start, period_start, period_state
 from territoria.catalog.models import Dataset
 from territoria.context import Context
 from territoria.quality import scores
@@ -106,16 +106,31 @@ def readable_kpis(session: Session, principal: Principal) -> list[KpiDefinition]
 
 @dataclass(frozen=True)
 class Point:
-    """A KPI value for one period (None: no data, or undefined)."""
+    """A KPI value for one period (None: no data, or undefined) and how far the data covers it."""
 
     period: date
     value: float | None
+    state: PeriodState = "complete"
+
+    @property
+    def partial(self) -> bool:
+        """True when the value covers only part of the period (see analytics.periods.period_state)."""
+        return self.state != "complete"
 
 
-def series_of(rows: Sequence[KpiRow], area: str, scope: Scope) -> list[Point]:
-    """One point per period of the scope for an area, None where it has no row."""
+def series_of(
+    rows: Sequence[KpiRow], area: str, scope: Scope, coverage: Coverage | None = None, day: date | None = None
+) -> list[Point]:
+    """One point per period of the scope for an area, None where it has no row, each with its state."""
     values = {r.period: r.value for r in rows if r.area_code == area}
-    return [Point(p, values.get(p)) for p in periods_of(scope)]
+    when = day or today()
+    return [Point(p, values.get(p), period_state(p, scope.period, coverage, when)) for p in periods_of(scope)]
+
+
+def coverage_of(ctx: Context, kpi: KpiDefinition) -> Coverage | None:
+    """The days a KPI's data covers."""
+    with ctx.session() as session:
+        return kpis.coverage(session, kpi)
 
 
 def rows_for(ctx: Context, kpi: KpiDefinition, scope: Scope) -> list[KpiRow]:
@@ -148,7 +163,11 @@ def change_of(kpi: KpiDefinition, value: float | None, previous: float | None) -
 
 @dataclass(frozen=True)
 class Figure:
-    """A KPI for one area: the latest complete period with data, the change and a sparkline."""
+    """A KPI for one area: the latest complete period with data, the change and a sparkline.
+
+    When no period is complete yet, `latest` is the latest partial one (its `partial` is then True)
+    and there is no change to show.
+    """
 
     kpi: KpiDefinition
     points: list[Point]  # the last SPARK_PERIODS complete periods
@@ -157,14 +176,22 @@ class Figure:
     change: Change
     spark: Spark
 
+    @property
+    def partial(self) -> bool:
+        """True when the value shown covers only part of its period."""
+        return self.latest is not None and self.latest.partial
 
-def figure_of(kpi: KpiDefinition, points: Sequence[Point], current: date) -> Figure:
-    """The figure of a series whose periods before `current` are complete."""
-    complete = [p for p in points if p.period < current][-SPARK_PERIODS:]
+
+def figure_of(kpi: KpiDefinition, points: Sequence[Point]) -> Figure:
+    """The figure of a series: its complete periods (ended, and covered by the data) make the trend."""
+    complete = [p for p in points if not p.partial][-SPARK_PERIODS:]
     at = next((i for i in range(len(complete) - 1, -1, -1) if complete[i].value is not None), None)
     latest = complete[at] if at is not None else None
     previous = complete[at - 1] if at else None
-    change = change_of(kpi, latest.value if latest else None, previous.value if previous else None)
+    if latest is None:  # nothing complete yet: the latest partial value, named as such
+        latest = next((p for p in reversed(points) if p.value is not None), None)
+    shown = latest.value if latest and previous else None
+    change = change_of(kpi, shown, previous.value if previous else None)
     return Figure(kpi, complete, latest, previous, change, sparkline([p.value for p in complete]))
 
 
@@ -189,8 +216,10 @@ def group_by_theme(figures: Sequence[Figure]) -> list[ThemeGroup]:
 def territory_figures(ctx: Context, readable: Sequence[KpiDefinition], day: date) -> list[Figure]:
     """The home cards: each KPI's territory value by month."""
     scope = territory_scope("month", day)
-    current = period_start(day, "month")
-    return [figure_of(k, series_of(rows_for(ctx, k, scope), TERRITORY, scope), current) for k in readable]
+    return [
+        figure_of(k, series_of(rows_for(ctx, k, scope), TERRITORY, scope, coverage_of(ctx, k), day))
+        for k in readable
+    ]
 
 
 def commune(session: Session, code: str) -> Area | None:
@@ -201,8 +230,10 @@ def commune(session: Session, code: str) -> Area | None:
 def commune_figures(ctx: Context, readable: Sequence[KpiDefinition], code: str, day: date) -> list[Figure]:
     """A commune's KPIs by month."""
     scope = commune_scope(day)
-    current = period_start(day, "month")
-    return [figure_of(k, series_of(rows_for(ctx, k, scope), code, scope), current) for k in readable]
+    return [
+        figure_of(k, series_of(rows_for(ctx, k, scope), code, scope, coverage_of(ctx, k), day))
+        for k in readable
+    ]
 
 
 @dataclass(frozen=True)
@@ -215,11 +246,14 @@ class CommuneValue:
     contributors: int
 
 
-def latest_complete_month(rows: Sequence[KpiRow], day: date) -> date | None:
-    """The latest month before the current one where some area has a value."""
-    current = period_start(day, "month")
-    months = [r.period for r in rows if r.value is not None and r.period < current]
-    return max(months) if months else None
+def latest_complete_month(rows: Sequence[KpiRow], day: date, coverage: Coverage | None = None) -> date | None:
+    """The latest complete month (ended, covered by the data) where some area has a value; failing
+    that, the latest month with a value (partial: say so with `period_state`)."""
+    with_value = {r.period for r in rows if r.value is not None}
+    complete = [m for m in with_value if period_state(m, "month", coverage, day) == "complete"]
+    if complete:
+        return max(complete)
+    return max(with_value) if with_value else None
 
 
 def commune_values(
@@ -227,7 +261,7 @@ def commune_values(
 ) -> tuple[date | None, list[CommuneValue]]:
     """Every commune's value for the latest complete month with data, highest first (no data last)."""
     rows = rows_for(ctx, kpi, commune_scope(day))
-    month = latest_complete_month(rows, day)
+    month = latest_complete_month(rows, day, coverage_of(ctx, kpi))
     by_code = {r.area_code: r for r in rows if r.period == month}
     values = [
         CommuneValue(
@@ -249,6 +283,7 @@ def choropleth(
     layers: list[dict[str, object]] = []
     for kpi in readable:
         month, values = commune_values(ctx, kpi, names, day)
+        partial = month is not None and period_state(month, "month", coverage_of(ctx, kpi), day) != "complete"
         layers.append(
             {
                 "code": kpi.code,
@@ -256,7 +291,14 @@ def choropleth(
                 "unit": kpi.unit,
                 "decimals": kpi.decimals,
                 "month": month.isoformat() if month else None,
-                "monthLabel": period_label(month, "month", lang) if month else None,
+                "monthLabel": (
+                    i18n.t("dash.partial_period", lang, period=period_label(month, "month", lang))
+                    if month and partial
+                    else period_label(month, "month", lang)
+                    if month
+                    else None
+                ),
+                "partial": partial,
                 "page": f"/kpis/{kpi.code}",
                 "values": {v.code: v.value for v in values if v.value is not None},
             }

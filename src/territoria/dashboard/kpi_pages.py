@@ -17,7 +17,7 @@ from territoria.analytics import service as kpis
 from territoria.analytics.api import area_names
 from territoria.analytics.definitions import KpiDefinition
 from territoria.analytics.engine import TERRITORY, Scope
-from territoria.analytics.periods import next_start, period_start
+from territoria.analytics.periods import next_start, period_start, period_state
 from territoria.dashboard import figures as dash
 from territoria.dates import QueryDay
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
@@ -163,7 +163,9 @@ def time_chart(kpi: KpiDefinition, points: Sequence[dash.Point], scope: Scope, l
         "decimals": kpi.decimals,
         "categories": [dash.short_label(p.period, scope.period, lang) for p in points],
         "values": [p.value for p in points],
-        "partialFrom": len(points) - 1,
+        # Periods the data covers only in part: drawn dashed and hollow, named in the legend.
+        "partial": [p.partial for p in points],
+        "partialLabel": i18n.t("kpi.partial_legend", lang),
         "reference": (
             {"value": kpi.reference.value, "label": kpi.reference.label.get(lang)} if kpi.reference else None
         ),
@@ -229,7 +231,8 @@ def kpi_page(
     period = period if period in dash.CHART_PERIODS else "month"
     day = dash.today()
     scope = dash.territory_scope(period, day)
-    points = dash.series_of(dash.rows_for(ctx, kpi, scope), TERRITORY, scope)
+    covered = kpis.coverage(session, kpi)
+    points = dash.series_of(dash.rows_for(ctx, kpi, scope), TERRITORY, scope, covered, day)
     known = [p for p in points if p.value is not None]
     names = area_names(session, "commune", lang)
     month, communes = dash.commune_values(ctx, kpi, names, day)
@@ -261,6 +264,7 @@ def kpi_page(
         "time_csv": csv_href(kpi.code, scope),
         "time_csv_fr": csv_href(kpi.code, scope, decimal="comma"),
         "month": month,
+        "month_partial": month is not None and period_state(month, "month", covered, day) != "complete",
         "communes": communes,
         "with_value": [c for c in communes if c.value is not None],
         "bar_chart": top,

@@ -142,7 +142,7 @@ def _place(net: Network, commune: Commune, k: int, seed: int) -> list[Asset]:
     assets = []
     lon = lat = 0.0
     for i in range(1, k + 1):
-        properties = {"commune": commune.code, **make_properties(rng, commune, i)}
+        properties = {"commune": commune.code, **make_properties(rng, commune, i, k)}
         # Charge points of one station share its location.
         if net.slug != "ev-charge-points" or i % 2 == 1:
             lon, lat = random_point_in(geometry, rng)
@@ -178,26 +178,63 @@ def population_factor(population: int) -> float:
     return math.log10(population + 1) / math.log10(348_085 + 1)
 
 
-def _lighting(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
-    """Properties of a street light."""
-    led = rng.random() < 0.85
-    rating = rng.choices([35, 50, 70, 100, 150], weights=[2, 3, 4, 3, 2])[0] if led else 150
+# Calibration (docs/demo-calibration.md): one simulated asset stands for the devices of a district,
+# so that totals per inhabitant match published French figures.
+INHABITANTS_PER_LIGHT_POINT = 6.0  # ADEME / AFE: about 11 million light points for 68 million people
+RESIDENTIAL_KWH_PER_INHABITANT = 2_300.0  # RTE / SDES: residential electricity, kWh per inhabitant and year
+TERTIARY_KWH_PER_INHABITANT = (1_200.0, 3_800.0)  # village .. Nice: shops, offices, hotels, public buildings
+WATER_L_PER_INHABITANT_DAY = 148.0  # SISPEA / eaufrance: domestic water, litres per inhabitant and day
+
+
+def _served(commune: Commune, share: int) -> float:
+    """Inhabitants behind one of `share` assets splitting the commune."""
+    return commune.population / max(share, 1)
+
+
+def tertiary_feeders(k: int, population: int) -> int:
+    """How many of a commune's k electricity feeders are tertiary (none below 3 feeders)."""
+    if k < 3:
+        return 0
+    return max(1, round(k * (0.15 + 0.2 * population_factor(population))))
+
+
+def _lighting(rng: random.Random, commune: Commune, i: int, k: int) -> dict[str, Any]:
+    """Properties of a street-lighting cabinet: its light points, their mean rating, LED share."""
+    size = population_factor(commune.population)
+    # Towns light more per inhabitant than villages here (main roads, centres, seafront).
+    points = max(4, round(_served(commune, k) / INHABITANTS_PER_LIGHT_POINT * (0.75 + 0.5 * size)))
+    led_share = round(rng.uniform(0.4, 0.5), 2)
+    # Rated power per point with ballast losses: LED about 60-75 W, sodium/mercury about 150-165 W.
+    led_w, old_w = rng.uniform(60, 75), rng.uniform(150, 165)
+    rating = round(led_share * led_w + (1 - led_share) * old_w, 1)
     return {
+        "light_points": points,
         "power_rating_w": rating,
-        "technology": "LED" if led else "SHP",
-        "dimming": led,
-        "dim_level": round(rng.uniform(0.4, 0.7), 2) if led else 1.0,
+        "technology": "LED" if led_share >= 0.5 else "SHP",
+        "led_share": led_share,
+        "dimming": True,
+        "dim_level": round(rng.uniform(0.5, 0.7), 2),
     }
 
 
-def _electricity(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
-    """Properties of an electricity meter: residential or tertiary, subscribed power."""
-    tertiary = rng.random() < 0.05 + 0.15 * population_factor(commune.population)
-    kva = rng.choice([36, 60, 120]) if tertiary else rng.choice([6, 6, 9, 9, 9, 12])
-    return {"segment": "tertiary" if tertiary else "residential", "subscribed_kva": kva}
+def _electricity(rng: random.Random, commune: Commune, i: int, k: int) -> dict[str, Any]:
+    """Properties of a low-voltage feeder: residential or tertiary, the inhabitants it serves."""
+    tertiary_count = tertiary_feeders(k, commune.population)
+    tertiary = i > k - tertiary_count
+    served = _served(commune, tertiary_count if tertiary else k - tertiary_count)
+    low, high = TERTIARY_KWH_PER_INHABITANT
+    size = population_factor(commune.population)
+    yearly = served * (low + (high - low) * size**3 if tertiary else RESIDENTIAL_KWH_PER_INHABITANT)
+    yearly *= rng.uniform(0.92, 1.08)
+    return {
+        "segment": "tertiary" if tertiary else "residential",
+        "served_inhabitants": round(served),
+        "delivery_points": max(1, round(served / (12 if tertiary else 2.1))),
+        "yearly_kwh": round(yearly),
+    }
 
 
-def _ev(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
+def _ev(rng: random.Random, commune: Commune, i: int, k: int) -> dict[str, Any]:
     """Properties of a charge point; two points per station."""
     power = rng.choices([7.4, 22.0, 50.0, 150.0], weights=[35, 45, 12, 8])[0]
     return {
@@ -207,15 +244,14 @@ def _ev(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
     }
 
 
-def _water(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
-    """Properties of a water meter: one household or a collective building."""
-    collective = rng.random() < 0.1 + 0.3 * population_factor(commune.population)
-    if collective:
-        return {"usage": "collective", "dwellings": rng.randint(8, 60), "diameter_mm": 40}
-    return {"usage": "residential", "dwellings": 1, "persons": rng.randint(1, 5), "diameter_mm": 15}
+def _water(rng: random.Random, commune: Commune, i: int, k: int) -> dict[str, Any]:
+    """Properties of a district water meter: the inhabitants behind it and their daily use."""
+    served = _served(commune, k)
+    daily = served * WATER_L_PER_INHABITANT_DAY * rng.uniform(0.9, 1.1) / 1000
+    return {"usage": "district", "served_inhabitants": round(served), "daily_m3": round(daily, 2)}
 
 
-def _waste(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
+def _waste(rng: random.Random, commune: Commune, i: int, k: int) -> dict[str, Any]:
     """Properties of a waste container: stream, capacity and collection weekdays (0 = Monday)."""
     stream = rng.choices(["residual", "recycling", "glass"], weights=[5, 3, 2])[0]
     if stream == "residual":
@@ -225,20 +261,20 @@ def _waste(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
     return {"stream": stream, "capacity_l": rng.choice([660, 770, 3000, 4000]), "collection_days": days}
 
 
-def _traffic(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
+def _traffic(rng: random.Random, commune: Commune, i: int, k: int) -> dict[str, Any]:
     """Properties of a traffic counter: road class and lanes."""
     road = rng.choices(["arterial", "urban", "local"], weights=[2, 5, 3])[0]
     lanes = {"arterial": 4, "urban": 2, "local": 1}[road]
     return {"road": road, "lanes": lanes}
 
 
-def _air(rng: random.Random, commune: Commune, i: int) -> dict[str, Any]:
+def _air(rng: random.Random, commune: Commune, i: int, k: int) -> dict[str, Any]:
     """Properties of an air-quality station: traffic or urban background."""
     station_type = "traffic" if rng.random() < 0.4 else "background"
     return {"station_type": station_type, "pollutants": ["no2", "pm10", "pm25"]}
 
 
-PROPERTY_MAKERS: dict[str, Callable[[random.Random, Commune, int], dict[str, Any]]] = {
+PROPERTY_MAKERS: dict[str, Callable[[random.Random, Commune, int, int], dict[str, Any]]] = {
     "street-lights": _lighting,
     "electricity-meters": _electricity,
     "ev-charge-points": _ev,

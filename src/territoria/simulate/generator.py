@@ -220,3 +220,70 @@ def _metric_of(city: City, fault: InjectedFault) -> Metric | None:
         return network(city.asset(fault.asset).network).metric(fault.metric or "")
     except KeyError:
         return None
+
+
+# The coarse history: each day is sampled at DAILY_SAMPLES instants, DAILY_STRIDE_H hours apart, from
+# an offset that turns with the day so that a month's mean sees every hour of the day.
+DAILY_SAMPLES = 6
+DAILY_STRIDE_H = 4
+DAY = 86_400
+
+
+def _daily_value(metric: Metric, samples: list[float]) -> list[tuple[int, float]]:
+    """The readings (seconds into the day, value) standing for one series' day."""
+    last = DAY - metric.interval_s
+    if metric.daily == "mode":
+        counts: dict[float, int] = {}
+        for value in samples:
+            counts[value] = counts.get(value, 0) + 1
+        return [(last, max(counts, key=lambda v: (counts[v], v)))]
+    mean = sum(samples) / len(samples)
+    if metric.daily == "min_mean":
+        low = min(samples)
+        return [(metric.interval_s, low), (last, round(2 * mean - low, metric.decimals))]
+    return [(last, round(mean, metric.decimals))]
+
+
+def daily_rows(city: City, start: datetime, end: datetime, seed: int) -> Iterator[MeasurementRow]:
+    """The coarse history over the whole UTC days of [start, end): one reading per series and day.
+
+    Each reading carries the day's mean of the metric (stamped at the day's last reporting slot), so
+    time-weighted KPIs (energy, volume, mean concentrations, daily traffic) keep their value; codes
+    and flags carry the day's most frequent value; water flow carries two readings, the night minimum
+    and the value that makes the day's mean (leaks stay visible).
+    """
+    first = math.ceil(require_aware(start, "start").timestamp() / DAY) * DAY
+    stop = math.floor(require_aware(end, "end").timestamp() / DAY) * DAY
+    engine = _Engine(city, seed)
+    for day in range(first, stop, DAY):
+        offset = (day // DAY) % DAILY_STRIDE_H * 3600
+        instants = [day + offset + k * DAILY_STRIDE_H * 3600 for k in range(DAILY_SAMPLES)]
+        stamps: dict[int, datetime] = {}
+        for group in engine.groups:
+            taken = [engine.values(group, epoch) for epoch in instants]
+            metrics = group.network.metrics
+            for metric in metrics:
+                for second in (metric.interval_s, DAY - metric.interval_s):
+                    stamps.setdefault(second, utc(day + second))
+            if len(metrics) == 1 and metrics[0].daily == "mean":
+                name, decimals = metrics[0].name, metrics[0].decimals
+                ts = stamps[DAY - metrics[0].interval_s]
+                for ext, per_asset in zip(group.ext_ids, zip(*taken, strict=True), strict=True):
+                    mean = sum(v[0] for v in per_asset) / DAILY_SAMPLES
+                    yield {"asset": ext, "metric": name, "ts": ts, "value": round(mean, decimals)}
+                continue
+            for ext, per_asset in zip(group.ext_ids, zip(*taken, strict=True), strict=True):
+                for metric, samples in zip(metrics, zip(*per_asset, strict=True), strict=True):
+                    for second, value in _daily_value(metric, list(samples)):
+                        yield {"asset": ext, "metric": metric.name, "ts": stamps[second], "value": value}
+
+
+def daily_rows_count(city: City, start: datetime, end: datetime) -> int:
+    """How many rows daily_rows yields."""
+    first = math.ceil(require_aware(start, "start").timestamp() / DAY)
+    stop = math.floor(require_aware(end, "end").timestamp() / DAY)
+    per_day = sum(
+        len(network(a.network).metrics) + sum(m.daily == "min_mean" for m in network(a.network).metrics)
+        for a in city.assets
+    )
+    return max(0, stop - first) * per_day

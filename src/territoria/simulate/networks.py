@@ -39,6 +39,10 @@ class Metric:
     # False for codes, flags and counts: repeated values are normal there, so no stuck-sensor fault.
     continuous: bool = True
     decimals: int = 2
+    # What one reading of the coarse (older) history carries for a day: the day's mean ("mean"),
+    # the most frequent value ("mode", for codes and flags), or two readings ("min_mean": the
+    # night minimum, then the value that makes the two average to the day's mean).
+    daily: Literal["mean", "mode", "min_mean"] = "mean"
 
 
 @dataclass(frozen=True)
@@ -87,23 +91,27 @@ STREET_LIGHTS = Network(
     interval_s=QUARTER_HOUR,
     asset_kind="street_light",
     id_prefix="LUM",
-    asset_label_fr="Point lumineux",
+    asset_label_fr="Armoire d'éclairage",
     share=0.12,
-    description_en="Power draw and on/off state of connected street lights, dusk to dawn with night dimming.",
+    description_en=(
+        "Power draw and on/off state of the street-lighting cabinets (each feeds the light points of a"
+        " district), dusk to dawn with night dimming."
+    ),
     description_fr=(
-        "Puissance et état des points lumineux connectés, du crépuscule à l'aube, abaissement nocturne."
+        "Puissance et état des armoires d'éclairage public (chacune alimente les points lumineux d'un"
+        " quartier), du crépuscule à l'aube, abaissement nocturne."
     ),
     metrics=(
         Metric(
             "power",
-            "W",
+            "kW",
             0,
-            400,
+            25_000,
             QUARTER_HOUR,
-            "Electrical power drawn by the light",
-            "Puissance électrique appelée par le point lumineux",
-            usual_max=160,
-            decimals=1,
+            "Electrical power drawn by the cabinet's light points",
+            "Puissance électrique appelée par les points lumineux de l'armoire",
+            usual_max=10_000,
+            decimals=2,
         ),
         Metric(
             "on",
@@ -116,6 +124,7 @@ STREET_LIGHTS = Network(
             usual_max=1,
             continuous=False,
             decimals=0,
+            daily="mode",
         ),
     ),
 )
@@ -132,19 +141,25 @@ ELECTRICITY_METERS = Network(
     id_prefix="ELEC",
     asset_label_fr="Compteur électrique",
     share=0.49,
-    description_en="Half-hourly load curves of residential and tertiary smart meters.",
-    description_fr="Courbes de charge à la demi-heure des compteurs communicants résidentiels et tertiaires.",
+    description_en=(
+        "Half-hourly load curves of the low-voltage feeders, residential or tertiary (each adds up the"
+        " smart meters it serves)."
+    ),
+    description_fr=(
+        "Courbes de charge à la demi-heure des départs basse tension, résidentiels ou tertiaires"
+        " (chacun additionne les compteurs communicants qu'il dessert)."
+    ),
     metrics=(
         Metric(
             "active_power",
             "kW",
             0,
-            250,
+            500_000,
             HALF_HOUR,
             "Mean active power drawn over the half hour",
             "Puissance active moyenne soutirée sur la demi-heure",
-            usual_max=100,
-            decimals=3,
+            usual_max=200_000,
+            decimals=2,
         ),
     ),
 )
@@ -175,6 +190,7 @@ EV_CHARGE_POINTS = Network(
             usual_max=2,
             continuous=False,
             decimals=0,
+            daily="mode",
         ),
         Metric(
             "power_kw",
@@ -200,21 +216,22 @@ WATER_METERS = Network(
     interval_s=HOUR,
     asset_kind="water_meter",
     id_prefix="EAU",
-    asset_label_fr="Compteur d'eau",
+    asset_label_fr="Compteur de secteur",
     share=0.16,
-    description_en="Hourly flow of household and building water meters.",
-    description_fr="Débit horaire des compteurs d'eau des logements et des immeubles.",
+    description_en="Hourly flow of the district water meters (each meters the households of a district).",
+    description_fr="Débit horaire des compteurs de sectorisation (chacun mesure les logements d'un secteur).",
     metrics=(
         Metric(
             "flow",
-            "L/h",
+            "m³/h",
             0,
-            10_000,
+            25_000,
             HOUR,
             "Mean water flow over the hour",
             "Débit moyen d'eau sur l'heure",
-            usual_max=2500,
-            decimals=1,
+            usual_max=10_000,
+            decimals=3,
+            daily="min_mean",
         ),
     ),
 )
@@ -267,11 +284,11 @@ TRAFFIC_COUNTERS = Network(
             "vehicles",
             "veh/15min",
             0,
-            1500,
+            3000,
             QUARTER_HOUR,
             "Vehicles counted over the quarter hour, all lanes",
             "Véhicules comptés sur le quart d'heure, toutes voies",
-            usual_max=600,
+            usual_max=1200,
             continuous=False,
             decimals=0,
         ),

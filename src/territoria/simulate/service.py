@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from territoria.ingest.batches import Origin
 from territoria.ingest.service import ingest_measurements
 from territoria.simulate.city import City
 from territoria.simulate.faults import FaultPlan
-from territoria.simulate.generator import MeasurementRow, measurements
+from territoria.simulate.generator import MeasurementRow, daily_rows, measurements
 from territoria.simulate.networks import NETWORKS, Network
 from territoria.territory.groups import DEFAULT_EPCI, load_groups
 from territoria.territory.models import Area
@@ -121,7 +121,39 @@ def load_history(
     on_progress: Callable[[int], None] | None = None,
 ) -> LoadTotals:
     """Stream the simulated history into the store, one batch per dataset every FLUSH_ROWS rows."""
-    totals = LoadTotals()
+    return load_rows(ctx, city, measurements(city, start, end, seed, faults), on_progress=on_progress)
+
+
+Packed = tuple[str, str, int, float]
+
+
+def daily_chunk(city: City, start: datetime, end: datetime, seed: int) -> list[Packed]:
+    """The coarse (one reading a day) history of [start, end), packed as (asset, metric, epoch, value)
+    tuples: built in a worker process, held until stored, so kept small."""
+    rows = daily_rows(city, start, end, seed)
+    return [(r["asset"], r["metric"], int(r["ts"].timestamp()), r["value"]) for r in rows]
+
+
+def unpacked(rows: Iterable[Packed]) -> Iterator[MeasurementRow]:
+    """Rows of daily_chunk in the shape of the measurements API."""
+    stamps: dict[int, datetime] = {}
+    for asset, metric, epoch, value in rows:
+        ts = stamps.get(epoch)
+        if ts is None:
+            ts = stamps[epoch] = datetime.fromtimestamp(epoch, tz=UTC)
+        yield {"asset": asset, "metric": metric, "ts": ts, "value": value}
+
+
+def load_rows(
+    ctx: Context,
+    city: City,
+    rows: Iterable[MeasurementRow],
+    *,
+    totals: LoadTotals | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> LoadTotals:
+    """Ingest rows of a city, one batch per dataset every FLUSH_ROWS rows; totals are added up."""
+    totals = totals if totals is not None else LoadTotals()
     buffers: dict[str, list[MeasurementRow]] = {}
     asset_net = {a.ext_id: a.network for a in city.assets}
 
@@ -138,7 +170,7 @@ def load_history(
         if on_progress:
             on_progress(result.received)
 
-    for row in measurements(city, start, end, seed, faults):
+    for row in rows:
         slug = asset_net[row["asset"]]
         buf = buffers.setdefault(slug, [])
         buf.append(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -49,33 +50,52 @@ class Lighting:
     """Street lights: rated power from dusk to dawn, dimmed 23:00-05:00 where the driver allows it."""
 
     def __init__(self, city: City, assets: Sequence[Asset], seed: int, rngs: RngFactory) -> None:
+        # kW of the whole cabinet: light points × mean rating.
         self.params = [
-            (float(a.properties["power_rating_w"]), float(a.properties["dim_level"])) for a in assets
+            (
+                a.properties["light_points"] * float(a.properties["power_rating_w"]) / 1000,
+                float(a.properties["dim_level"]),
+            )
+            for a in assets
         ]
         self.dark_off: Values = [(0.0, 0.0)] * len(assets)
 
     def values(self, m: Moment, rng: random.Random) -> Values:
-        """Power (W) and on flag of every light."""
+        """Power (kW) and on flag of every lighting cabinet."""
         if not m.dark:
             return self.dark_off
         r = rng.random
         dimmed = m.local_hour >= 23 or m.local_hour < 5
         lit: Values = [
-            (round(rating * (dim if dimmed else 1.0) * (1 + 0.04 * (r() + r() - 1)), 1), 1.0)
+            (round(rating * (dim if dimmed else 1.0) * (1 + 0.04 * (r() + r() - 1)), 2), 1.0)
             for rating, dim in self.params
         ]
         return lit
 
 
+def _mean_level(weekday: tuple[float, ...], weekend: tuple[float, ...], heat: float, cool: float) -> float:
+    """Yearly mean of a load profile (5 weekdays, 2 weekend days) with its seasonal gains."""
+    daily = (5 * sum(weekday) + 2 * sum(weekend)) / (7 * 24)
+    # Mean of max(cos, 0) over a year is 1/π, and so is that of max(-cos, 0).
+    return daily * (1 + (heat + cool) / math.pi)
+
+
+RESIDENTIAL_MEAN = _mean_level(RESIDENTIAL_WEEKDAY, RESIDENTIAL_WEEKEND, 0.3, 0.08)
+TERTIARY_MEAN = _mean_level(TERTIARY_WEEKDAY, TERTIARY_WEEKEND, 0.15, 0.15)
+
+
 class Electricity:
-    """Smart meters: residential or tertiary load curve, weekend change, more in winter."""
+    """Low-voltage feeders: residential or tertiary load curve, weekend change, more in winter.
+
+    A feeder's base is set so that its yearly energy is its `yearly_kwh` property.
+    """
 
     def __init__(self, city: City, assets: Sequence[Asset], seed: int, rngs: RngFactory) -> None:
-        spread = seeded(f"{seed}:electricity:params")
         self.params = []
         for a in assets:
             tertiary = a.properties["segment"] == "tertiary"
-            base = a.properties["subscribed_kva"] * (0.45 if tertiary else 0.11) * spread.uniform(0.7, 1.3)
+            mean_kw = float(a.properties["yearly_kwh"]) / 8760
+            base = mean_kw / (TERTIARY_MEAN if tertiary else RESIDENTIAL_MEAN)
             self.params.append((base, tertiary))
 
     def values(self, m: Moment, rng: random.Random) -> Values:
@@ -90,10 +110,10 @@ class Electricity:
         out: Values = []
         for base, tertiary in self.params:
             if tertiary:
-                value = base * ter * (1 + 0.12 * (r() + r() - 1))
+                value = base * ter * (1 + 0.08 * (r() + r() - 1))
             else:
-                value = base * res * (1 + 0.35 * (r() + r() - 1))
-            out.append((round(value, 3),))
+                value = base * res * (1 + 0.1 * (r() + r() - 1))
+            out.append((round(value, 2),))
         return out
 
 
@@ -158,22 +178,22 @@ def water_leaks(city: City, seed: int) -> dict[str, float]:
         return {}
     rng = seeded(f"{seed}:water:leaks")
     chosen = rng.sample(meters, max(1, round(LEAK_SHARE * len(meters))))
-    return {ext_id: round(rng.uniform(4.0, 40.0), 1) for ext_id in sorted(chosen)}
+    return {ext_id: round(rng.uniform(0.05, 0.5), 3) for ext_id in sorted(chosen)}
 
 
 class Water:
-    """Water meters: household or building daily cycle, zero flow most nights, except leaks."""
+    """District water meters: daily cycle, no flow some night hours, except where a pipe leaks."""
 
     def __init__(self, city: City, assets: Sequence[Asset], seed: int, rngs: RngFactory) -> None:
         leaks = water_leaks(city, seed)
         self.params = []
         for a in assets:
-            collective = a.properties["usage"] == "collective"
-            persons = a.properties["dwellings"] * 2.2 if collective else a.properties["persons"]
-            self.params.append((persons * 140.0, collective, leaks.get(a.ext_id, 0.0)))
+            # Yearly mean of the seasonal gain below is 1 + 0.2/π: the daily volume is kept on average.
+            daily = float(a.properties["daily_m3"]) / (1 + 0.2 / math.pi)
+            self.params.append((daily, False, leaks.get(a.ext_id, 0.0)))
 
     def values(self, m: Moment, rng: random.Random) -> Values:
-        """Flow (L/h) of every meter."""
+        """Flow (m³/h) of every meter."""
         r = rng.random
         hour = int(m.local_hour)
         share = WATER_SHARE[hour] * (1 + 0.2 * max(-m.winter, 0.0))
@@ -186,7 +206,7 @@ class Water:
             flow = leak * (1 + 0.03 * (r() + r() - 1)) if leak else 0.0
             if r() >= zero:
                 flow += daily * share / (1 - zero) * (1 + 0.5 * (r() + r() - 1))
-            out.append((round(flow, 1),))
+            out.append((round(flow, 3),))
         return out
 
 
@@ -235,7 +255,8 @@ class Traffic:
 
     def __init__(self, city: City, assets: Sequence[Asset], seed: int, rngs: RngFactory) -> None:
         spread = seeded(f"{seed}:traffic:params")
-        peak = {"arterial": 420.0, "urban": 160.0, "local": 45.0}
+        # Vehicles per quarter hour at the weekday morning peak (docs/demo-calibration.md).
+        peak = {"arterial": 900.0, "urban": 260.0, "local": 45.0}
         self.params = [
             peak[a.properties["road"]] * (0.35 + 0.65 * _factor(city, a)) * spread.uniform(0.8, 1.2)
             for a in assets

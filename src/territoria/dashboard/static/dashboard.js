@@ -51,17 +51,31 @@
 
   function lineOption(spec) {
     var format = number(spec.lang, spec.decimals);
-    var data = spec.values.map(function (value, i) {
-      // The period in progress is drawn hollow: its value is partial.
-      if (i === spec.partialFrom && value !== null) {
-        return { value: value, symbol: "emptyCircle", symbolSize: 9, itemStyle: { color: MUTED } };
+    var partial = spec.partial || [];
+    function isPartial(i) {
+      return partial[i] === true;
+    }
+    // Complete periods: a solid line. Partial ones (still running, or only partly covered by the
+    // data): a dashed line from the neighbouring complete point, hollow symbols, their own legend
+    // entry, so that a partial value never reads as a drop.
+    var solid = spec.values.map(function (value, i) {
+      return isPartial(i) ? null : value;
+    });
+    var dashed = spec.values.map(function (value, i) {
+      if (value === null) {
+        return null;
       }
-      return value;
+      if (isPartial(i) || isPartial(i - 1) || isPartial(i + 1)) {
+        return isPartial(i)
+          ? { value: value, symbol: "emptyCircle", symbolSize: 9, itemStyle: { color: MUTED } }
+          : value;
+      }
+      return null;
     });
     var series = {
       type: "line",
       name: spec.title,
-      data: data,
+      data: solid,
       connectNulls: false,
       showSymbol: true,
       symbolSize: 6,
@@ -69,6 +83,20 @@
       itemStyle: { color: BRAND }
     };
     var all = [series];
+    if (partial.some(function (flag, i) { return flag && spec.values[i] !== null; })) {
+      all.push({
+        type: "line",
+        name: spec.partialLabel || "",
+        data: dashed,
+        connectNulls: false,
+        showSymbol: true,
+        symbol: "emptyCircle",
+        symbolSize: 8,
+        lineStyle: { width: 2, color: MUTED, type: "dashed" },
+        itemStyle: { color: MUTED },
+        z: 1
+      });
+    }
     var ref = spec.reference;
     if (ref) {
       // The reference is a flat series rather than a mark line, so that the value axis includes it
@@ -94,7 +122,8 @@
     }
     return {
       animation: false,
-      grid: { left: 8, right: 24, top: 28, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 24, top: all.length > 1 ? 48 : 28, bottom: 8, containLabel: true },
+      legend: all.length > 1 ? { top: 0, left: 0, textStyle: { color: INK } } : undefined,
       tooltip: tooltip(format, spec.unit, "axis"),
       xAxis: { type: "category", data: spec.categories, axisLabel: { color: INK } },
       yAxis: {
