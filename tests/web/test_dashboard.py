@@ -257,7 +257,7 @@ def test_map_colours_communes_by_any_readable_kpi(site: Site) -> None:
     config = json_block(html, "map-config")
     choropleth = config["choropleth"]  # type: ignore[index]
     assert choropleth["selected"] == "no2_mean"
-    assert {layer["code"] for layer in choropleth["layers"]} == set(SHIPPED)
+    assert {layer["code"] for layer in choropleth["layers"]} == on_the_city()
     no2 = next(layer for layer in choropleth["layers"] if layer["code"] == "no2_mean")
     assert no2["month"] == last_month().isoformat() and no2["values"]
     assert all(re.fullmatch(r"\d[\dAB]\d{3}", code) for code in no2["values"])
@@ -317,7 +317,7 @@ def test_dashboard_on_each_backend(ctx: Context) -> None:
     populate(ctx, 40, 3)
     client = elected_browser(create_app(context=ctx))
     home = client.get("/")
-    assert home.status_code == 200 and card_codes(home.text) == set(SHIPPED)
+    assert home.status_code == 200 and card_codes(home.text) == on_the_city()
     assert client.get("/kpis/lighting_energy").status_code == 200
     assert client.get("/communes/06088").status_code == 200
     assert client.get("/map").status_code == 200
