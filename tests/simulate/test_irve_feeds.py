@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from territoria.domains.ev.feeds import (
+    REPORT_EVERY,
     dynamic_rows,
     ev_assets,
     pdc_id,
@@ -42,18 +43,26 @@ def test_static_rows_follow_the_irve_schema_and_count_points_per_station() -> No
     assert len({r["id_pdc_itinerance"] for r in rows}) == len(rows)
 
 
-def test_dynamic_rows_are_status_changes_of_known_points(tmp_path: Path) -> None:
+def test_dynamic_rows_are_status_changes_and_repeats_of_known_points(tmp_path: Path) -> None:
     city = build_city(400, 6)
     known = {r["id_pdc_itinerance"] for r in static_rows(city, date(2026, 11, 1))}
     changes = list(dynamic_rows(city, END - timedelta(days=1), END))
     assert changes and {c["id_pdc_itinerance"] for c in changes} <= known
     report = CompiledSchema(irve_schema("dynamique")).validate(to_columns(changes))
     assert report.findings == []
-    last: dict[str, tuple[str, str]] = {}
-    for change in changes:  # each row is a change: the same state never repeats for a point
-        state = (change["etat_pdc"], change["occupation_pdc"])
-        assert last.get(change["id_pdc_itinerance"]) != state
-        last[change["id_pdc_itinerance"]] = state
+    last: dict[str, tuple[tuple[str, str], datetime]] = {}
+    gaps: list[timedelta] = []
+    for change in changes:  # a row is a change, or the same state again after REPORT_EVERY (a live feed)
+        state, ts = (
+            (change["etat_pdc"], change["occupation_pdc"]),
+            datetime.fromisoformat(change["horodatage"]),
+        )
+        before = last.get(change["id_pdc_itinerance"])
+        if before is not None:
+            assert before[0] != state or ts - before[1] >= REPORT_EVERY
+            gaps.append(ts - before[1])
+        last[change["id_pdc_itinerance"]] = (state, ts)
+    assert max(gaps) <= timedelta(hours=6)  # never silent long enough to count as unknown
     static_path, dynamic_path, n_static, n_dynamic = write_feeds(city, tmp_path, END - timedelta(days=1), END)
     with dynamic_path.open(encoding="utf-8") as handle:
         assert sum(1 for _ in csv.DictReader(handle)) == n_dynamic == len(changes)

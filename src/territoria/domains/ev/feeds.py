@@ -166,18 +166,26 @@ def static_rows(city: City, updated: date) -> list[dict[str, Any]]:
     return rows
 
 
+# A live IRVE dynamic feed republishes every point's state, not only its changes: a point silent for
+# more than 6 hours counts as unknown in the availability measure, so the simulated feed repeats it.
+REPORT_EVERY = timedelta(hours=3)
+
+
 def dynamic_rows(city: City, start: datetime, end: datetime) -> Iterator[dict[str, str]]:
-    """One IRVE dynamic row per change of status of a simulated charge point over [start, end)."""
+    """One IRVE dynamic row per change of status of a simulated charge point over [start, end), and the
+    unchanged state again every REPORT_EVERY."""
     points = {a.ext_id: a for a in ev_assets(city)}
     only_ev = City(city.seed, city.communes, tuple(points.values()))
-    last: dict[str, int] = {}
+    last: dict[str, tuple[int, datetime]] = {}
     for row in measurements(only_ev, start, end, city.seed):
         if row["metric"] != "status" or row["asset"] not in points:
             continue
         code = int(row["value"])
-        if last.get(row["asset"]) == code or code not in STATUS:
+        ts = row["ts"] if isinstance(row["ts"], datetime) else datetime.fromisoformat(str(row["ts"]))
+        before = last.get(row["asset"])
+        if code not in STATUS or (before and before[0] == code and ts - before[1] < REPORT_EVERY):
             continue
-        last[row["asset"]] = code
+        last[row["asset"]] = (code, ts)
         etat, occupation = STATUS[code]
         asset = points[row["asset"]]
         ccs = asset.properties.get("connector") == "CCS"
