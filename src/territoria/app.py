@@ -16,6 +16,7 @@ from territoria.analytics.steering_api import router as steering_router
 from territoria.analytics.steering_pages import router as steering_pages_router
 from territoria.context import Context
 from territoria.contract import Domain
+from territoria.dashboard.data_pages import router as data_pages_router
 from territoria.dashboard.kpi_pages import router as kpi_pages_router
 from territoria.dashboard.pages import router as dashboard_router
 from territoria.http import errors, security
@@ -104,6 +105,7 @@ def create_app(
     for prefix, folder in plugins.stage_static():
         mount_static(app, prefix, folder)
     mount_web(app)
+    app.include_router(data_pages_router)  # before the dashboard: /datasets/new is not a slug
     app.include_router(dashboard_router)
     app.include_router(kpi_pages_router)
     app.include_router(access_pages_router)
