@@ -7,6 +7,7 @@ server-side validation next to the fields, and never a 5xx whatever is posted.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -104,8 +105,8 @@ def test_refused_files_say_why_and_what_to_do(world: World) -> None:
     assert r.status_code == 422 and "lacks required columns: asset, metric, ts, value" in r.text
     r = upload(producer, csrf, "readings.json", b"{not json")
     assert r.status_code == 422 and "could not be read" in r.text and "line 1" in r.text
-    r = upload(producer, csrf, "assets.geojson", b'{"type":"FeatureCollection","features":[]}')
-    assert r.status_code == 415 and "GeoJSON file describes assets" in r.text
+    r = upload(producer, csrf, "assets.geojson", b'{"type":"Feature"')
+    assert r.status_code == 422 and "could not be read" in r.text
     r = producer.post("/datasets/lights/upload", data={"csrf_token": csrf})
     assert r.status_code == 400 and "No file chosen" in r.text
 
@@ -118,6 +119,21 @@ def test_a_file_over_the_limit_is_refused_with_the_limit(tmp_path: object) -> No
     producer.cookies.set("lang", "en")
     r = upload(producer, csrf, "big.csv", b"asset,metric,ts,value\n" + b"x" * (1024 * 1024 + 10))
     assert r.status_code == 413 and "over the 1 MB limit" in r.text
+
+
+def test_a_geojson_file_registers_the_assets_of_a_time_series(world: World) -> None:
+    producer, csrf = browser(world, "producer")
+    producer.cookies.set("lang", "en")
+    point = {"type": "Point", "coordinates": [7.27, 43.7]}
+    features = [{"type": "Feature", "id": "NEW-1", "geometry": point, "properties": {"name": "New"}}]
+    features.append({"type": "Feature", "geometry": point, "properties": {}})  # no id: refused
+    doc = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    r = upload(producer, csrf, "lights.geojson", doc)
+    assert r.status_code == 200 and re.findall(r"<dd>(\d+)</dd>", r.text)[:3] == ["2", "1", "1"]
+    assert "1 asset(s) registered" in r.text and "has no id" in r.text
+    line = f"asset,metric,ts,value\nNEW-1,power,{HOUR.isoformat()},12\n".encode()
+    r = upload(producer, csrf, "new.csv", line)
+    assert re.findall(r"<dd>(\d+)</dd>", r.text)[:3] == ["1", "1", "0"]
 
 
 def test_a_json_file_goes_through_the_same_service(world: World) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -42,6 +44,7 @@ from territoria.errors import (
 from territoria.http.deps import ContextDep, PrincipalDep
 from territoria.ingest import records
 from territoria.ingest.batches import Origin
+from territoria.ingest.files import ImportReport, import_file
 from territoria.ingest.parsers import format_of, parse_body
 from territoria.ingest.schemas import BatchResult
 from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
@@ -117,7 +120,7 @@ def _upload_values(ds: Dataset, principal: Principal, limit: int) -> dict[str, A
         "columns": columns,
         "limit_mb": max(1, limit // (1024 * 1024)),
         "limit_bytes": limit,
-        "formats": "CSV, JSON, NDJSON" if ds.kind == "timeseries" else "CSV, JSON, NDJSON, GeoJSON",
+        "formats": "CSV, JSON, NDJSON, GeoJSON",
         "csrf_token": principal.csrf_token,
         "can_quarantine": policy.may_handle_quarantine(principal, ds),
         "nav": "",
@@ -161,8 +164,6 @@ def _rows(ds: Dataset, name: str, data: bytes) -> tuple[str, Any]:
         fmt = format_of(None, name)
     except Invalid:
         raise Refused("up.error.format", 415) from None
-    if fmt == "geojson" and ds.kind == "timeseries":
-        raise Refused("up.error.geojson_timeseries", 415)
     required = list(MEASUREMENT_COLUMNS) if ds.kind == "timeseries" else records.required_columns(ds)
     if fmt == "csv":
         table = open_csv(data)  # a file's encoding is nobody's declaration: found, as for imports
@@ -210,17 +211,36 @@ def _ingest(ctx: Context, principal: Principal, slug: str, name: str, data: byte
     raise AssertionError("unreachable")
 
 
-def findings_summary(result: BatchResult, lang: str) -> list[dict[str, Any]]:
+def _import_assets(ctx: Context, principal: Principal, slug: str, data: bytes) -> ImportReport:
+    """A GeoJSON file for a time-series dataset registers its assets, as `territoria import` does."""
+    with ctx.session() as session:
+        policy.require_ingest(principal, catalog.get_dataset(session, slug))
+    with tempfile.TemporaryDirectory(prefix="territoria-upload-") as folder:
+        path = Path(folder) / "assets.geojson"
+        path.write_bytes(data)
+        return import_file(ctx, path, slug, organisation_id=principal.organisation_id)
+
+
+def _is_geojson(name: str) -> bool:
+    """Whether a file name says GeoJSON."""
+    try:
+        return format_of(None, name) == "geojson"
+    except Invalid:
+        return False
+
+
+def findings_summary(errors: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     """The rejected rows' reasons grouped by rule: its title, how many, one example in `lang`."""
     counts: Counter[str] = Counter()
     example: dict[str, dict[str, Any]] = {}
-    for error in result.errors:
+    for error in errors:
         code = str(error.get("code") or "INVALID")
         counts[code] += 1
         example.setdefault(code, error)
     out = []
     for code, n in counts.most_common(SHOWN_CODES):
-        title = i18n.t(f"rule.{code}", lang) if i18n.has(f"rule.{code}", lang) else code
+        key = f"rule.{code}" if i18n.has(f"rule.{code}", lang) else "up.result.other"
+        title = i18n.t(key, lang)
         first = example[code]
         out.append({"title": title, "n": n, "row": first.get("row"), "example": error_message(first, lang)})
     return out
@@ -244,6 +264,11 @@ def upload_file(
     try:
         name, data = _read_upload(file, ctx.settings.max_body_bytes)
         values["filename"] = name
+        if values["ds"].kind == "timeseries" and _is_geojson(name):
+            report = _import_assets(ctx, principal, slug, data)
+            values["assets"] = report
+            values["findings"] = findings_summary(report.sample_errors, lang)
+            return _page(request, ctx, "upload.html", values)
         result = _ingest(ctx, principal, slug, name, data)
     except Refused as exc:
         values["error"] = i18n.t(exc.key, lang, **exc.params)
@@ -261,7 +286,7 @@ def upload_file(
         values["detail"] = exc.message
         return _page(request, ctx, "upload.html", values, status_code=422)
     values["result"] = result
-    values["findings"] = findings_summary(result, lang)
+    values["findings"] = findings_summary(result.errors, lang)
     values["quarantine_href"] = f"/datasets/{quote(slug)}/quarantine?" + urlencode({"batch": result.batch_id})
     values["report_href"] = f"/batches/{quote(result.batch_id)}/report"
     return _page(request, ctx, "upload.html", values)

@@ -335,7 +335,6 @@ KEYS = (
     N_("up.error.empty"),
     N_("up.error.too_large"),
     N_("up.error.format"),
-    N_("up.error.geojson_timeseries"),
     N_("up.error.columns"),
     N_("up.error.busy"),
     N_("dn.error.preset_timeseries"),
