@@ -298,6 +298,7 @@ TIMESERIES = "timeseries"
 SLUG_TEXT = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 KINDS = ("timeseries", "records")
 ACCESSES = ("private", "shared", "open")
+PRESET_MISMATCH = {"timeseries": "dn.error.preset_timeseries", "records": "dn.error.preset_records"}
 
 
 def schema_presets() -> list[dict[str, str]]:
@@ -387,7 +388,7 @@ def _field_errors(form: dict[str, Any], lang: str) -> tuple[dict[str, str], dict
     if kind not in KINDS:
         errors["kind"] = i18n.t("dn.error.choice", lang)
     elif preset is not None and preset["kind"] != kind:
-        errors["preset"] = i18n.t(f"dn.error.preset_{kind}", lang)
+        errors["preset"] = i18n.t(PRESET_MISMATCH[kind], lang)
     if form["access"] not in ACCESSES:
         errors["access"] = i18n.t("dn.error.choice", lang)
     for name in ("slug", "title", "domain", "licence"):

@@ -340,4 +340,5 @@ KEYS = (
     N_("dn.error.preset_timeseries"),
     N_("dn.error.preset_records"),
     N_("dn.error.too_long"),
+    N_("up.result.other"),
 )
