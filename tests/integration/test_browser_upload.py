@@ -219,6 +219,13 @@ def test_the_upload_works_without_javascript(server: str, browser: Browser) -> N
     page.goto("/datasets/water-meters/upload")
     page.set_input_files(
         "input[type=file]",
+        files=[{"name": "compteurs.geojson", "mimeType": "application/geo+json", "buffer": METERS}],
+    )
+    with page.expect_navigation():
+        page.click("form[data-upload-form] button[type=submit]")
+    assert counts(page) == ["3", "3", "0"]
+    page.set_input_files(
+        "input[type=file]",
         files=[
             {
                 "name": "eau.csv",
