@@ -17,6 +17,7 @@ from territoria.analytics.steering_pages import router as steering_pages_router
 from territoria.context import Context
 from territoria.contract import Domain
 from territoria.dashboard.exports import router as dataset_export_router
+from territoria.dashboard.data_pages import router as data_pages_router
 from territoria.dashboard.kpi_pages import router as kpi_pages_router
 from territoria.dashboard.pages import router as dashboard_router
 from territoria.dashboard.search import router as search_router
@@ -107,6 +108,7 @@ def create_app(
     for prefix, folder in plugins.stage_static():
         mount_static(app, prefix, folder)
     mount_web(app)
+    app.include_router(data_pages_router)  # before the dashboard: /datasets/new is not a slug
     app.include_router(dashboard_router)
     app.include_router(kpi_pages_router)
     app.include_router(dataset_export_router)

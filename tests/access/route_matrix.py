@@ -255,8 +255,10 @@ GET    /contracts/{contract_id}/report                      401 404 404 404 404 
 GET    /datasets/{slug}                                     404 404 404  ok  ok 404
 GET    /datasets/{slug}/assets.geojson                      404 404 404  ok  ok 404
 GET    /datasets/{slug}/export.csv                          404 404 404  ok  ok 404
+GET    /datasets/new                                         ok  ok  ok  ok  ok  ok
 GET    /datasets/{slug}/quarantine                          404 404 404 403  ok 404
 GET    /datasets/{slug}/report                              404 404 404 403  ok 404
+GET    /datasets/{slug}/upload                              404 404 404 403  ok 404
 GET    /docs/oauth2-redirect                                 ok  ok  ok  ok  ok  ok
 GET    /ev                                                   ok  ok  ok  ok  ok  ok
 GET    /ev/stations/{id_station}                             ok  ok  ok  ok  ok  ok
@@ -308,6 +310,8 @@ POST   /api/v1/tokens/{token_id}/revoke                     401 404 404 404  ok 
 POST   /datasets/{slug}/publish                              ok  ok  ok  ok  ok  ok
 POST   /datasets/{slug}/quarantine/discard                  404 404 404 403  ok 404
 POST   /datasets/{slug}/quarantine/resubmit                  ok  ok  ok  ok  ok  ok
+POST   /datasets/{slug}/upload                              404 404 404 403  ok 404
+POST   /datasets/new                                         ok  ok  ok  ok  ok  ok
 POST   /invitation/{secret}                                 404 404 404 404 404 404
 POST   /login                                               401 401 401 401 401 401
 POST   /logout                                               ok  ok  ok  ok  ok  ok

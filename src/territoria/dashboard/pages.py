@@ -19,6 +19,7 @@ from territoria.catalog.service import count_assets, dataset_public
 from territoria.context import Context
 from territoria.dashboard import figures as dashboard
 from territoria.dashboard import service
+from territoria.dashboard.data_pages import may_create_dataset, may_ingest
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.opendata.publish_pages import publish_panel
 from territoria.quality.pages import band
@@ -72,6 +73,7 @@ def home(request: Request, ctx: ContextDep, session: SessionDep, principal: Prin
         "quality": dashboard.quality_status(session, datasets),
         "band": band,
         "label_of": dashboard.period_label,
+        "can_create": may_create_dataset(principal),
         "nav": "home",
     }
     return render(request, ctx, "home.html", values)
@@ -143,6 +145,8 @@ def dataset_page(
         "publication": publish_panel(session, principal, ds),
         "can_quarantine": may_handle_quarantine(principal, ds),
         "decimal_comma": i18n.decimal_comma(page_lang(request)),
+        "can_upload": may_ingest(principal, ds),
+        "created": request.query_params.get("created") == "1",
         "published": request.query_params.get("published", ""),
         "publish_error": request.query_params.get("publish_error", ""),
         "failed_version": request.query_params.get("version", ""),
