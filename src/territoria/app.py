@@ -16,8 +16,8 @@ from territoria.analytics.steering_api import router as steering_router
 from territoria.analytics.steering_pages import router as steering_pages_router
 from territoria.context import Context
 from territoria.contract import Domain
-from territoria.dashboard.exports import router as dataset_export_router
 from territoria.dashboard.data_pages import router as data_pages_router
+from territoria.dashboard.exports import router as dataset_export_router
 from territoria.dashboard.kpi_pages import router as kpi_pages_router
 from territoria.dashboard.pages import router as dashboard_router
 from territoria.dashboard.search import router as search_router
