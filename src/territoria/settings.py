@@ -69,6 +69,7 @@ class ConfigFileSource(PydanticBaseSettingsSource):
                 merged.update(read_config_file(path))
         return {k: v for k, v in merged.items() if k in self.settings_cls.model_fields}
 
+
 # The maps' background presets (their URLs and attributions are in territoria.web.basemap).
 MAP_BASE_PRESETS = ("plan-ign", "ortho-ign", "osm", "none")
 
