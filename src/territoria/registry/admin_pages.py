@@ -108,7 +108,7 @@ def _field_choices(ds: Dataset) -> list[dict[str, str]]:
     return [
         {
             "name": n,
-            "title": metrics[n].unit if n in metrics else "",
+            "title": f"({metrics[n].unit})" if n in metrics and metrics[n].unit else "",
             "detail": metrics[n].description if n in metrics else "",
         }
         for n in names

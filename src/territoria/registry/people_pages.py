@@ -109,7 +109,8 @@ def _people_values(session: Session, org: Organisation, lang: str) -> dict[str, 
         {"email": o.email, "role": o.role, "since": i18n.day_text(o.since, lang)}
         for o in (offer_public(x) for x in offers_of(session, org))
     ]
-    return {"org": org, "rows": rows, "offers": offered, "roles": ROLES, "nav": "account"}
+    named = {"slug": org.slug, "name": org.name}  # read now: the session closes before rendering
+    return {"organisation": named, "rows": rows, "offers": offered, "roles": ROLES, "nav": "account"}
 
 
 def _people_page(
@@ -290,7 +291,7 @@ def _tokens_page(
             {"slug": ds.slug, "title": ds.title} for ds in list_datasets(session) if ds.owner_id == org.id
         ]
         values: dict[str, Any] = {
-            "org": org,
+            "organisation": {"slug": org.slug, "name": org.name},
             "tokens": tokens,
             "datasets": datasets,
             "scopes": _grantable_scopes(principal),
