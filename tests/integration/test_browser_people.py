@@ -30,6 +30,7 @@ from territoria.access.users import create_user, set_membership
 from territoria.catalog.schemas import DatasetCreate, MetricCreate, OrganisationCreate
 from territoria.catalog.service import create_dataset, create_organisation, get_organisation
 from territoria.context import Context
+from territoria.opendata.policies import set_policy
 from territoria.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -64,7 +65,8 @@ def populate(url: str) -> None:
         body = DatasetCreate(
             slug="eclairage", title="Éclairage public", domain="lighting", kind="timeseries", metrics=metrics
         )
-        create_dataset(s, body, city)
+        ds = create_dataset(s, body, city)
+        set_policy(s, ds, {"preset": "open-measurements", "delay_days": 0}, None)
     ctx.engine.dispose()
 
 
@@ -201,3 +203,18 @@ def test_english_and_phone_screenshots(site: Site) -> None:
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 400, f"{path} is {width} px wide on a 390 px phone"
         shot(phone, name)
+
+
+def test_publishing_asks_to_confirm_first(site: Site) -> None:
+    for width, lang, name in (
+        (1280, "fr", "publish-confirm-fr"),
+        (1280, "en", "publish-confirm-en"),
+        (390, "fr", "publish-confirm-phone"),
+    ):
+        page = logged_in(site, width=width)
+        page.goto(f"/datasets/eclairage?lang={lang}")
+        page.click("form[action='/datasets/eclairage/publish'] button[type=submit]")
+        expect(page.locator("button[type=submit]", has_text="1")).to_be_visible()  # "Publish version 1"
+        expect(page.locator("input[name=confirm]")).to_have_value("yes")
+        shot(page, name)
+        page.context.close()
