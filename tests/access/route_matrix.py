@@ -320,6 +320,13 @@ PUT    /api/v1/datasets/{slug}/privacy-policy               404 404 404 403  ok 
 PUT    /api/v1/organisations/{org}/members/{email}          401 403 403 403  ok  ok
 GET    /datasets/{slug}/quarantine/rows/{row_id}            404 404 404 403 404 404
 POST   /datasets/{slug}/quarantine/rows/{row_id}            404 404 404 403  ok 404
+GET    /organisations/{org}/people                           ok 403 403 403  ok  ok
+POST   /organisations/{org}/people                           ok 403 403 403  ok  ok
+POST   /organisations/{org}/people/{email}/role              ok  ok  ok  ok  ok  ok
+POST   /organisations/{org}/people/{email}/remove            ok  ok  ok  ok  ok  ok
+GET    /account/tokens                                       ok  ok  ok  ok  ok  ok
+POST   /account/tokens                                       ok  ok  ok  ok  ok  ok
+POST   /account/tokens/{token_id}/revoke                     ok  ok  ok  ok  ok  ok
 """
 
 

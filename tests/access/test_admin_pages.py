@@ -75,7 +75,12 @@ def test_a_steward_shares_and_revokes_from_the_page(world: World) -> None:
     # Refused terms: the form comes back with the reasons, in the page's language.
     bad = steward.post("/agreements", data={**form, "purpose": " ", "fields": "power, voltage"})
     assert bad.status_code == 422
-    assert "voltage" in bad.text and "power, on" in bad.text and 'value="power, voltage"' in bad.text
+    assert (
+        "voltage" in bad.text
+        and "power, on" in bad.text
+        and 'name="fields" value="power" checked' in bad.text
+    )
+    assert 'id="ag-fields-error"' in bad.text  # the reason stands next to the field picker
     bad = steward.post("/agreements", data={**form, "expires": "demain"})
     assert bad.status_code == 422 and "AAAA-MM-JJ" in bad.text
     done = steward.post("/agreements", data=form, follow_redirects=False)

@@ -24,6 +24,7 @@ from territoria.access.cookies import (
 )
 from territoria.access.passwords import MAX_LENGTH, MIN_LENGTH, refusal_code
 from territoria.access.principal import Principal
+from territoria.access.roles import Capability
 from territoria.access.user_models import User, WebSession
 from territoria.access.websessions import COOKIE
 from territoria.context import Context
@@ -180,6 +181,9 @@ def account_page_for(
         "orgs": orgs,
         "offers": invitations,
         "current": next((o for o in orgs if o["current"]), None),
+        # Links to the people and tokens pages, for those who may manage them (the pages check again).
+        "manages": principal.organisation_id is not None
+        and (principal.platform_admin or principal.can(Capability.MEMBERS)),
         "min": MIN_LENGTH,
         "done": message(request, (f"account.done.{done}", {})) if done in ACCOUNT_DONE else None,
         "error": message(request, error),

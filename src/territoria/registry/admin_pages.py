@@ -23,14 +23,18 @@ from territoria.access.members import list_organisations
 from territoria.access.principal import Principal
 from territoria.access.roles import Capability
 from territoria.access.schemas import agreement_public
+from territoria.catalog.models import Dataset
 from territoria.catalog.service import list_datasets
 from territoria.context import Context
 from territoria.dates import check_day
 from territoria.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
+from territoria.registry.people_pages import router as people_router
 from territoria.web.render import page_lang, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+# The people, invitations and tokens pages are served with these (no other router to wire in the app).
+router.include_router(people_router)
 PAGE_SIZE = 50
 Key = Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")]
 DONE = frozenset({"created", "revoked"})
@@ -60,7 +64,7 @@ def _here(request: Request) -> str:
 # --- agreements -------------------------------------------------------------------------------------
 
 
-def _agreements_values(session: Session, principal: Principal) -> dict[str, Any]:
+def _agreements_values(session: Session, principal: Principal, dataset: str = "") -> dict[str, Any]:
     """What the agreements page shows to this principal: both sides' agreements and the form's choices."""
     scope = None if principal.platform_admin else principal.organisation_id
     rows = []
@@ -74,13 +78,43 @@ def _agreements_values(session: Session, principal: Principal) -> dict[str, Any]
         ds for ds in list_datasets(session) if policy.decide(principal, ds, Capability.SHARE).allowed
     ]
     recipients = [o for o in list_organisations(session) if o.id != principal.organisation_id]
+    chosen = next((ds for ds in shareable if ds.slug == dataset), None)
+    if chosen is None and len(shareable) == 1:
+        chosen = shareable[0]
     return {
         "rows": rows,
         "datasets": shareable,
-        "known_fields": {ds.slug: agreements.shareable_fields(ds) for ds in shareable},
+        "chosen": chosen,
+        "field_choices": _field_choices(chosen) if chosen is not None else [],
         "recipients": recipients,
         "nav": "agreements",
     }
+
+
+def _field_choices(ds: Dataset) -> list[dict[str, str]]:
+    """The fields an agreement may list, with what the form says of each (title, unit, description)."""
+    names = agreements.shareable_fields(ds)
+    if ds.kind == "records":
+        described = {
+            str(f.get("name")): f for f in (ds.table_schema or {}).get("fields") or [] if isinstance(f, dict)
+        }
+        return [
+            {
+                "name": n,
+                "title": str(described.get(n, {}).get("title") or ""),
+                "detail": str(described.get(n, {}).get("description") or ""),
+            }
+            for n in names
+        ]
+    metrics = {m.name: m for m in ds.metrics}
+    return [
+        {
+            "name": n,
+            "title": f"({metrics[n].unit})" if n in metrics and metrics[n].unit else "",
+            "detail": metrics[n].description if n in metrics else "",
+        }
+        for n in names
+    ]
 
 
 def _error_messages(request: Request, errors: list[dict[str, Any]]) -> list[str]:
@@ -103,8 +137,12 @@ def agreements_page(
     principal: PrincipalDep,
     done: Key = None,
     error: Key = None,
+    dataset: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    """Agreements given and received by the visitor's organisation, the creation form and revoke buttons."""
+    """Agreements given and received by the visitor's organisation, the creation form and revoke buttons.
+
+    The form picks the dataset first (a plain GET form), then offers that dataset's own fields to tick.
+    """
     if principal.anonymous:
         return _to_login(_here(request))
     what = "see data-sharing agreements"
@@ -115,27 +153,35 @@ def agreements_page(
     except Forbidden:
         values = {"denied": 403, "nav": "agreements"}
         return _page(request, ctx, "agreements.html", values, status_code=403)
-    values = _agreements_values(session, principal)
+    values = _agreements_values(session, principal, dataset)
     values["done"] = done if done in DONE else None
     values["errors"] = _error_messages(request, [{"code": error}]) if error in ERRORS else []
-    values["form"] = {}
+    values["form"] = {"share": "all", "fields": []}
+    values["field_errors"] = {}
     values["csrf_token"] = principal.csrf_token
     return _page(request, ctx, "agreements.html", values)
 
 
-def _create(ctx: Context, principal: Principal, form: dict[str, str]) -> list[dict[str, Any]]:
+def _chosen_fields(form: dict[str, Any]) -> list[str] | None:
+    """The fields ticked (None: every field, when "all" is chosen or nothing is ticked without a choice)."""
+    names: list[str] = form["fields"]
+    if form["share"] == "all" or (form["share"] != "some" and not names):
+        return None
+    return names
+
+
+def _create(ctx: Context, principal: Principal, form: dict[str, Any]) -> list[dict[str, Any]]:
     """Create the agreement of the form; the errors to show, none when it was created."""
     try:
         day = check_day(date.fromisoformat(form["expires"].strip()), "expires")
     except (ValueError, Invalid):  # malformed, or at the limits of the type (end_of_day overflows)
-        return [{"code": "BAD_DATE"}]
-    names = [name.strip() for name in form["fields"].split(",") if name.strip()]
+        return [{"code": "BAD_DATE", "field": "expires"}]
     terms = agreements.Terms(
         dataset=form["dataset"],
         recipient=form["organisation"],
         purpose=form["purpose"],
         expires_at=agreements.end_of_day(day),
-        fields=names or None,
+        fields=_chosen_fields(form),
     )
     try:
         with ctx.session(write=True) as session:
@@ -159,26 +205,33 @@ def create_agreement_form(
     expires: Annotated[str, Form(max_length=32)],
     # Longer than the service accepts, so that a long purpose gets a message rather than a 422 document.
     purpose: Annotated[str, Form(max_length=4000)] = "",
-    fields: Annotated[str, Form(max_length=10_000)] = "",
+    fields: Annotated[list[str] | None, Form(max_length=1000)] = None,
+    share: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Create an agreement, then back to the page; on refusal the form is shown again with the reasons."""
     if principal.anonymous:
         return _to_login("/agreements")
-    form = {
+    form: dict[str, Any] = {
         "dataset": dataset,
         "organisation": organisation,
         "expires": expires,
         "purpose": purpose,
-        "fields": fields,
+        "fields": [n.strip() for value in fields or [] for n in value[:10_000].split(",") if n.strip()],
+        "share": share,
     }
     errors = _create(ctx, principal, form)
     if not errors:
         return RedirectResponse("/agreements?done=created", status_code=303)
+    if form["share"] not in ("all", "some"):
+        form["share"] = "some" if form["fields"] else "all"
     with ctx.session() as session:
-        values = _agreements_values(session, principal)
+        values = _agreements_values(session, principal, dataset)
+    messages = _error_messages(request, errors)
+    by_field = {str(e.get("field")): m for e, m in zip(errors, messages, strict=True) if e.get("field")}
     values |= {
         "form": form,
-        "errors": _error_messages(request, errors),
+        "field_errors": by_field,
+        "errors": messages,
         "error_title": True,
         "done": None,
         "csrf_token": principal.csrf_token,
