@@ -39,7 +39,7 @@ def map_config(datasets: list[Dataset], lang: str, *, single: bool = False) -> d
         "datasets": [
             {
                 "slug": ds.slug,
-                "title": ds.title,
+                "title": ds.title_in(lang),
                 "colour": domain_colour(ds.domain),
                 "assetsUrl": f"/datasets/{ds.slug}/assets.geojson",
                 "page": f"/datasets/{ds.slug}",
@@ -65,7 +65,7 @@ def home(request: Request, ctx: ContextDep, session: SessionDep, principal: Prin
     values = {
         "cards": cards,
         "themes": dashboard.group_by_theme(figures),
-        "quality": dashboard.quality_status(session, datasets),
+        "quality": dashboard.quality_status(session, datasets, page_lang(request)),
         "band": band,
         "label_of": dashboard.period_label,
         "nav": "home",
