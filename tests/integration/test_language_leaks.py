@@ -47,6 +47,7 @@ PAGES = (
     "/datasets/air-quality",
     "/datasets/ev-status",
     "/datasets/street-lights/quarantine",
+    "/datasets/street-lights/report",
     "/kpis/lighting_energy_per_inhabitant",
     "/kpis/daily_traffic",
     "/kpis/water_consumption_per_inhabitant",
