@@ -159,6 +159,8 @@ def leaks(text: str, lang: str, slugs: list[str]) -> list[str]:
                 found.append(f"rule code {code} without its title")
     fragments = ENGLISH_IN_FRENCH if lang == "fr" else FRENCH_IN_ENGLISH
     found += [f"fragment {f!r}" for f in fragments if f in text]
+    # A domain is named by its label, not its code ("Domaine ev").
+    found += [f"domain {d}" for d in re.findall(r"(?:Domaine|Domain) (ev|air-quality|ev-charging)\b", text)]
     # A slug may follow its title in brackets, "Title (slug)", or name a dataset in a command line.
     found += [
         f"slug {s}"
