@@ -12,8 +12,6 @@ from alembic import command
 from sqlalchemy import select
 from tests.conftest import LIGHTS
 
-from territoria.catalog.schemas import OrganisationCreate
-from territoria.catalog.service import create_dataset, create_organisation
 from territoria.context import Context
 from territoria.db.base import JSONType, UTCDateTime
 from territoria.db.migrate import alembic_config, upgrade
@@ -62,10 +60,34 @@ def at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]
     ctx = Context(Settings(database_url=url, demo=True))
     upgrade(ctx.engine, "0008")
     with ctx.session(write=True) as s:
-        owner = create_organisation(s, OrganisationCreate(slug="lightco", name="LightCo", kind="operator"))
-        ds = create_dataset(s, LIGHTS, owner)
+        # Tables as revision 0008 has them (the models have moved on: dataset.titles came with 0010).
+        meta = sa.MetaData()
+        org = sa.Table("organisation", meta, autoload_with=s.connection())
+        dataset = sa.Table("dataset", meta, autoload_with=s.connection())
+        now = datetime.now(UTC)
+        owner_id = s.execute(
+            org.insert().values(slug="lightco", name="LightCo", kind="operator", created_at=now)
+        ).inserted_primary_key[0]
+        ds_id = s.execute(
+            dataset.insert().values(
+                slug=LIGHTS.slug,
+                title=LIGHTS.title,
+                description="",
+                domain=LIGHTS.domain,
+                kind=LIGHTS.kind,
+                owner_id=owner_id,
+                licence="etalab-2.0",
+                access="private",
+                keywords=[],
+                schema_version=1,
+                personal_fields=[],
+                dcat={},
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
         rows = [
-            {"dataset_id": ds.id, "code": code, "severity": "warning", "message_en": en, "message_fr": fr}
+            {"dataset_id": ds_id, "code": code, "severity": "warning", "message_en": en, "message_fr": fr}
             | {"details": {}, "fingerprint": f"f{i}", "status": "open", "created_at": datetime.now(UTC)}
             for i, (code, en, fr) in enumerate(OLD)
         ]

@@ -128,7 +128,7 @@ def test_home_shows_every_readable_kpi_by_theme_with_the_quality_panel(site: Sit
     assert '<svg class="sparkline"' in html and "Tendance sur 12 mois" in html
     # The quality panel: each visible dataset with its latest overall score.
     assert "Qualité des données" in html and 'href="/quality"' in html
-    assert re.search(r'<th scope="row"><a href="/datasets/street-lights">Street lights</a></th>', html)
+    assert re.search(r'<th scope="row"><a href="/datasets/street-lights">Éclairage public</a></th>', html)
     assert re.search(r'<span class="score-value">\d+ %</span>', html)
     assert "Jeux de données" in html  # the datasets are still listed
     assert_csp_friendly(html)

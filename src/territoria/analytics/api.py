@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from territoria import i18n, paging
 from territoria.analytics import insights, service
-from territoria.analytics.definitions import KpiDefinition, load_yaml
+from territoria.analytics.definitions import KpiDefinition, load_yaml, validation_errors
 from territoria.analytics.schemas import KpiPublic, KpiValue, KpiValues
 from territoria.dates import QueryDay
 from territoria.errors import Invalid, Unparseable
@@ -124,15 +124,7 @@ def _definition(body: bytes, content_type: str) -> KpiDefinition:
     try:
         return KpiDefinition.model_validate(doc)
     except ValidationError as exc:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in e["loc"]) or None,
-                "code": e["type"].upper(),
-                "message": e["msg"],
-            }
-            for e in exc.errors()
-        ]
-        raise Invalid("the KPI definition is invalid", errors=errors) from exc
+        raise Invalid("the KPI definition is invalid", errors=validation_errors(exc)) from exc
 
 
 @router.post(

@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
+from territoria import i18n
 from territoria.errors import Invalid
 
 Aggregation = Literal[
@@ -24,6 +26,68 @@ KpiCode = Annotated[str, Field(pattern=CODE.pattern)]
 MAX_YAML_CHARS = 1_000_000
 MAX_YAML_DEPTH = 32
 MAX_YAML_ALIASES = 20
+
+
+def _coded(code: str, params: dict[str, str] | None = None) -> PydanticCustomError:
+    """A validator's refusal as a catalog code (its English text in Pydantic's message)."""
+    return PydanticCustomError(
+        code, i18n.t(code, "en", **(params or {})).replace("{", "(").replace("}", ")"), params
+    )
+
+
+# Pydantic error types with a catalog message (`pyd.<type>`, parameters from the error's context);
+# any other type reads `pyd.other`.
+PYDANTIC_TYPES = (
+    "missing",
+    "extra_forbidden",
+    "string_type",
+    "string_too_short",
+    "string_too_long",
+    "string_pattern_mismatch",
+    "int_type",
+    "float_type",
+    "bool_type",
+    "dict_type",
+    "list_type",
+    "model_type",
+    "literal_error",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "too_long",
+    "too_short",
+    "finite_number",
+    "int_from_float",
+)
+
+
+def validation_errors(exc: ValidationError, row: int | None = None) -> list[dict[str, object]]:
+    """Pydantic's errors as coded messages: `message` in English and `message_fr` from the catalogs,
+    with `message_code` and `message_params` for any other language (pages use the reader's)."""
+    out: list[dict[str, object]] = []
+    for e in exc.errors():
+        kind = str(e["type"])
+        context = {k: str(v) for k, v in (e.get("ctx") or {}).items() if k != "error"}
+        if "expected" in context:  # Pydantic joins a literal's choices with an English "or"
+            context["expected"] = context["expected"].replace(" or ", ", ")
+        if kind.startswith("kpi.err."):
+            code = kind
+        elif kind in PYDANTIC_TYPES:
+            code = f"pyd.{kind}"
+        else:
+            code, context = "pyd.other", {"type": kind}
+        item: dict[str, object] = {"row": row} if row is not None else {}
+        item |= {
+            "field": ".".join(str(p) for p in e["loc"]) or None,
+            "code": kind.upper(),
+            "message": i18n.message(code, context, "en"),
+            "message_fr": i18n.message(code, context, "fr"),
+            "message_code": code,
+            "message_params": context,
+        }
+        out.append(item)
+    return out
 
 
 class Text(BaseModel):
@@ -81,6 +145,11 @@ class KpiDefinition(BaseModel):
     # For aggregation "provided": the name of the computation a domain registered (analytics/providers.py).
     provider: KpiCode | None = None
     unit: Annotated[str, Field(max_length=32)] = ""
+    # The unit per language where it is written differently ({"en": "kWh/inhabitant"}); else `unit`.
+    units: dict[
+        Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")],
+        Annotated[str, Field(max_length=32)],
+    ] = Field(default_factory=dict, max_length=20)
     decimals: Annotated[int, Field(ge=0, le=6)] = 1
     direction: Direction = "neutral"
     period: Period = "month"
@@ -91,23 +160,25 @@ class KpiDefinition(BaseModel):
         """Each aggregation has the inputs it needs, and nothing that would be silently ignored."""
         if self.aggregation == "ratio":
             if not (self.numerator and self.denominator):
-                raise ValueError("a ratio needs `numerator` and `denominator` KPI codes")
+                raise _coded("kpi.err.ratio_inputs")
             if self.dataset or self.metric or self.provider:
-                raise ValueError(
-                    "a ratio is computed from two KPIs: leave `dataset`, `metric` and `provider` out"
-                )
+                raise _coded("kpi.err.ratio_no_dataset")
             return self
         if not self.dataset:
-            raise ValueError(f"aggregation '{self.aggregation}' needs a `dataset`")
+            raise _coded("kpi.err.needs_dataset", {"aggregation": self.aggregation})
         if (self.aggregation == "provided") != (self.provider is not None):
             raise ValueError("`provider` goes with aggregation 'provided', and 'provided' needs one")
         if not self.metric and self.aggregation not in ("distinct", "provided"):
-            raise ValueError(f"aggregation '{self.aggregation}' needs a `metric`")
+            raise _coded("kpi.err.needs_metric", {"aggregation": self.aggregation})
         if (self.aggregation == "share") != (self.condition is not None):
-            raise ValueError("`condition` goes with aggregation 'share', and 'share' needs one")
+            raise _coded("kpi.err.share_condition")
         if self.numerator or self.denominator:
-            raise ValueError("`numerator`/`denominator` are for aggregation 'ratio' only")
+            raise _coded("kpi.err.ratio_only")
         return self
+
+    def unit_in(self, lang: str) -> str:
+        """The unit as written in `lang`."""
+        return self.units.get(lang) or self.unit
 
     def sources(self) -> list[str]:
         """Dataset slugs read by this KPI (a ratio's come from its two KPIs)."""
@@ -126,10 +197,7 @@ def _parse(items: object, origin: str) -> list[KpiDefinition]:
         try:
             kpis.append(KpiDefinition.model_validate(item))
         except ValidationError as exc:
-            errors += [
-                {"row": position, "field": ".".join(str(p) for p in e["loc"]) or None, "message": e["msg"]}
-                for e in exc.errors()
-            ]
+            errors += validation_errors(exc, position)
     if errors:
         raise Invalid(f"{origin}: {len(errors)} problem(s) in the KPI definitions", errors=errors)
     return kpis

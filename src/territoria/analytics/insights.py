@@ -101,7 +101,7 @@ def statistics(
             "significant": slope.significant,
             "p_value": _clean(slope.p_value),
             "direction": slope.direction,
-            "summary": slope.summary(lang, kpi.unit),
+            "summary": slope.summary(lang, kpi.unit_in(lang)),
         },
         "year_over_year": [
             {
@@ -121,7 +121,7 @@ def statistics(
                 "expected": _clean(a.expected),
                 "score": _clean(a.score),
                 "kind": a.direction,
-                "summary": a.summary(lang, unit=kpi.unit),
+                "summary": a.summary(lang, unit=kpi.unit_in(lang)),
             }
             for a in found
         ],

@@ -58,7 +58,7 @@ def target_public(
         id=target.id,
         kpi_code=target.kpi_code,
         kpi_title=kpi.title.get(lang) if kpi else target.kpi_code,
-        unit=kpi.unit if kpi else "",
+        unit=kpi.unit_in(lang) if kpi else "",
         direction=kpi.direction if kpi else "neutral",
         plan=target.plan,
         area_level=target.area_level,

@@ -33,6 +33,10 @@ class Dataset(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The title and description per language ({"en": …, "fr": …}); `title`/`description` hold the
+    # authority's own wording and are read for a language the maps lack (a new language needs no migration).
+    titles: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    descriptions: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     domain: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
@@ -54,6 +58,14 @@ class Dataset(Base):
     metrics: Mapped[list[Metric]] = relationship(
         back_populates="dataset", lazy="selectin", order_by="Metric.id", cascade="all, delete-orphan"
     )
+
+    def title_in(self, lang: str) -> str:
+        """The title in `lang`, else the main title."""
+        return (self.titles or {}).get(lang) or self.title
+
+    def description_in(self, lang: str) -> str:
+        """The description in `lang`, else the main description."""
+        return (self.descriptions or {}).get(lang) or self.description
 
 
 class Metric(Base):

@@ -38,6 +38,8 @@ ASSET_PERSONAL = ("asset", "asset.name", "asset.location")
 ASSET_PROPERTY = "asset.properties."
 MAX_RETENTION_DAYS = 36_500
 FieldName = Annotated[str, Field(min_length=1, max_length=200)]
+# A language code keying per-language texts ("fr", "en", "pt-BR").
+LangCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 
 
 def schema_personal(schema: dict[str, Any] | None) -> list[str]:
@@ -146,6 +148,11 @@ class DatasetCreate(Strict):
     slug: Slug
     title: str = Field(min_length=1, max_length=300)
     description: str = ""
+    # Per language ({"en": …, "fr": …}); pages read the reader's language, else `title`/`description`.
+    titles: dict[LangCode, Annotated[str, Field(max_length=300)]] = Field(default_factory=dict, max_length=20)
+    descriptions: dict[LangCode, Annotated[str, Field(max_length=20_000)]] = Field(
+        default_factory=dict, max_length=20
+    )
     domain: Slug
     kind: DatasetKind
     access: Access = "private"
@@ -181,6 +188,11 @@ class DatasetUpdate(Strict):
 
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = None
+    # Merged into the stored ones; an empty text removes that language.
+    titles: dict[LangCode, Annotated[str, Field(max_length=300)]] | None = Field(default=None, max_length=20)
+    descriptions: dict[LangCode, Annotated[str, Field(max_length=20_000)]] | None = Field(
+        default=None, max_length=20
+    )
     access: Access | None = None
     licence: str | None = None
     reporting_interval_s: int | None = Field(default=None, gt=0)
@@ -209,6 +221,8 @@ class DatasetPublic(BaseModel):
     slug: str
     title: str
     description: str
+    titles: dict[str, str] = Field(default_factory=dict)
+    descriptions: dict[str, str] = Field(default_factory=dict)
     domain: str
     kind: str
     access: str
@@ -224,6 +238,14 @@ class DatasetPublic(BaseModel):
     assets: int | None = None
     created_at: datetime
     updated_at: datetime
+
+    def title_in(self, lang: str) -> str:
+        """The title in `lang`, else the main title."""
+        return self.titles.get(lang) or self.title
+
+    def description_in(self, lang: str) -> str:
+        """The description in `lang`, else the main description."""
+        return self.descriptions.get(lang) or self.description
 
 
 class AssetIn(Strict):

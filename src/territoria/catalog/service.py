@@ -93,6 +93,8 @@ def create_dataset(session: Session, body: DatasetCreate, owner: Organisation) -
         slug=body.slug,
         title=body.title,
         description=body.description,
+        titles=dict(body.titles),
+        descriptions=dict(body.descriptions),
         domain=body.domain,
         kind=body.kind,
         owner_id=owner.id,
@@ -130,6 +132,12 @@ def update_dataset(session: Session, ds: Dataset, body: DatasetUpdate) -> Datase
         value = getattr(body, field)
         if value is not None:
             setattr(ds, field, value)
+    # Per-language texts are merged: a language given with an empty text is removed.
+    for field in ("titles", "descriptions"):
+        texts = getattr(body, field)
+        if texts is not None:
+            merged = {**(getattr(ds, field) or {}), **texts}
+            setattr(ds, field, {k: v for k, v in merged.items() if v})
     changed_schema = False
     if body.metrics is not None:
         if ds.kind != "timeseries":
@@ -185,6 +193,8 @@ def dataset_public(ds: Dataset, assets: int | None = None) -> DatasetPublic:
         slug=ds.slug,
         title=ds.title,
         description=ds.description,
+        titles=dict(ds.titles or {}),
+        descriptions=dict(ds.descriptions or {}),
         domain=ds.domain,
         kind=ds.kind,
         access=ds.access,

@@ -288,7 +288,7 @@ def choropleth(
             {
                 "code": kpi.code,
                 "title": kpi.title.get(lang),
-                "unit": kpi.unit,
+                "unit": kpi.unit_in(lang),
                 "decimals": kpi.decimals,
                 "month": month.isoformat() if month else None,
                 "monthLabel": (
@@ -317,12 +317,12 @@ class QualityLine:
     overall: float | None
 
 
-def quality_status(session: Session, datasets: Sequence[Dataset]) -> list[QualityLine]:
+def quality_status(session: Session, datasets: Sequence[Dataset], lang: str = "fr") -> list[QualityLine]:
     """The latest stored overall score of each dataset (read only: the quality page refreshes them)."""
     latest = scores.latest_scores(session, [ds.id for ds in datasets])
     lines = []
     for ds in datasets:
         row = latest.get(ds.id)
         day, overall = (row.day, row.overall) if row is not None else (None, None)
-        lines.append(QualityLine(ds.slug, ds.title, ds.owner.name, day, overall))
+        lines.append(QualityLine(ds.slug, ds.title_in(lang), ds.owner.name, day, overall))
     return lines

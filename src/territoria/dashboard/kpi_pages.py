@@ -109,7 +109,7 @@ def kpi_csv(
     # Everything is read before streaming: the request's session is closed once the route returns.
     rows = [
         (kpi.code, r.area_code, names.get(r.area_code, r.area_code), r.period.isoformat())
-        + (rounded(r.value, kpi.decimals, decimal), kpi.unit, r.contributors)
+        + (rounded(r.value, kpi.decimals, decimal), kpi.unit_in(lang), r.contributors)
         for r in result.rows
         if area is None or r.area_code == area
     ]
@@ -138,7 +138,9 @@ def export_caption(
 ) -> dict[str, str]:
     """What a chart's PNG carries so that it can go into a report as it is: the KPI, the area, the period,
     the unit and the source (drawn above and below the chart by dashboard.js)."""
-    parts = [area, period] + ([i18n.t("export.unit", lang, unit=kpi.unit)] if kpi.unit else [])
+    parts = [area, period] + (
+        [i18n.t("export.unit", lang, unit=kpi.unit_in(lang))] if kpi.unit_in(lang) else []
+    )
     day = i18n.day_text(dash.today(), lang)
     return {
         "title": kpi.title.get(lang),
@@ -147,10 +149,10 @@ def export_caption(
     }
 
 
-def source_names(session: Session, kpi: KpiDefinition) -> list[str]:
+def source_names(session: Session, kpi: KpiDefinition, lang: str = "fr") -> list[str]:
     """The datasets a KPI reads, as « title – owner »."""
     pairs = kpis.sources(session, kpi)
-    return list(dict.fromkeys(f"{ds.title} – {ds.owner.name}" for ds, _ in pairs))
+    return list(dict.fromkeys(f"{ds.title_in(lang)} – {ds.owner.name}" for ds, _ in pairs))
 
 
 def time_chart(kpi: KpiDefinition, points: Sequence[dash.Point], scope: Scope, lang: str) -> dict[str, Any]:
@@ -159,7 +161,7 @@ def time_chart(kpi: KpiDefinition, points: Sequence[dash.Point], scope: Scope, l
         "type": "line",
         "lang": lang,
         "title": kpi.title.get(lang),
-        "unit": kpi.unit,
+        "unit": kpi.unit_in(lang),
         "decimals": kpi.decimals,
         "categories": [dash.short_label(p.period, scope.period, lang) for p in points],
         "values": [p.value for p in points],
@@ -180,7 +182,7 @@ def bar_chart(kpi: KpiDefinition, values: Sequence[dash.CommuneValue], lang: str
         "type": "bar",
         "lang": lang,
         "title": kpi.title.get(lang),
-        "unit": kpi.unit,
+        "unit": kpi.unit_in(lang),
         "decimals": kpi.decimals,
         "categories": [v.name for v in top],
         "values": [v.value for v in top],
@@ -205,7 +207,7 @@ def page_config(request: Request, kpi: KpiDefinition, period: str, lang: str) ->
     return {
         "lang": lang,
         "period": period,
-        "unit": kpi.unit,
+        "unit": kpi.unit_in(lang),
         "decimals": kpi.decimals,
         "statsUrl": stats,
         "correlationUrl": correlation,
@@ -238,7 +240,7 @@ def kpi_page(
     month, communes = dash.commune_values(ctx, kpi, names, day)
     month_scope = Scope("commune", "month", month, next_start(month, "month")) if month else None
     readable = dash.readable_kpis(session, principal)
-    named = source_names(session, kpi)
+    named = source_names(session, kpi, lang)
     timeline = time_chart(kpi, points, scope, lang)
     if points:
         span = f"{dash.period_label(points[0].period, scope.period, lang)} – "
@@ -253,7 +255,7 @@ def kpi_page(
         "kpi": kpi,
         "title": kpi.title.get(lang),
         "description": kpi.description.get(lang),
-        "sources": sorted({ds.slug for ds, _ in kpis.sources(session, kpi)}),
+        "sources": sorted({(ds.slug, ds.title_in(lang)) for ds, _ in kpis.sources(session, kpi)}),
         "period": period,
         "periods": dash.CHART_PERIODS,
         "points": points,

@@ -41,7 +41,7 @@ def map_config(ctx: Context, datasets: list[Dataset], lang: str, *, single: bool
         "datasets": [
             {
                 "slug": ds.slug,
-                "title": ds.title,
+                "title": ds.title_in(lang),
                 "colour": domain_colour(ds.domain) if single else layer_colour(i),
                 "assetsUrl": f"/datasets/{ds.slug}/assets.geojson",
                 "page": f"/datasets/{ds.slug}",
@@ -70,7 +70,7 @@ def home(request: Request, ctx: ContextDep, session: SessionDep, principal: Prin
     values = {
         "cards": cards,
         "themes": dashboard.group_by_theme(figures),
-        "quality": dashboard.quality_status(session, datasets),
+        "quality": dashboard.quality_status(session, datasets, page_lang(request)),
         "band": band,
         "label_of": dashboard.period_label,
         "can_create": may_create_dataset(principal),

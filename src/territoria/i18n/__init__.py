@@ -170,8 +170,10 @@ def message(code: str, params: dict[str, Any], lang: str) -> str:
 
 def label(prefix: str, value: str, lang: str) -> str:
     """A translated label for a coded value (domain, kind, access); the raw value when unknown."""
-    key = f"{prefix}.{value}"
-    return t(key, lang) if has(key, lang) else value
+    for key in (f"{prefix}.{value}", f"{prefix}.{value.replace('-', '_')}"):  # slug-style values too
+        if has(key, lang):
+            return t(key, lang)
+    return value
 
 
 def choose_lang(query: str | None, cookie: str | None, accept_language: str | None) -> str:

@@ -38,32 +38,65 @@ def _span(lo: float | None, hi: float | None) -> str:
     return f"[{low}, {high}]"
 
 
+class Unreadable(ValueError):
+    """A cell that cannot be read as its type: a catalog message code and its parameters (never Python's
+    own English text, which would end up inside French messages)."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+# A JSON value that is not a number, by type: the message saying what was sent instead.
+_KINDS = {
+    "str": "finding.TYPE.value_text",
+    "list": "finding.TYPE.value_list",
+    "dict": "finding.TYPE.value_object",
+    "NoneType": "finding.TYPE.value_null",
+}
+# Rows rejected before these codes keep Python's reason as a parameter of these messages.
+LEGACY_CODES = ("finding.TYPE.ts", "finding.TYPE.value")
+
+
+def _shown(raw: Any) -> str:
+    """A rejected value as quoted in a message (cut short)."""
+    text = str(raw)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def parse_ts(raw: Any) -> datetime:
     """An ISO-8601 timestamp with an explicit offset (Z or ±hh:mm); in-process callers may pass datetimes."""
     if isinstance(raw, datetime) and raw.tzinfo is not None:
         return raw
     if not isinstance(raw, str):
-        raise ValueError("expected an ISO-8601 string such as 2026-11-26T10:00:00Z")
-    ts = datetime.fromisoformat(raw.strip())
+        raise Unreadable("finding.TYPE.ts_not_text", value=_shown(raw))
+    try:
+        ts = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise Unreadable("finding.TYPE.ts_format", value=_shown(raw)) from None
     if ts.tzinfo is None:
-        raise ValueError(f"'{raw}' has no time zone: add Z (UTC) or an offset such as +01:00")
+        raise Unreadable("finding.TYPE.ts_no_zone", value=_shown(raw))
     return ts
 
 
 def parse_value(raw: Any, from_text: bool) -> float:
     """A finite number; text only from CSV (JSON true/false/strings are refused)."""
     if isinstance(raw, bool):
-        raise ValueError("expected a number, got a boolean")
+        raise Unreadable("finding.TYPE.value_boolean", value=_shown(raw).lower())
     if isinstance(raw, int | float):
         value = float(raw)
     elif from_text and isinstance(raw, str):
-        value = float(raw.strip().replace(",", ".")) if raw.strip() else math.nan
         if not raw.strip():
-            raise ValueError("empty value")
+            raise Unreadable("finding.TYPE.value_empty")
+        try:
+            value = float(raw.strip().replace(",", "."))
+        except ValueError:
+            raise Unreadable("finding.TYPE.value_text", value=_shown(raw)) from None
     else:
-        raise ValueError(f"expected a number, got {type(raw).__name__}")
+        raise Unreadable(_KINDS.get(type(raw).__name__, "finding.TYPE.value_other"), value=_shown(raw))
     if not math.isfinite(value):
-        raise ValueError("expected a finite number")
+        raise Unreadable("finding.TYPE.value_infinite", value=_shown(raw))
     return value
 
 
@@ -114,19 +147,19 @@ class MeasurementChecker:
                 errors.append(future.as_error())
             if (past := past_ts.check(n, ts)) is not None:
                 errors.append(past.as_error())
-        except ValueError as exc:
+        except Unreadable as exc:
             if raw.get("ts") in (None, ""):
                 errors.append(row_error(n, "ts", "REQUIRED", "finding.REQUIRED.ts", {}))
             else:
-                errors.append(row_error(n, "ts", "TYPE", "finding.TYPE.ts", {"reason": str(exc)}))
+                errors.append(row_error(n, "ts", "TYPE", exc.code, exc.params))
         try:
             if raw.get("value") is None:
                 raise LookupError
             value = parse_value(raw["value"], from_text)
         except LookupError:
             errors.append(row_error(n, "value", "REQUIRED", "finding.REQUIRED.value", {}))
-        except ValueError as exc:
-            errors.append(row_error(n, "value", "TYPE", "finding.TYPE.value", {"reason": str(exc)}))
+        except Unreadable as exc:
+            errors.append(row_error(n, "value", "TYPE", exc.code, exc.params))
         if value is not None and metric is not None:
             lo, hi = metric.min_value, metric.max_value
             if (lo is not None and value < lo) or (hi is not None and value > hi):

@@ -172,6 +172,9 @@ def dataset_texts(ds: Dataset, release: Release) -> tuple[dict[str, str], dict[s
     (other,) = {"fr", "en"} - {lang}
     titles = {lang: ds.title, other: str(meta.get(f"title_{other}") or "")}
     descriptions = {lang: ds.description or "", other: str(meta.get(f"description_{other}") or "")}
+    # The dataset's per-language texts win over the main ones and the DCAT metadata's.
+    titles.update({k: v for k, v in (ds.titles or {}).items() if k in titles and v})
+    descriptions.update({k: v for k, v in (ds.descriptions or {}).items() if k in descriptions and v})
     if not descriptions[lang]:
         names = ", ".join(str(c.get("name", "")) for c in release.columns) or "-"
         generated = {
@@ -389,7 +392,10 @@ class CatalogBuilder:
         """The release's Frictionless Table Schema as a dct:Standard."""
         node = self.url(f"/api/v1/opendata/{ds.slug}/schema.json")
         self.g.add((node, RDF.type, DCTERMS.Standard))
-        labels = (f"Table Schema of “{ds.title}”", f"Schéma (Table Schema) de « {ds.title} »")
+        labels = (
+            f"Table Schema of “{ds.title_in('en')}”",
+            f"Schéma (Table Schema) de « {ds.title_in('fr')} »",
+        )
         add_labels(self.g, node, labels, DCTERMS.title)
         self.g.add((node, RDFS.seeAlso, URIRef("https://specs.frictionlessdata.io/table-schema/")))
         return node

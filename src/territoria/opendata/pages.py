@@ -115,7 +115,8 @@ def has_commune(settings: Settings, release: Release, code: str) -> bool:
 
 def matches(ds: Dataset, terms: list[str]) -> bool:
     """Whether every search term appears in the title, description or keywords."""
-    haystack = fold(" ".join([ds.title, ds.description or "", *(ds.keywords or [])]))
+    texts = [ds.title, ds.description or "", *(ds.titles or {}).values(), *(ds.descriptions or {}).values()]
+    haystack = fold(" ".join([*texts, *(ds.keywords or [])]))
     return all(term in haystack for term in terms)
 
 
@@ -124,8 +125,8 @@ def entry(ds: Dataset, release: Release, lang: str) -> dict[str, Any]:
     start, end = coverage(release)
     return {
         "slug": ds.slug,
-        "title": ds.title,
-        "description": ds.description or "",
+        "title": ds.title_in(lang),
+        "description": ds.description_in(lang) or "",
         "publisher": ds.owner.name,
         "domain": ds.domain,
         "licence": release.licence or ds.licence,

@@ -83,7 +83,7 @@ def denied_page(request: Request, ctx: Context, what: str, ds: Dataset) -> HTMLR
     """403: what the visitor asked for and who can grant it (the owner organisation's administrators)."""
     lang = page_lang(request)
     values = {
-        "what": i18n.t(f"denied.{what}", lang, title=ds.title, owner=ds.owner.name),
+        "what": i18n.t(f"denied.{what}", lang, title=ds.title_in(lang), owner=ds.owner.name),
         "who": i18n.t("denied.who_owner", lang, owner=ds.owner.name),
         "back": f"/datasets/{quote(ds.slug)}",
         "nav": "",

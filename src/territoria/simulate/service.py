@@ -53,8 +53,11 @@ def dataset_body(net: Network) -> DatasetCreate:
     """The catalog definition of a simulated network."""
     return DatasetCreate(
         slug=net.slug,
-        title=net.title_en,
-        description=f"{net.description_en}\n\n{net.title_fr} — {net.description_fr}".strip(),
+        # The authority's language first; each language keeps its own text (no bilingual field).
+        title=net.title_fr,
+        description=net.description_fr,
+        titles={"fr": net.title_fr, "en": net.title_en},
+        descriptions={"fr": net.description_fr, "en": net.description_en},
         domain=net.domain.replace("_", "-"),
         kind="timeseries",
         access=net.access,
@@ -90,6 +93,11 @@ def install_city(ctx: Context, city: City) -> list[str]:
             ds = session.scalar(select(Dataset).where(Dataset.slug == net.slug))
             if ds is None:
                 ds = create_dataset(session, dataset_body(net), owner)
+            elif not ds.titles:
+                # A demo created before per-language texts gets them (and loses its bilingual field).
+                body = dataset_body(net)
+                ds.title, ds.description = body.title, body.description
+                ds.titles, ds.descriptions = dict(body.titles), dict(body.descriptions)
             items = [AssetIn(**a.payload(), network=net.slug) for a in city.by_network(net.slug)]
             upsert_assets(session, ds, items, locator)
             slugs.append(net.slug)

@@ -104,6 +104,32 @@ templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
+@pass_context
+def _dataset_title(context: JinjaContext, ds: Any) -> str:
+    """A dataset's title in the page's language (its main title when that language has none)."""
+    title_in = getattr(ds, "title_in", None)
+    return str(title_in(_lang_of(context))) if callable(title_in) else str(getattr(ds, "title", ds))
+
+
+@pass_context
+def _dataset_description(context: JinjaContext, ds: Any) -> str:
+    """A dataset's description in the page's language (its main description when that language has none)."""
+    description_in = getattr(ds, "description_in", None)
+    if callable(description_in):
+        return str(description_in(_lang_of(context)))
+    return str(getattr(ds, "description", "") or "")
+
+
+@pass_context
+def _kpi_unit(context: JinjaContext, kpi: Any) -> str:
+    """A KPI's unit as written in the page's language."""
+    unit_in = getattr(kpi, "unit_in", None)
+    return str(unit_in(_lang_of(context))) if callable(unit_in) else str(getattr(kpi, "unit", "") or "")
+
+
+templates.env.filters.update(dtitle=_dataset_title, ddesc=_dataset_description, kpi_unit=_kpi_unit)
+
+
 def add_templates(folder: Path) -> None:
     """Let pages find the templates of a stage or a domain (names are unique across folders)."""
     loader = templates.env.loader

@@ -129,7 +129,8 @@
       yAxis: {
         type: "value",
         name: spec.unit,
-        nameTextStyle: { color: MUTED },
+        // Written rightwards from the axis: a long unit ("kWh/inhabitant") is not cut at the left edge.
+        nameTextStyle: { color: MUTED, align: "left" },
         axisLabel: { color: INK, formatter: format }
       },
       series: all

@@ -46,6 +46,16 @@ def _static_dataset(ctx: Context) -> bool:
                 "slug": IRVE_DATASET,
                 "title": "Points de recharge Recharge Azur (IRVE statique)",
                 "description": "Fichier IRVE v2.3 de l'opérateur : un point de recharge par ligne.",
+                "titles": {
+                    "fr": "Points de recharge Recharge Azur (IRVE statique)",
+                    "en": "Recharge Azur charge points (IRVE static file)",
+                },
+                "descriptions": {
+                    "fr": "Fichier IRVE v2.3 de l'opérateur : un point de recharge par ligne, avec "
+                    "sa station, sa puissance, ses prises et sa position.",
+                    "en": "The operator's IRVE v2.3 file (the French national charge point schema): "
+                    "one charge point per row, with its station, power, sockets and location.",
+                },
                 "domain": "ev_charging",
                 "kind": "records",
                 "access": "open",

@@ -74,9 +74,16 @@ def ensure_fleet_dataset(session: Session, owner: Organisation, slug: str = FLEE
     if ds is None:
         body = DatasetCreate(
             slug=slug,
-            title="Véhicules électriques par commune / EVs per commune",
-            description="registered battery-electric and plug-in hybrid cars per commune and date "
-            "(for the AFIR fleet-based target)",
+            title="Véhicules électriques par commune",
+            description="Voitures électriques et hybrides rechargeables immatriculées, par commune et par "
+            "date (pour l'objectif AFIR fondé sur le parc).",
+            titles={"fr": "Véhicules électriques par commune", "en": "Electric vehicles per commune"},
+            descriptions={
+                "fr": "Voitures électriques et hybrides rechargeables immatriculées, par commune et par "
+                "date (pour l'objectif AFIR fondé sur le parc).",
+                "en": "Registered battery-electric and plug-in hybrid cars per commune and date (for the "
+                "AFIR fleet-based target).",
+            },
             domain="ev",
             kind="records",
             access="open",

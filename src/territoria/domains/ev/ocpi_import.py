@@ -29,6 +29,12 @@ def irve_dataset_body(slug: str) -> DatasetCreate:
     return DatasetCreate(
         slug=slug,
         title=f"IRVE statique - {slug}",
+        titles={"fr": f"IRVE statique - {slug}", "en": f"IRVE static file - {slug}"},
+        descriptions={
+            "fr": "Points de recharge au schéma national IRVE statique, importés d'un flux OCPI.",
+            "en": "Charge points in the French national IRVE static schema, imported from an OCPI feed.",
+        },
+        description="Points de recharge au schéma national IRVE statique, importés d'un flux OCPI.",
         domain="ev",
         kind="records",
         access="private",

@@ -90,12 +90,20 @@ def sessions_schema() -> dict[str, Any]:
     }
 
 
+SESSIONS_FR = "Une ligne par session de recharge : point de charge, début, fin, énergie délivrée (kWh)."
+
+
 def sessions_dataset_body(slug: str = SESSIONS_DATASET) -> DatasetCreate:
     """The definition of the sessions dataset (private: sessions reveal behaviour)."""
     return DatasetCreate(
         slug=slug,
-        title="Sessions de recharge / charging sessions",
-        description="one row per charging session: charge point, start, end, energy (kWh)",
+        title="Sessions de recharge",
+        description=SESSIONS_FR,
+        titles={"fr": "Sessions de recharge", "en": "Charging sessions"},
+        descriptions={
+            "fr": SESSIONS_FR,
+            "en": "One row per charging session: charge point, start, end and energy delivered (kWh).",
+        },
         domain="ev",
         kind="records",
         access="private",

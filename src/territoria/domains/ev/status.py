@@ -103,15 +103,28 @@ class AreaAvailability:
         return self.totals.occupancy_rate
 
 
+# Human texts (the codes of etat_pdc / occupation_pdc are explained by the metrics and the EV pages).
+STATUS_TEXTS: dict[str, dict[str, str]] = {
+    "title": {"fr": "État des points de recharge", "en": "Charge point status"},
+    "description": {
+        "fr": "L'état de chaque point de recharge au fil du temps, tel que l'opérateur le signale : "
+        "en service, hors service ou inconnu, et libre, occupé ou réservé. Sert au calcul de la "
+        "disponibilité du réseau (contrat de concession, observatoire de la recharge).",
+        "en": "The status of each charge point over time, as the operator reports it: in service, out "
+        "of service or unknown, and free, occupied or reserved. Used to compute the network's "
+        "availability (concession contract, charging observatory).",
+    },
+}
+
+
 def status_dataset_body(slug: str = STATUS_DATASET) -> DatasetCreate:
     """The definition of the status history dataset (irregular reports: no reporting interval)."""
     return DatasetCreate(
         slug=slug,
-        title="IRVE - statut des points de charge / charge point status",
-        description=(
-            "etat_pdc: 0 en_service, 1 hors_service, 2 inconnu; "
-            "occupation_pdc: 0 libre, 1 occupe, 2 reserve, 3 inconnu"
-        ),
+        title=STATUS_TEXTS["title"]["fr"],
+        description=STATUS_TEXTS["description"]["fr"],
+        titles=STATUS_TEXTS["title"],
+        descriptions=STATUS_TEXTS["description"],
         domain="ev",
         kind="timeseries",
         reporting_interval_s=None,
@@ -131,6 +144,10 @@ def ensure_status_dataset(session: Session, owner: Organisation, slug: str = STA
         session.flush()
     elif ds.kind != "timeseries" or not {ETAT_METRIC, OCCUPATION_METRIC} <= {m.name for m in ds.metrics}:
         raise Invalid(f"dataset '{slug}' exists but is not an EV status time series")
+    elif not ds.titles and ds.description.startswith("etat_pdc:"):
+        # Created before per-language texts, with a code legend for a description: human texts instead.
+        ds.title, ds.description = STATUS_TEXTS["title"]["fr"], STATUS_TEXTS["description"]["fr"]
+        ds.titles, ds.descriptions = dict(STATUS_TEXTS["title"]), dict(STATUS_TEXTS["description"])
     return ds
 
 
