@@ -24,7 +24,6 @@ KEYS = (
     N_("domain.electricity"),
     N_("domain.gas"),
     N_("domain.ev_charging"),
-    N_("domain.ev"),
     N_("domain.water"),
     N_("domain.sanitation"),
     N_("domain.waste"),

@@ -91,4 +91,5 @@ KEYS = (
     N_("ev.ocpi_row.NO_POWER"),
     N_("ev.ocpi_row.MISSING_FIELDS"),
     N_("ev.ocpi_row.NOT_LOCATION"),
+    N_("domain.ev"),  # the label of the datasets whose domain is "ev"
 )
