@@ -161,5 +161,11 @@ def _english_command_line(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         monkeypatch.delenv(name, raising=False)
+    before = {k: v for k, v in os.environ.items() if k.startswith("TERRITORIA_")}
     yield
     cli_lang._chosen.clear()  # a `--lang` run must not leak into the next test's direct calls
+    # A command run in-process (`serve --workers`, `demo`) may export its settings for its workers:
+    # they must not become the next test's settings (public URL, database).
+    for name in [k for k in os.environ if k.startswith("TERRITORIA_") and k not in before]:
+        del os.environ[name]
+    os.environ.update(before)
