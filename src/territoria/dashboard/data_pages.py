@@ -51,25 +51,11 @@ from territoria.ingest.service import MEASUREMENT_COLUMNS, ingest_measurements
 from territoria.timeseries.store import ConcurrentWrite
 from territoria.validation.model import error_message
 from territoria.validation.tabular import open_csv
-from territoria.web.render import page_lang, render
+from territoria.web.render import page_lang, private_page, render, to_login
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 METRIC_ROWS = 5
 SHOWN_CODES = 8
-
-
-def _page(
-    request: Request, ctx: Context, template: str, values: dict[str, Any], *, status_code: int = 200
-) -> HTMLResponse:
-    """A page of data work: never kept by the browser or a proxy."""
-    response = render(request, ctx, template, values, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _to_login(next_path: str) -> RedirectResponse:
-    """Send an anonymous visitor to the login form, coming back here afterwards."""
-    return RedirectResponse("/login?" + urlencode({"next": next_path}), status_code=303)
 
 
 def _not_found(request: Request, ctx: Context, slug: str) -> HTMLResponse:
@@ -80,7 +66,7 @@ def _not_found(request: Request, ctx: Context, slug: str) -> HTMLResponse:
 def _denied(request: Request, ctx: Context, what: str, who: str, back: str) -> HTMLResponse:
     """403: what is refused and who can grant it."""
     values = {"what": what, "who": who, "back": back, "nav": ""}
-    return _page(request, ctx, "denied.html", values, status_code=403)
+    return private_page(request, ctx, "denied.html", values, status_code=403)
 
 
 # --- upload -----------------------------------------------------------------------------------------
@@ -103,7 +89,7 @@ def _upload_target(
     except NotFound:
         return _not_found(request, ctx, slug)
     except Unauthenticated:
-        return _to_login(f"/datasets/{quote(slug)}/upload")
+        return to_login(f"/datasets/{quote(slug)}/upload")
     except Forbidden:
         lang = page_lang(request)
         what = i18n.t("up.denied", lang, title=ds.title)
@@ -135,7 +121,7 @@ def upload_page(slug: str, request: Request, ctx: ContextDep, principal: Princip
         if isinstance(ds, Response):
             return ds
         values = _upload_values(ds, principal, ctx.settings.max_body_bytes)
-        return _page(request, ctx, "upload.html", values)
+        return private_page(request, ctx, "upload.html", values)
 
 
 class Refused(Exception):
@@ -268,28 +254,28 @@ def upload_file(
             report = _import_assets(ctx, principal, slug, data)
             values["assets"] = report
             values["findings"] = findings_summary(report.sample_errors, lang)
-            return _page(request, ctx, "upload.html", values)
+            return private_page(request, ctx, "upload.html", values)
         result = _ingest(ctx, principal, slug, name, data)
     except Refused as exc:
         values["error"] = i18n.t(exc.key, lang, **exc.params)
-        return _page(request, ctx, "upload.html", values, status_code=exc.status)
+        return private_page(request, ctx, "upload.html", values, status_code=exc.status)
     except (Unparseable, Invalid, TooLarge) as exc:
         key = "up.error.too_large" if isinstance(exc, TooLarge) else "up.error.unreadable"
         values["error"] = i18n.t(key, lang, limit=values["limit_mb"])
         values["detail"] = exc.message
-        return _page(request, ctx, "upload.html", values, status_code=422)
+        return private_page(request, ctx, "upload.html", values, status_code=422)
     except (Forbidden, NotFound, Unauthenticated):  # rights or dataset changed since the form was shown
         values["error"] = i18n.t("up.denied", lang, title=values["ds"].title)
-        return _page(request, ctx, "upload.html", values, status_code=403)
+        return private_page(request, ctx, "upload.html", values, status_code=403)
     except DomainError as exc:
         values["error"] = i18n.t("up.error.unreadable", lang)
         values["detail"] = exc.message
-        return _page(request, ctx, "upload.html", values, status_code=422)
+        return private_page(request, ctx, "upload.html", values, status_code=422)
     values["result"] = result
     values["findings"] = findings_summary(result.errors, lang)
     values["quarantine_href"] = f"/datasets/{quote(slug)}/quarantine?" + urlencode({"batch": result.batch_id})
     values["report_href"] = f"/batches/{quote(result.batch_id)}/report"
-    return _page(request, ctx, "upload.html", values)
+    return private_page(request, ctx, "upload.html", values)
 
 
 # --- dataset creation -------------------------------------------------------------------------------
@@ -325,7 +311,7 @@ def may_create_dataset(principal: Principal) -> bool:
 def _create_guard(request: Request, ctx: Context, principal: Principal) -> Response | None:
     """The page that says why this visitor may not create datasets, if so."""
     if principal.anonymous:
-        return _to_login("/datasets/new")
+        return to_login("/datasets/new")
     try:
         policy.require_manage(principal)
     except (Forbidden, Unauthenticated):
@@ -374,7 +360,7 @@ def new_dataset_page(request: Request, ctx: ContextDep, principal: PrincipalDep)
         return refused
     with ctx.session() as session:
         values = _create_values(session, principal, dict(DEFAULT_FORM))
-    return _page(request, ctx, "dataset_new.html", values)
+    return private_page(request, ctx, "dataset_new.html", values)
 
 
 def _field_errors(form: dict[str, Any], lang: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -476,7 +462,7 @@ def create_dataset_form(
     with ctx.session() as session:
         values = _create_values(session, principal, form)
     values["errors"] = errors
-    return _page(request, ctx, "dataset_new.html", values, status_code=422)
+    return private_page(request, ctx, "dataset_new.html", values, status_code=422)
 
 
 def _create(ctx: Context, principal: Principal, body: dict[str, Any], lang: str) -> dict[str, str]:

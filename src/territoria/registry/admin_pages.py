@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from territoria import i18n
@@ -30,7 +30,7 @@ from territoria.dates import check_day
 from territoria.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from territoria.http.deps import ContextDep, PrincipalDep, SessionDep
 from territoria.registry.people_pages import router as people_router
-from territoria.web.render import page_lang, render
+from territoria.web.render import page_lang, private_page, to_login
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 # The people, invitations and tokens pages are served with these (no other router to wire in the app).
@@ -40,20 +40,6 @@ Key = Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")]
 DONE = frozenset({"created", "revoked"})
 ERRORS = frozenset({"forbidden", "not_found", "invalid"})
 FilterText = Annotated[str, Query(max_length=300)]
-
-
-def _page(
-    request: Request, ctx: Context, template: str, values: dict[str, Any], *, status_code: int = 200
-) -> HTMLResponse:
-    """A page about who may see what: never kept by the browser or a proxy."""
-    response = render(request, ctx, template, values, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _to_login(next_path: str) -> RedirectResponse:
-    """Send an anonymous visitor to the login form, coming back here afterwards (our own path only)."""
-    return RedirectResponse("/login?" + urlencode({"next": next_path}), status_code=303)
 
 
 def _here(request: Request) -> str:
@@ -144,7 +130,7 @@ def agreements_page(
     The form picks the dataset first (a plain GET form), then offers that dataset's own fields to tick.
     """
     if principal.anonymous:
-        return _to_login(_here(request))
+        return to_login(_here(request))
     what = "see data-sharing agreements"
     try:
         policy.require_org_capability(
@@ -152,14 +138,14 @@ def agreements_page(
         )
     except Forbidden:
         values = {"denied": 403, "nav": "agreements"}
-        return _page(request, ctx, "agreements.html", values, status_code=403)
+        return private_page(request, ctx, "agreements.html", values, status_code=403)
     values = _agreements_values(session, principal, dataset)
     values["done"] = done if done in DONE else None
     values["errors"] = _error_messages(request, [{"code": error}]) if error in ERRORS else []
     values["form"] = {"share": "all", "fields": []}
     values["field_errors"] = {}
     values["csrf_token"] = principal.csrf_token
-    return _page(request, ctx, "agreements.html", values)
+    return private_page(request, ctx, "agreements.html", values)
 
 
 def _chosen_fields(form: dict[str, Any]) -> list[str] | None:
@@ -210,7 +196,7 @@ def create_agreement_form(
 ) -> Response:
     """Create an agreement, then back to the page; on refusal the form is shown again with the reasons."""
     if principal.anonymous:
-        return _to_login("/agreements")
+        return to_login("/agreements")
     form: dict[str, Any] = {
         "dataset": dataset,
         "organisation": organisation,
@@ -237,7 +223,7 @@ def create_agreement_form(
         "csrf_token": principal.csrf_token,
     }
     status = 403 if errors[0].get("code") == "forbidden" else 422
-    return _page(request, ctx, "agreements.html", values, status_code=status)
+    return private_page(request, ctx, "agreements.html", values, status_code=status)
 
 
 @router.post("/agreements/{agreement_id}/revoke", response_model=None)
@@ -246,7 +232,7 @@ def revoke_agreement_form(
 ) -> Response:
     """Revoke an agreement, then back to the page with a message."""
     if principal.anonymous:
-        return _to_login("/agreements")
+        return to_login("/agreements")
     try:
         with ctx.session(write=True) as session:
             agreements.revoke_agreement(session, agreement_id, principal)
@@ -303,11 +289,11 @@ def audit_page(
 ) -> Response:
     """The audit trail with filters, keyset paging, export links and the chain's state (platform admins)."""
     if principal.anonymous:
-        return _to_login(_here(request))
+        return to_login(_here(request))
     try:
         policy.require_platform_admin(principal, "read the audit trail", target="audit")
     except Forbidden:
-        return _page(request, ctx, "audit.html", {"denied": 403, "nav": "audit"}, status_code=403)
+        return private_page(request, ctx, "audit.html", {"denied": 403, "nav": "audit"}, status_code=403)
     notes: set[str] = set()
     first, last = _day(since, notes), _day(until, notes)
     orgs = list_organisations(session)
@@ -346,4 +332,4 @@ def audit_page(
         "notes": sorted(notes),
         "nav": "audit",
     }
-    return _page(request, ctx, "audit.html", values)
+    return private_page(request, ctx, "audit.html", values)

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import FileSystemLoader, pass_context
@@ -220,3 +220,17 @@ def mount_static(app: FastAPI, prefix: str, folder: Path) -> None:
 def mount(app: FastAPI) -> None:
     """Serve the shared static files (toolkit scripts, styles and vendored libraries) under `/static`."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def private_page(
+    request: Request, ctx: Context, template: str, values: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """A page about one person's data or rights: never kept by the browser or a proxy."""
+    response = render(request, ctx, template, values, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def to_login(next_path: str) -> RedirectResponse:
+    """Send an anonymous visitor to the login form, coming back here afterwards (our own path only)."""
+    return RedirectResponse("/login?" + urlencode({"next": next_path}), status_code=303)
